@@ -1,0 +1,76 @@
+"""The Litestar application: `create_app()` builds it from `Settings`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from crm.config import Settings, get_settings
+from crm.domain.audit.controllers import AuditController
+from crm.domain.auth.controllers import AuthController
+from crm.domain.auth.middleware import staff_session_middleware
+from crm.domain.staff.controllers import StaffController
+from crm.domain.system.controllers import HealthController, SystemController
+from crm.lib.logging import configure_logging, request_id_middleware
+from crm.lib.problems import exception_handlers
+from crm.lib.redis import connect_redis
+from crm.lib.services import alchemy_config
+
+ROUTE_HANDLERS: list[type] = [
+    HealthController,
+    AuthController,
+    StaffController,
+    AuditController,
+    SystemController,
+]
+
+
+class MetricsController(PrometheusController):
+    """Prometheus text format for scrapers; not part of the JSON API's schema."""
+
+    path = "/metrics"
+    openmetrics_format = False
+    include_in_schema = False
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    db_config = alchemy_config(settings)
+
+    @asynccontextmanager
+    async def redis_lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.redis = connect_redis(settings.redis_url)
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+
+    prometheus = PrometheusConfig(app_name="crm", prefix="crm", group_path=True, exclude=["/metrics", "/health"])
+
+    return Litestar(
+        route_handlers=[*ROUTE_HANDLERS, MetricsController],
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        middleware=[request_id_middleware, prometheus.middleware, staff_session_middleware],
+        lifespan=[redis_lifespan],
+        exception_handlers=exception_handlers,
+        state=State({"settings": settings, "db_config": db_config}),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        openapi_config=OpenAPIConfig(
+            title="Member-network CRM",
+            version="1",
+            description="JSON API of the member-network CRM and newsletter service: staff admin, partners, "
+            "scripts. Errors are application/problem+json (RFC 9457).",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,211 @@
+"""The `crm` command: `up` for a local run on the embedded default, and what an operator needs."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crm.config import Settings, get_settings
+
+ADMIN_EMAIL = "admin@example.org"
+
+
+def _settings() -> Settings:
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _alembic_config(database_url: str | None = None) -> Any:
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parents[1]
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "alembic"))
+    if database_url:
+        config.set_main_option("sqlalchemy.url", database_url)
+    return config
+
+
+def run_migrations(revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(_alembic_config(), revision)
+
+
+async def _ensure_admin(settings: Settings, email: str, password: str | None) -> tuple[str, str] | None:
+    """With a password: create or reset that admin. Without: create the first admin only when
+    there is no staff account at all, with a generated password. Returns what to print."""
+    from crm.domain.staff.services import StaffService
+    from crm.lib.security import generate_password
+    from crm.lib.services import alchemy_config, provide_services
+
+    config = alchemy_config(settings)
+    try:
+        async with provide_services(config, StaffService) as (staff_service,):
+            if password is None:
+                if not await staff_service.is_empty():
+                    return None
+                password = generate_password()
+            staff, _created = await staff_service.set_admin(email, password)
+            return staff.email, password
+    finally:
+        await config.get_engine().dispose()
+
+
+@click.group()
+def main() -> None:
+    """Member-network CRM and newsletter service."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations (CRM_DATABASE_URL)."""
+    run_migrations()
+    click.echo("Database schema is up to date.")
+
+
+@main.command("create-admin")
+@click.option("--email", help="The admin's e-mail address")
+@click.option("--password", help="At least 10 characters; asked for when left out")
+def create_admin(email: str | None, password: str | None) -> None:
+    """Create an admin account, or make an existing account an admin with a new password."""
+    from crm.lib.problems import ProblemError
+
+    email = email or click.prompt("E-mail")
+    if not password:
+        password = getpass.getpass("Password (10 characters or more): ")
+        if getpass.getpass("Same password again: ") != password:
+            raise click.ClickException("The two passwords differ")
+    try:
+        result = asyncio.run(_ensure_admin(_settings(), email, password))
+    except ProblemError as exc:
+        raise click.ClickException(exc.detail) from exc
+    assert result is not None
+    click.echo(f"Admin account ready: {result[0]}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="API processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API (and the admin app) with uvicorn."""
+    import uvicorn
+
+    uvicorn.run(
+        "crm.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Exit 0 when a worker reported healthy recently, 1 otherwise")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit")
+def worker(check: bool, burst: bool) -> None:
+    """Run the arq worker (sending, scheduled jobs)."""
+    from arq.worker import check_health, run_worker
+
+    from jobs.worker import WorkerSettings, redis_settings
+
+    WorkerSettings.redis_settings = redis_settings()  # type: ignore[attr-defined]
+    if check:
+        sys.exit(check_health(WorkerSettings))
+    run_worker(WorkerSettings, burst=burst)  # type: ignore[arg-type]
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where embedded data lives [default: var]")
+def up(host: str, port: int, data_dir: Path | None) -> None:
+    """Run everything locally: PostgreSQL, Redis and an SMTP sink embedded (unless CRM_DATABASE_URL,
+    CRM_REDIS_URL, CRM_SMTP_URL name servers), migrations, first admin, API and worker. Ctrl-C
+    stops it all."""
+    from crm.embedded import EmbeddedPostgres, EmbeddedRedis, MailSink, secret_key_file
+
+    started = time.monotonic()
+    settings = _settings()
+    data_dir = (data_dir or settings.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    embedded: list[Any] = []
+    children: list[subprocess.Popen[bytes]] = []
+
+    def shutdown(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        if not settings.database.url:
+            click.echo("Starting the embedded PostgreSQL...")
+            pg = EmbeddedPostgres(data_dir)
+            embedded.append(pg)
+            os.environ["CRM_DATABASE_URL"] = pg.start()
+        if not settings.redis.url:
+            click.echo("Starting the embedded Redis...")
+            redis = EmbeddedRedis(data_dir)
+            embedded.append(redis)
+            os.environ["CRM_REDIS_URL"] = redis.start()
+        if settings.smtp.url is None:
+            sink = MailSink(data_dir)
+            embedded.append(sink)
+            os.environ["CRM_SMTP_URL"] = sink.start()
+            click.echo(f"Mail goes to the local SMTP sink: every message is kept in {sink.dir}")
+        os.environ.setdefault("CRM_SECURITY_SECRET_KEY", secret_key_file(data_dir))
+        os.environ.setdefault("CRM_PUBLIC_URL", f"http://{host}:{port}")
+        # A local run is plain HTTP: a Secure cookie would never come back.
+        os.environ.setdefault("CRM_SECURITY_SECURE_COOKIES", "false")
+        settings = _settings()
+
+        click.echo("Applying migrations...")
+        run_migrations()
+        admin = asyncio.run(_ensure_admin(settings, ADMIN_EMAIL, None))
+
+        command = [sys.executable, "-m", "crm.cli"]
+        children.append(subprocess.Popen([*command, "serve", "--host", host, "--port", str(port)]))  # noqa: S603
+        children.append(subprocess.Popen([*command, "worker"]))  # noqa: S603
+        click.echo("")
+        click.echo(f"CRM is running at http://{host}:{port}  (API: /api/v1, docs: /schema)")
+        if admin:
+            click.echo(f"Admin account created. E-mail: {admin[0]}  Password: {admin[1]}")
+        else:
+            click.echo("Log in with your admin account (reset it with `crm create-admin`).")
+        click.echo(f"Ready in {time.monotonic() - started:.1f} s. Press Ctrl-C to stop.")
+        sys.stdout.flush()
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        click.echo("A process stopped unexpectedly; stopping everything.", err=True)
+        raise SystemExit(1)
+    except KeyboardInterrupt:
+        click.echo("\nStopping...")
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for service in reversed(embedded):
+            service.stop()
+        click.echo("Stopped.")
+
+
+if __name__ == "__main__":
+    main()

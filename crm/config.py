@@ -1,0 +1,158 @@
+"""Configuration: one `Settings`, environment prefix `CRM_`, a `.env` file, nested groups.
+
+Each group is its own settings class with its own prefix, so that the variables an operator
+reads about (`CRM_DATABASE_URL`, `CRM_REDIS_URL`, `CRM_SMTP_URL`) are the ones that work.
+Secrets are `SecretStr`: they never show in a repr, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_FILE = ".env"
+
+
+def _group(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, env_file=ENV_FILE, extra="ignore")
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _group("CRM_DATABASE_")
+
+    # None means "no server configured": `crm up` then starts the embedded PostgreSQL.
+    url: str | None = None
+    pool_size: int = 10
+    echo: bool = False
+
+
+class RedisSettings(BaseSettings):
+    model_config = _group("CRM_REDIS_")
+
+    url: str | None = None
+
+
+class SmtpSettings(BaseSettings):
+    """Where mail goes. `url` is `smtp://user:password@host:port` (STARTTLS when the server offers
+    it, or forced with `?starttls=true`) or `smtps://...` (TLS from the first byte)."""
+
+    model_config = _group("CRM_SMTP_")
+
+    url: SecretStr | None = None
+    timeout: float = 30.0
+
+    def endpoint(self) -> SmtpEndpoint:
+        if self.url is None:
+            return SmtpEndpoint(host="127.0.0.1", port=1025)
+        parts = urlsplit(self.url.get_secret_value())
+        query = parse_qs(parts.query)
+        implicit_tls = parts.scheme == "smtps"
+        starttls_flag = query.get("starttls", [""])[0].lower()
+        return SmtpEndpoint(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (465 if implicit_tls else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            use_tls=implicit_tls,
+            # None lets aiosmtplib upgrade when the server offers STARTTLS.
+            start_tls=True if starttls_flag == "true" else False if starttls_flag == "false" else None,
+        )
+
+
+class SmtpEndpoint:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        use_tls: bool = False,
+        start_tls: bool | None = False,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.use_tls = use_tls
+        self.start_tls = start_tls
+
+    def __repr__(self) -> str:  # never the password
+        return f"SmtpEndpoint(host={self.host!r}, port={self.port}, tls={self.use_tls})"
+
+
+class SecuritySettings(BaseSettings):
+    model_config = _group("CRM_SECURITY_")
+
+    # Signs links sent to contacts. Generated per process when unset, which is only fine for a
+    # single local run: set it in production so that links outlive a restart.
+    secret_key: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(48)))
+    session_cookie: str = "crm_session"
+    csrf_header: str = "X-CSRF-Token"
+    session_ttl_seconds: int = 8 * 3600
+    # Cookies carry `Secure` except on a local run over plain HTTP.
+    secure_cookies: bool = True
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_seconds: int = 900
+    invitation_ttl_hours: int = 72
+
+
+class OrganisationSettings(BaseSettings):
+    """The association that sends the mail: shown in every message's footer."""
+
+    model_config = _group("CRM_ORGANISATION_")
+
+    name: str = "Association des villes numériques"
+    postal_address: str = "1 place de la Mairie, 75001 Paris, France"
+    website: str = "https://example.org"
+    sender_email: str = "contact@example.org"
+    sender_name: str = "Association des villes numériques"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", env_file=ENV_FILE, extra="ignore")
+
+    environment: Literal["local", "test", "production"] = "local"
+    debug: bool = False
+    # Where public links in e-mails point to (unsubscribe, preferences, invitations).
+    public_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = Path("var")
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    organisation: OrganisationSettings = Field(default_factory=OrganisationSettings)
+
+    @property
+    def database_url(self) -> str:
+        if not self.database.url:
+            raise RuntimeError("CRM_DATABASE_URL is not set (run `crm up` for the embedded default)")
+        return to_asyncpg_url(self.database.url)
+
+    @property
+    def redis_url(self) -> str:
+        if not self.redis.url:
+            raise RuntimeError("CRM_REDIS_URL is not set (run `crm up` for the embedded default)")
+        return self.redis.url
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Accept the URL forms operators paste (`postgres://`, `postgresql://`) and use asyncpg."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

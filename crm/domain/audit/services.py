@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+
+from crm.db.models.audit import AuditEntry
+from crm.lib.listing import ListQuery
+
+
+class AuditRepository(SQLAlchemyAsyncRepository[AuditEntry]):
+    model_type = AuditEntry
+
+
+class AuditService(SQLAlchemyAsyncRepositoryService[AuditEntry]):
+    """Reads the audit log; entries are written by `crm.db.audit_listener`, never here."""
+
+    repository_type = AuditRepository
+
+    async def search(
+        self,
+        query: ListQuery,
+        sortable: frozenset[str],
+        *,
+        entity_type: str | None,
+        entity_id: UUID | None,
+        actor_id: UUID | None,
+        action: str | None,
+    ) -> tuple[Sequence[AuditEntry], int]:
+        conditions: list[Any] = []
+        if entity_type:
+            conditions.append(AuditEntry.entity_type == entity_type)
+        if entity_id:
+            conditions.append(AuditEntry.entity_id == entity_id)
+        if actor_id:
+            conditions.append(AuditEntry.actor_id == actor_id)
+        if action:
+            conditions.append(AuditEntry.action == action)
+        return await self.get_many_and_count(*query.filters(sortable, "-occurred_at"), *conditions)
+
+
+provide_audit_service = create_service_provider(AuditService)

@@ -1,0 +1,134 @@
+"""Staff login, logout, who am I, and accepting an invitation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_204_NO_CONTENT
+from redis.asyncio import Redis
+
+from crm.config import Settings
+from crm.db.audit_listener import record
+from crm.domain.auth.guards import requires_viewer
+from crm.domain.auth.schemas import AcceptInvitation, LoginRequest, Me
+from crm.domain.staff.services import StaffService, provide_staff_service
+from crm.lib import ratelimit, sessions
+from crm.lib.actor import Actor, current_actor
+from crm.lib.problems import ProblemError
+from crm.lib.sessions import StaffSession
+
+
+def _login_windows(settings: Settings, email: str, address: str) -> list[ratelimit.Window]:
+    sec = settings.security
+    return [
+        ratelimit.Window(
+            f"crm:login:account:{email.strip().lower()}",
+            sec.login_max_failures_per_account,
+            sec.login_window_seconds,
+        ),
+        ratelimit.Window(f"crm:login:address:{address}", sec.login_max_failures_per_address, sec.login_window_seconds),
+    ]
+
+
+def _session_cookie(settings: Settings, value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=settings.security.session_cookie,
+        value=value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.security.secure_cookies,
+    )
+
+
+def _too_many(wait: int) -> ProblemError:
+    return ProblemError(
+        429,
+        f"Too many failed logins; try again in {wait} seconds",
+        headers={"Retry-After": str(wait)},
+        retry_after=wait,
+    )
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["Staff authentication"]
+    dependencies = {"staff_service": provide_staff_service}
+
+    @post(
+        "/login",
+        operation_id="login",
+        summary="Log in",
+        description="Checks the e-mail and password, sets the session cookie and returns the CSRF token "
+        "to send in the X-CSRF-Token header on writes. Failed attempts are limited per account "
+        "and per address (429 with Retry-After).",
+    )
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[LoginRequest],
+        staff_service: NamedDependency[StaffService],
+    ) -> Response[Me]:
+        settings: Settings = request.app.state.settings
+        redis: Redis = request.app.state.redis
+        address = request.client.host if request.client else "unknown"
+        windows = _login_windows(settings, data.email, address)
+        if wait := await ratelimit.blocked_for(redis, windows):
+            raise _too_many(wait)
+        staff = await staff_service.authenticate(data.email, data.password)
+        if staff is None:
+            await ratelimit.hit(redis, windows)
+            if wait := await ratelimit.blocked_for(redis, windows):
+                raise _too_many(wait)
+            raise ProblemError(401, "Wrong e-mail or password")
+        await ratelimit.clear(redis, windows[:1])
+        ttl = settings.security.session_ttl_seconds
+        token, session = await sessions.open_session(redis, staff.id, staff.role.value, ttl)
+        current_actor.set(Actor(kind="staff", id=staff.id, request_id=current_actor.get().request_id))
+        record(staff_service.repository.session, "login", "staff", staff.id)
+        me = Me(id=staff.id, email=staff.email, name=staff.name, role=staff.role, csrf_token=session.csrf_token)
+        return Response(me, cookies=[_session_cookie(settings, token, ttl)])
+
+    @post(
+        "/logout",
+        operation_id="logout",
+        summary="Log out",
+        status_code=HTTP_204_NO_CONTENT,
+        description="Ends the current session and clears its cookie.",
+        guards=[requires_viewer],
+    )
+    async def logout(self, request: Request[Any, Any, Any]) -> Response[None]:
+        settings: Settings = request.app.state.settings
+        session: StaffSession = request.scope["auth"]
+        await sessions.close_session(request.app.state.redis, request.scope["state"]["session_token"], session.staff_id)
+        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_session_cookie(settings, "", 0)])
+
+    @get(
+        "/me",
+        operation_id="whoAmI",
+        summary="Current staff member",
+        description="The logged-in staff member, with the session's CSRF token.",
+        guards=[requires_viewer],
+    )
+    async def me(self, request: Request[Any, Any, Any], staff_service: NamedDependency[StaffService]) -> Me:
+        session: StaffSession = request.scope["auth"]
+        staff = await staff_service.get(session.staff_uuid)
+        return Me(id=staff.id, email=staff.email, name=staff.name, role=staff.role, csrf_token=session.csrf_token)
+
+    @post(
+        "/accept-invitation",
+        operation_id="acceptInvitation",
+        summary="Accept an invitation",
+        description="Sets the password of an invited staff member from the token of the invitation e-mail; "
+        "they can then log in.",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def accept_invitation(
+        self, data: JSONBody[AcceptInvitation], staff_service: NamedDependency[StaffService]
+    ) -> None:
+        await staff_service.accept_invitation(data.token, data.password)

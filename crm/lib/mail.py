@@ -1,0 +1,208 @@
+"""E-mail: templates compiled once, rendered per recipient, sent over SMTP.
+
+The path (architecture.md, "Templates"): MJML with its layouts and partials is compiled by
+mjml-python once per template; the CSS of `mj-style inline` is inlined once with css-inline
+(mjml-python leaves it in a <style> block); a text version is derived once from that HTML. Both
+are Jinja2 templates, rendered per recipient. Placeholders survive each step (tested)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import css_inline
+import jinja2
+from inscriptis import get_text
+from inscriptis.model.config import ParserConfig
+from mjml import mjml2html
+
+from crm.config import OrganisationSettings, SmtpEndpoint
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "email_templates"
+_INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=True)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def _include_loader(root: Path):  # type: ignore[no-untyped-def]
+    def load(path: str) -> str:
+        target = (root / path).resolve()
+        if root not in target.parents:
+            raise TemplateError(f"include outside the templates folder: {path}")
+        return target.read_text(encoding="utf-8")
+
+    return load
+
+
+def html_to_text(html: str) -> str:
+    text = get_text(html, ParserConfig(display_links=True))
+    lines = [line.strip() for line in text.splitlines()]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip() + "\n"
+
+
+@dataclass(frozen=True)
+class CompiledTemplate:
+    """An e-mail template ready for per-recipient rendering."""
+
+    name: str
+    html: jinja2.Template
+    text: jinja2.Template
+    subject: jinja2.Template | None = None
+
+    def render(self, context: dict[str, Any]) -> tuple[str, str]:
+        return self.html.render(context), self.text.render(context)
+
+
+_html_env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+_text_env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # noqa: S701
+
+
+def compile_mjml(source: str, name: str = "<string>", root: Path = TEMPLATES_DIR) -> CompiledTemplate:
+    try:
+        # fonts={}: no web font link, so opening a message tells no third party about the reader.
+        compiled = mjml2html(source, include_loader=_include_loader(root), fonts={})
+    except Exception as exc:  # mjml-python raises plain errors for bad MJML
+        raise TemplateError(f"{name}: MJML does not compile: {exc}") from exc
+    html = _INLINER.inline(compiled)
+    text = html_to_text(html)
+    try:
+        return CompiledTemplate(name=name, html=_html_env.from_string(html), text=_text_env.from_string(text))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{name}: placeholder syntax error line {exc.lineno}: {exc.message}") from exc
+
+
+@lru_cache(maxsize=64)
+def load_template(name: str) -> CompiledTemplate:
+    """A message template of `email_templates/`, compiled once per process."""
+    path = TEMPLATES_DIR / f"{name}.mjml"
+    if not path.is_file():
+        raise TemplateError(f"no e-mail template named {name!r}")
+    return compile_mjml(path.read_text(encoding="utf-8"), name=name)
+
+
+def message_templates() -> list[str]:
+    """Every message template (layouts and partials are only ever included)."""
+    return sorted(p.stem for p in TEMPLATES_DIR.glob("*.mjml"))
+
+
+def base_context(organisation: OrganisationSettings) -> dict[str, Any]:
+    return {
+        "organisation": {
+            "name": organisation.name,
+            "postal_address": organisation.postal_address,
+            "website": organisation.website,
+        }
+    }
+
+
+@dataclass
+class OutgoingMessage:
+    to: str
+    subject: str
+    html: str
+    text: str
+    sender: str
+    sender_name: str = ""
+    reply_to: str | None = None
+    message_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def build(self) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = formataddr((self.sender_name, self.sender)) if self.sender_name else self.sender
+        msg["To"] = self.to
+        msg["Subject"] = self.subject
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
+        msg["Message-ID"] = self.message_id or make_msgid(domain=self.sender.rpartition("@")[2] or None)
+        if self.reply_to:
+            msg["Reply-To"] = self.reply_to
+        msg["Auto-Submitted"] = "auto-generated"
+        for name, value in self.headers.items():
+            msg[name] = value
+        msg.set_content(self.text, subtype="plain", charset="utf-8")
+        msg.add_alternative(self.html, subtype="html", charset="utf-8")
+        return msg
+
+
+class SmtpError(Exception):
+    """The server refused: `code` tells whether to retry (4xx, connection) or give up (5xx)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code} {message}")
+        self.code = code
+        self.message = message
+
+    @property
+    def permanent(self) -> bool:
+        return 500 <= self.code < 600
+
+
+class Mailer:
+    """One SMTP connection, opened on first use and reused; reopened after a fault. Sends are
+    serialised on it (an SMTP session does one transaction at a time)."""
+
+    def __init__(self, endpoint: SmtpEndpoint, timeout: float = 30.0) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self._client: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        e = self.endpoint
+        client = aiosmtplib.SMTP(
+            hostname=e.host,
+            port=e.port,
+            use_tls=e.use_tls,
+            start_tls=e.start_tls,
+            username=e.username,
+            password=e.password,
+            timeout=self.timeout,
+        )
+        await client.connect()
+        self._client = client
+        return client
+
+    async def send(self, message: EmailMessage) -> str:
+        """Returns the server's answer to the message; raises SmtpError when it is refused."""
+        async with self._lock:
+            try:
+                client = await self._connected()
+                _refused, answer = await client.send_message(message)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                refusal = exc.recipients[0]
+                raise SmtpError(refusal.code, refusal.message) from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                await self._drop()
+                raise SmtpError(exc.code, exc.message) from exc
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                await self._drop()
+                # No answer at all is as temporary as a 4xx: retry later.
+                raise SmtpError(421, f"connection fault: {exc}") from exc
+            return answer
+
+    async def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            # A broken connection may fail to close; it is gone anyway.
+            with contextlib.suppress(Exception):
+                client.close()
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._client is not None and self._client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await self._client.quit()
+            self._client = None

@@ -1,0 +1,58 @@
+"""One way to reach the services outside a request (worker jobs, cron, CLI): open a session,
+hand out services that share it, commit when the block succeeds. Requests get the same services
+through dependency injection; no rule is written twice."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from advanced_alchemy.extensions.litestar import (
+    AlembicAsyncConfig,
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.config import Settings
+from crm.db.base import metadata
+
+S = TypeVar("S")
+
+
+def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+    import crm.db.audit_listener
+    import crm.db.models  # noqa: F401
+
+    return SQLAlchemyAsyncConfig(
+        connection_string=settings.database_url,
+        metadata=metadata,
+        engine_config=EngineConfig(
+            pool_size=settings.database.pool_size, pool_pre_ping=True, echo=settings.database.echo
+        ),
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        # Commit when the handler answers 2xx/3xx, roll back otherwise: one transaction per request.
+        before_send_handler="autocommit",
+        alembic_config=AlembicAsyncConfig(script_location="alembic"),
+        create_all=False,
+    )
+
+
+@asynccontextmanager
+async def open_session(config: SQLAlchemyAsyncConfig) -> AsyncIterator[AsyncSession]:
+    async with config.get_session() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+@asynccontextmanager
+async def provide_services(config: SQLAlchemyAsyncConfig, *service_types: type[Any]) -> AsyncIterator[Any]:
+    """`async with provide_services(cfg, StaffService) as (staff,):` — one session, one commit."""
+    async with open_session(config) as session:
+        yield tuple(service_type(session=session) for service_type in service_types)

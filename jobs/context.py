@@ -1,0 +1,20 @@
+"""What every job finds in its arq context: settings, the database config (for services) and
+the SMTP mailer, opened at worker start-up and closed at shut-down."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+
+from crm.config import Settings
+from crm.lib.mail import Mailer
+
+
+class JobContext(TypedDict):
+    settings: Settings
+    db_config: SQLAlchemyAsyncConfig
+    mailer: Mailer
+    redis: Any
+    job_id: str
+    job_try: int
