@@ -24,12 +24,17 @@ from crm.lib.problems import exception_handlers
 from crm.lib.redis import connect_redis
 from crm.lib.services import alchemy_config
 
+# The route table: each controller declares its guards, so this list reads as the permission matrix.
 ROUTE_HANDLERS: list[type] = [
     HealthController,
     AuthController,
     StaffController,
     AuditController,
     SystemController,
+    # organisations, memberships, dues, fee bands, labels
+    # people, positions, mandates, conventions, tags
+    # imports and exports
+    # lists, subscriptions, segments, publications, campaigns, deliveries
 ]
 
 

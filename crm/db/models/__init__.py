@@ -1,6 +1,52 @@
 """Every table, imported here so that Alembic and the metadata see them all."""
 
 from crm.db.models.audit import AuditEntry
+from crm.db.models.imports import ImportBatch, ImportStatus
+from crm.db.models.organisation import (
+    Dues,
+    DuesStatus,
+    FeeBand,
+    LabelAward,
+    Membership,
+    MembershipStatus,
+    MembershipStatusChange,
+    Organisation,
+    OrganisationKind,
+)
+from crm.db.models.partner import Convention, ConventionStatus, Renewal
+from crm.db.models.person import BoardRole, Mandate, Person, Position, PositionKind
+from crm.db.models.reference import Commune, Departement, Epci, Region
 from crm.db.models.staff import Staff, StaffInvitation, StaffRole
+from crm.db.models.tag import Tag, Tagging
 
-__all__ = ["AuditEntry", "Staff", "StaffInvitation", "StaffRole"]
+__all__ = [
+    "AuditEntry",
+    "BoardRole",
+    "Commune",
+    "Convention",
+    "ConventionStatus",
+    "Departement",
+    "Dues",
+    "DuesStatus",
+    "Epci",
+    "FeeBand",
+    "ImportBatch",
+    "ImportStatus",
+    "LabelAward",
+    "Mandate",
+    "Membership",
+    "MembershipStatus",
+    "MembershipStatusChange",
+    "Organisation",
+    "OrganisationKind",
+    "Person",
+    "Position",
+    "PositionKind",
+    "Region",
+    "Renewal",
+    "Staff",
+    "StaffInvitation",
+    "StaffRole",
+    "Tag",
+    "Tagging",
+]

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import enum
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.db.base import Audited, Base
+from crm.db.models.organisation import SEARCH_FUNCTION, pg_enum
+
+
+class Person(Audited, Base):
+    """A contact (acteur): an elected official or a staff member of an organisation."""
+
+    __tablename__ = "person"
+    __table_args__ = (
+        Index(
+            "ix_person_search", "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}
+        ),
+        Index("ix_person_last_first", "last_name", "first_name"),
+    )
+
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    # Normalised (lower case) at the edge; unique where present.
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(5), default="fr")
+    notes: Mapped[str | None] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(
+        Text,
+        Computed(f"{SEARCH_FUNCTION}(first_name || ' ' || last_name || ' ' || coalesce(email, ''))", persisted=True),
+    )
+
+
+class PositionKind(enum.StrEnum):
+    ELECTED = "elected"  # élu·e: maire, adjoint·e, conseiller·e
+    STAFF = "staff"  # agent: DGS, DSI, chargé·e de communication
+
+
+class Position(Audited, Base):
+    """A person's role in an organisation over a period; a job change ends one and starts another."""
+
+    __tablename__ = "position"
+    __table_args__ = (
+        CheckConstraint("ended_on IS NULL OR started_on IS NULL OR ended_on >= started_on", name="dates_ordered"),
+        Index("ix_position_organisation", "organisation_id", "ended_on"),
+    )
+
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), index=True)
+    organisation_id: Mapped[UUID] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[PositionKind] = mapped_column(pg_enum(PositionKind, "position_kind"))
+    started_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+
+
+class BoardRole(enum.StrEnum):
+    PRESIDENT = "president"  # président·e
+    VICE_PRESIDENT = "vice_president"  # vice-président·e
+    TREASURER = "treasurer"  # trésorier·e
+    SECRETARY = "secretary"  # secrétaire
+    MEMBER = "member"  # administrateur·rice
+
+
+class Mandate(Audited, Base):
+    """A seat on the board (conseil d'administration), held by a person on behalf of an organisation."""
+
+    __tablename__ = "mandate"
+    __table_args__ = (
+        CheckConstraint("term_end IS NULL OR term_end >= term_start", name="term_ordered"),
+        Index("ix_mandate_term", "term_start", "term_end"),
+    )
+
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), index=True)
+    organisation_id: Mapped[UUID] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    role: Mapped[BoardRole] = mapped_column(pg_enum(BoardRole, "board_role"))
+    term_start: Mapped[date] = mapped_column(Date)
+    term_end: Mapped[date | None] = mapped_column(Date)

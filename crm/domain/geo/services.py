@@ -1,0 +1,45 @@
+"""Looks codes up in the reference geography and says what an organisation created from them is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.db.models.reference import Commune, Departement, Epci, Region
+from crm.domain.geo.codes import clean_insee_code, clean_siren, invalid_code
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    name: str
+    population: int | None
+    departement_code: str | None
+    region_code: str | None
+    epci_siren: str | None = None
+
+
+async def commune(session: AsyncSession, raw_code: str, field: str = "insee_code") -> tuple[str, Place]:
+    code = clean_insee_code(raw_code, field)
+    row = await session.get(Commune, code)
+    if row is None:
+        hint = " (a postal code is not an INSEE code)" if code.endswith("000") else ""
+        raise invalid_code(field, f"no commune has the INSEE code {code}{hint}")
+    return code, Place(row.name, row.population, row.departement_code, row.region_code, row.epci_siren)
+
+
+async def epci(session: AsyncSession, raw_siren: str, field: str = "siren") -> tuple[str, Place]:
+    siren = clean_siren(raw_siren, field)
+    row = await session.get(Epci, siren)
+    if row is None:
+        raise invalid_code(field, f"{siren} is a valid SIREN but not one of an intercommunality (EPCI)")
+    return siren, Place(row.name, row.population, row.departement_code, row.region_code)
+
+
+async def departement_name(session: AsyncSession, code: str) -> str | None:
+    return await session.scalar(select(Departement.name).where(Departement.code == code))
+
+
+async def region_name(session: AsyncSession, code: str) -> str | None:
+    return await session.scalar(select(Region.name).where(Region.code == code))

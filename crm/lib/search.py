@@ -1,0 +1,26 @@
+"""Accent-, case- and hyphen-forgiving search, done by PostgreSQL on trigram-indexed columns.
+
+The `search_text` columns are generated with `crm_search_text()` (migration 0002); what staff type
+goes through the same function, word by word, so "saint etienne" finds "Saint-Étienne" and "ajac"
+finds Ajaccio. Each word must appear (AND); results rank by trigram similarity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func
+from sqlalchemy.orm import InstrumentedAttribute
+
+MAX_WORDS = 8
+
+
+def words(q: str) -> list[str]:
+    return [w for w in q.replace("'", " ").replace("’", " ").replace("-", " ").split() if w][:MAX_WORDS]
+
+
+def matches(column: InstrumentedAttribute[str], q: str) -> ColumnElement[bool]:
+    return and_(*(column.contains(func.crm_search_text(word), autoescape=True) for word in words(q)))
+
+
+def ranking(column: InstrumentedAttribute[str], q: str) -> Any:
+    return func.similarity(column, func.crm_search_text(q)).desc()
