@@ -31,7 +31,8 @@ from crm.lib.redis import QUEUE_NAME, connect_redis
 from tests import services
 from tests.smtp import SmtpSink, start_sink
 
-TEST_DATABASE = "crm_test"
+# CRM_TEST_DB_NAME lets parallel runs on one server keep apart.
+TEST_DATABASE = os.environ.get("CRM_TEST_DB_NAME", "crm_test")
 PASSWORD = "correct horse battery"
 
 # The tests own their configuration: nothing from a developer's shell or .env leaks in.

@@ -17,7 +17,7 @@ import pytest
 
 from crm.embedded import free_port
 from tests import services
-from tests.conftest import recreate_database
+from tests.conftest import TEST_DATABASE, recreate_database
 from tests.smtp import SmtpSink
 
 pytestmark = pytest.mark.slow
@@ -128,9 +128,9 @@ def test_crm_up_uses_configured_servers_and_sends_through_them(
 ) -> None:
     import asyncio
 
-    asyncio.run(recreate_database(database_server, "crm_test_up"))
+    asyncio.run(recreate_database(database_server, f"{TEST_DATABASE}_up"))
     env = _clean_env(
-        CRM_DATABASE_URL=services.database_url(database_server, "crm_test_up"),
+        CRM_DATABASE_URL=services.database_url(database_server, f"{TEST_DATABASE}_up"),
         CRM_REDIS_URL=redis_url.rsplit("/", 1)[0] + "/14",
         CRM_SMTP_URL=f"smtp://127.0.0.1:{smtp.port}",
     )

@@ -16,7 +16,7 @@ from crm.cli import _alembic_config
 from crm.config import to_asyncpg_url
 from crm.db.base import metadata
 from tests import services
-from tests.conftest import recreate_database
+from tests.conftest import TEST_DATABASE, recreate_database
 
 
 def _inspect(url: str, look: Any) -> Any:
@@ -41,7 +41,7 @@ def test_models_match_the_migrations(database_url: str) -> None:
 
 
 def test_downgrade_to_nothing_then_upgrade_again(database_server: str) -> None:
-    name = "crm_test_migrations"
+    name = f"{TEST_DATABASE}_migrations"
     asyncio.run(recreate_database(database_server, name))
     url = services.database_url(database_server, name)
     config = _alembic_config(url)
