@@ -17,8 +17,16 @@ from crm.config import Settings, get_settings
 from crm.domain.audit.controllers import AuditController
 from crm.domain.auth.controllers import AuthController
 from crm.domain.auth.middleware import staff_session_middleware
+from crm.domain.board.controllers import MandateController
+from crm.domain.conventions.controllers import ConventionController
+from crm.domain.imports.controllers import ImportController, OrganisationExportController, PeopleExportController
+from crm.domain.labels.controllers import LabelController, OrganisationLabelController
+from crm.domain.memberships.controllers import DuesController, FeeBandController, MembershipController
+from crm.domain.organisations.controllers import OrganisationController
+from crm.domain.people.controllers import PersonController, PositionController
 from crm.domain.staff.controllers import StaffController
 from crm.domain.system.controllers import HealthController, SystemController
+from crm.domain.tags.controllers import TagController
 from crm.lib.logging import configure_logging, request_id_middleware
 from crm.lib.problems import exception_handlers
 from crm.lib.redis import connect_redis
@@ -32,8 +40,22 @@ ROUTE_HANDLERS: list[type] = [
     AuditController,
     SystemController,
     # organisations, memberships, dues, fee bands, labels
+    OrganisationController,
+    MembershipController,
+    DuesController,
+    FeeBandController,
+    LabelController,
+    OrganisationLabelController,
     # people, positions, mandates, conventions, tags
+    PersonController,
+    PositionController,
+    MandateController,
+    ConventionController,
+    TagController,
     # imports and exports
+    ImportController,
+    OrganisationExportController,
+    PeopleExportController,
     # lists, subscriptions, segments, publications, campaigns, deliveries
 ]
 

@@ -94,6 +94,19 @@ def create_admin(email: str | None, password: str | None) -> None:
 
 
 @main.command()
+@click.option("--demo", is_flag=True, help="Seed the demo data: real places, invented people")
+@click.option("--seed", "seed_value", default=None, type=int, help="Random seed (same seed, same data)")
+def seed(demo: bool, seed_value: int | None) -> None:
+    """Seed data into the database (CRM_DATABASE_URL). Safe to run twice: the second run adds nothing."""
+    from crm.demo import DEFAULT_SEED, seed_demo_database
+
+    if not demo:
+        raise click.UsageError("Say what to seed: `crm seed --demo`")
+    result = asyncio.run(seed_demo_database(_settings(), seed=DEFAULT_SEED if seed_value is None else seed_value))
+    click.echo(result.summary())
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="API processes")
@@ -174,6 +187,12 @@ def up(host: str, port: int, data_dir: Path | None) -> None:
         click.echo("Applying migrations...")
         run_migrations()
         admin = asyncio.run(_ensure_admin(settings, ADMIN_EMAIL, None))
+        from crm.demo import seed_demo_database
+
+        # Demo data only into a database without organisations: never mixed into real data.
+        seeded = asyncio.run(seed_demo_database(settings, only_if_empty=True))
+        if seeded.added:
+            click.echo(seeded.summary())
 
         command = [sys.executable, "-m", "crm.cli"]
         children.append(subprocess.Popen([*command, "serve", "--host", host, "--port", str(port)]))  # noqa: S603

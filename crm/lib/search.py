@@ -19,7 +19,9 @@ def words(q: str) -> list[str]:
 
 
 def matches(column: InstrumentedAttribute[str], q: str) -> ColumnElement[bool]:
-    return and_(*(column.contains(func.crm_search_text(word), autoescape=True) for word in words(q)))
+    # No LIKE escaping needed (nor possible on an expression): crm_search_text() keeps only
+    # a-z, 0-9, '@' and '.', so no '%' or '_' reaches the pattern.
+    return and_(*(column.contains(func.crm_search_text(word)) for word in words(q)))
 
 
 def ranking(column: InstrumentedAttribute[str], q: str) -> Any:

@@ -23,6 +23,8 @@ class ImportBatch(Audited, Base):
     """A CSV file staff uploaded: its parsed rows, the dry-run report, and whether it was applied."""
 
     __tablename__ = "import_batch"
+    # The rows are a whole file of personal data: the audit log says they changed, not what they hold.
+    __audit_exclude__ = frozenset({"rows", "report"})
 
     kind: Mapped[str] = mapped_column(String(20))  # organisations, people
     filename: Mapped[str] = mapped_column(String(300))

@@ -1,0 +1,154 @@
+"""Median and 99th-percentile latency of a filtered, searched list of organisations and of people
+over the demo data, through the real HTTP API (`crm serve`, uvicorn, in a subprocess; an httpx
+client logged in as staff, one request at a time), beside the same queries in plain SQL (asyncpg,
+prepared statements) in the same run.
+
+    python bench/list_latency.py [--requests 300]
+
+Needs Redis for the staff session (CRM_REDIS_URL, default redis://127.0.0.1:6379/14).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import httpx
+from _common import bench_database, describe, ensure_demo, plain_url, settings_for
+
+from crm.db.models.staff import Staff, StaffRole
+from crm.embedded import free_port
+from crm.lib.security import hash_password
+from crm.lib.services import alchemy_config, open_session
+
+BENCH_EMAIL = "bench.viewer@example.org"
+PASSWORD = "bench password 123"
+WORDS = ("saint", "mont", "ville", "sur", "port", "val", "bourg", "font")
+NAMES = ("marie", "martin", "nico", "dubois", "laur", "pierre", "bern", "petit")
+
+# The same rows and total as the API's lists: a page of 25 and the count.
+ORGANISATIONS_SQL = """
+SELECT o.*, count(*) OVER () AS total FROM organisation o
+WHERE o.kind = 'commune' AND o.search_text LIKE '%' || crm_search_text($1) || '%'
+  AND EXISTS (SELECT 1 FROM membership m WHERE m.organisation_id = o.id AND m.status = 'active')
+ORDER BY similarity(o.search_text, crm_search_text($1)) DESC, o.name LIMIT 25
+"""
+PEOPLE_SQL = """
+SELECT p.*, count(*) OVER () AS total FROM person p
+WHERE p.search_text LIKE '%' || crm_search_text($1) || '%'
+  AND EXISTS (SELECT 1 FROM position s WHERE s.person_id = p.id AND s.kind = 'staff'
+              AND (s.started_on IS NULL OR s.started_on <= current_date)
+              AND (s.ended_on IS NULL OR s.ended_on > current_date))
+ORDER BY p.last_name LIMIT 25
+"""
+
+
+async def timed(n: int, call: Callable[[int], Awaitable[Any]]) -> list[float]:
+    for i in range(min(20, n)):  # warm-up: pools, prepared statements, caches
+        await call(i)
+    durations = []
+    for i in range(n):
+        started = time.perf_counter()
+        await call(i)
+        durations.append(time.perf_counter() - started)
+    return durations
+
+
+async def ensure_viewer(url: str) -> None:
+    config = alchemy_config(settings_for(url))
+    try:
+        async with open_session(config) as session:
+            from sqlalchemy import select
+
+            if await session.scalar(select(Staff).where(Staff.email == BENCH_EMAIL)) is None:
+                session.add(
+                    Staff(email=BENCH_EMAIL, name="Bench", role=StaffRole.VIEWER, password_hash=hash_password(PASSWORD))
+                )
+    finally:
+        await config.get_engine().dispose()
+
+
+async def main(requests: int) -> None:
+    async with bench_database("lists") as url:
+        print(await ensure_demo(url))
+        await ensure_viewer(url)
+        results: dict[str, tuple[float, float]] = {}
+        rows_seen: dict[str, int] = {}
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+        env.update(
+            CRM_DATABASE_URL=url,
+            CRM_REDIS_URL=settings_for(url).redis_url,
+            CRM_SECURITY_SECURE_COOKIES="false",
+            CRM_LOG_LEVEL="WARNING",
+        )
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "crm.cli", "serve", "--port", str(port), env=env, stdout=subprocess.DEVNULL
+        )
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+                for _ in range(100):
+                    try:
+                        if (await client.get("/health/live")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.2)
+                login = await client.post("/api/v1/auth/login", json={"email": BENCH_EMAIL, "password": PASSWORD})
+                assert login.status_code == 201, login.text
+
+                async def organisations(i: int) -> None:
+                    params = {"q": WORDS[i % len(WORDS)], "kind": "commune", "membership_status": "active"}
+                    response = await client.get("/api/v1/organisations", params=params)
+                    assert response.status_code == 200, response.text
+                    rows_seen["organisations"] = rows_seen.get("organisations", 0) + len(response.json()["items"])
+
+                async def people(i: int) -> None:
+                    params = {"q": NAMES[i % len(NAMES)], "kind": "staff"}
+                    response = await client.get("/api/v1/people", params=params)
+                    assert response.status_code == 200, response.text
+                    rows_seen["people"] = rows_seen.get("people", 0) + len(response.json()["items"])
+
+                results["API organisations"] = describe(await timed(requests, organisations))
+                results["API people"] = describe(await timed(requests, people))
+        finally:
+            server.terminate()
+            await asyncio.wait_for(server.wait(), 30)
+
+        conn = await asyncpg.connect(plain_url(url))
+        try:
+            org_stmt = await conn.prepare(ORGANISATIONS_SQL)
+            people_stmt = await conn.prepare(PEOPLE_SQL)
+
+            async def sql_organisations(i: int) -> None:
+                await org_stmt.fetch(WORDS[i % len(WORDS)])
+
+            async def sql_people(i: int) -> None:
+                await people_stmt.fetch(NAMES[i % len(NAMES)])
+
+            results["SQL organisations"] = describe(await timed(requests, sql_organisations))
+            results["SQL people"] = describe(await timed(requests, sql_people))
+        finally:
+            await conn.close()
+
+    print(f"{requests} requests each (after 20 warm-up), page of 25 with its total")
+    print(f"{'':20} {'median ms':>10} {'p99 ms':>10}")
+    for name, (median, p99) in results.items():
+        print(f"{name:20} {median:10.2f} {p99:10.2f}")
+    for what in ("organisations", "people"):
+        api, sql = results[f"API {what}"], results[f"SQL {what}"]
+        print(f"ratio API / SQL, {what}: median {api[0] / sql[0]:5.1f}x, p99 {api[1] / sql[1]:5.1f}x")
+    print(f"(rows per page on average: {', '.join(f'{k} {v / (requests + 20):.1f}' for k, v in rows_seen.items())})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    asyncio.run(main(parser.parse_args().requests))

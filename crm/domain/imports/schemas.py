@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from litestar.datastructures import UploadFile
+from pydantic import Field
+
+from crm.db.models.imports import ImportStatus
+from crm.lib.schemas import Schema
+
+
+@dataclass
+class ImportUpload:
+    """The multipart form of a dry run."""
+
+    file: UploadFile
+    kind: str  # organisations | people
+
+
+class RowError(Schema):
+    line: int = Field(description="Line number in the file; the header is line 1")
+    column: str = Field(description="The column at fault (its canonical name), empty for the whole row")
+    why: str
+
+
+class ImportReport(Schema):
+    kind: str
+    encoding: str = Field(description="utf-8, utf-8-sig (with BOM) or windows-1252")
+    delimiter: str
+    columns: list[str] = Field(description="The columns recognised, by their canonical names")
+    ignored_columns: list[str] = Field(description="Header names that matched no column")
+    rows: int
+    errors: list[RowError]
+    error_count: int = Field(description="All errors, when `errors` lists only the first ones")
+    to_create: int
+    to_update: int
+    unchanged: int
+    first_to_create: list[dict[str, Any]]
+    first_to_update: list[dict[str, Any]]
+    first_unchanged: list[dict[str, Any]]
+
+
+class ImportRead(Schema):
+    id: UUID
+    kind: str
+    filename: str
+    status: ImportStatus
+    encoding: str
+    delimiter: str
+    row_count: int
+    report: ImportReport
+    created_at: datetime
+    applied_at: datetime | None
+
+
+class ImportSummary(Schema):
+    id: UUID
+    kind: str
+    filename: str
+    status: ImportStatus
+    row_count: int
+    error_count: int
+    created_at: datetime
+    applied_at: datetime | None

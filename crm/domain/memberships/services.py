@@ -1,0 +1,342 @@
+"""Membership (adhésion) with its status history, the fee schedule (barème) and the yearly dues
+(cotisations) computed from it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import and_, exists, func, or_, select
+
+from crm.db.models.organisation import (
+    Dues,
+    DuesStatus,
+    FeeBand,
+    Membership,
+    MembershipStatus,
+    MembershipStatusChange,
+    Organisation,
+)
+from crm.domain.memberships.schemas import (
+    DuesCreate,
+    DuesGenerated,
+    DuesRead,
+    DuesUpdate,
+    FeeBandCreate,
+    FeeBandUpdate,
+    MembershipCreate,
+    MembershipRead,
+    MembershipUpdate,
+    SkippedMember,
+)
+from crm.domain.organisations.services import existing_organisation
+from crm.lib.listing import ListQuery
+from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.schemas import Schema
+
+S = TypeVar("S", bound=Schema)
+ENDED = frozenset({MembershipStatus.LAPSED, MembershipStatus.RESIGNED})
+
+
+async def organisation_names(session: Any, ids: set[UUID]) -> dict[UUID, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
+    return {row.id: row.name for row in rows}
+
+
+class MembershipRepository(SQLAlchemyAsyncRepository[Membership]):
+    model_type = Membership
+
+
+class MembershipService(SQLAlchemyAsyncRepositoryService[Membership]):
+    repository_type = MembershipRepository
+
+    @staticmethod
+    def _status_dates(membership: Membership, changed_on: date) -> None:
+        """Fills the dates a status implies, unless staff set them."""
+        if membership.status == MembershipStatus.ACTIVE:
+            membership.member_since = membership.member_since or changed_on
+        elif membership.status in ENDED:
+            membership.ended_on = membership.ended_on or changed_on
+
+    async def _append_history(self, membership: Membership, changed_on: date, note: str | None) -> None:
+        self.repository.session.add(
+            MembershipStatusChange(
+                membership_id=membership.id, status=membership.status, changed_on=changed_on, note=note
+            )
+        )
+        await self.repository.session.flush()
+
+    @staticmethod
+    def _check_dates(membership: Membership) -> None:
+        if membership.ended_on and membership.member_since and membership.ended_on < membership.member_since:
+            raise invalid("ended_on", "cannot be before member_since")
+
+    async def join(self, data: MembershipCreate) -> Membership:
+        await existing_organisation(self.repository.session, data.organisation_id)
+        if await self.exists(Membership.organisation_id == data.organisation_id):
+            raise ProblemError(
+                409,
+                "This organisation already has a membership; change its status instead",
+                errors=[field_error("organisation_id", "already has a membership")],
+            )
+        changed_on = data.changed_on or date.today()
+        membership = Membership(**data.model_dump(exclude={"changed_on", "note"}))
+        self._status_dates(membership, changed_on)
+        self._check_dates(membership)
+        membership = await self.create(membership)
+        await self._append_history(membership, changed_on, data.note)
+        return membership
+
+    async def change(self, membership_id: UUID, data: MembershipUpdate) -> Membership:
+        membership = await self.get(membership_id)
+        changes = data.model_dump(exclude_unset=True, exclude={"changed_on", "note"})
+        if "status" in changes and changes["status"] is None:
+            raise invalid("status", "cannot be empty")
+        new_status = changes.pop("status", None)
+        for key, value in changes.items():
+            setattr(membership, key, value)
+        status_changed = new_status is not None and new_status != membership.status
+        changed_on = data.changed_on or date.today()
+        if status_changed:
+            membership.status = new_status
+            if new_status == MembershipStatus.ACTIVE and "ended_on" not in changes:
+                membership.ended_on = None  # back as a member: the earlier end no longer holds
+            self._status_dates(membership, changed_on)
+        self._check_dates(membership)
+        membership = await self.update(membership)
+        if status_changed:
+            await self._append_history(membership, changed_on, data.note)
+        return membership
+
+    async def search(
+        self,
+        query: ListQuery,
+        sortable: frozenset[str],
+        *,
+        status: MembershipStatus | None = None,
+        organisation_id: UUID | None = None,
+    ) -> tuple[Sequence[Membership], int]:
+        conditions: list[Any] = []
+        if status:
+            conditions.append(Membership.status == status)
+        if organisation_id:
+            conditions.append(Membership.organisation_id == organisation_id)
+        return await self.get_many_and_count(*query.filters(sortable, "-created_at"), *conditions)
+
+    async def history(self, membership_id: UUID) -> Sequence[MembershipStatusChange]:
+        await self.get(membership_id)
+        return (
+            await self.repository.session.scalars(
+                select(MembershipStatusChange)
+                .where(MembershipStatusChange.membership_id == membership_id)
+                .order_by(MembershipStatusChange.created_at, MembershipStatusChange.id)
+            )
+        ).all()
+
+    async def read(self, memberships: Sequence[Membership]) -> list[MembershipRead]:
+        names = await organisation_names(self.repository.session, {m.organisation_id for m in memberships})
+        return [_with_name(MembershipRead, m, names) for m in memberships]
+
+
+def _with_name(schema: type[S], record: Any, names: dict[UUID, str]) -> S:
+    """The read shape of a record that shows its organisation's name."""
+    values = {k: getattr(record, k) for k in schema.model_fields if k != "organisation_name"}
+    return schema.model_validate({**values, "organisation_name": names[record.organisation_id]})
+
+
+class FeeBandRepository(SQLAlchemyAsyncRepository[FeeBand]):
+    model_type = FeeBand
+
+
+def covers(population: int) -> Any:
+    return and_(
+        FeeBand.min_population <= population, or_(FeeBand.max_population.is_(None), FeeBand.max_population > population)
+    )
+
+
+class FeeBandService(SQLAlchemyAsyncRepositoryService[FeeBand]):
+    repository_type = FeeBandRepository
+
+    async def _check(self, band: FeeBand) -> None:
+        """A band is ordered and overlaps no other band of its year, so a population has one fee."""
+        if band.max_population is not None and band.max_population <= band.min_population:
+            raise invalid("max_population", "must be above min_population (it is exclusive)")
+        conditions: list[Any] = [
+            FeeBand.year == band.year,
+            or_(FeeBand.max_population.is_(None), FeeBand.max_population > band.min_population),
+        ]
+        if band.max_population is not None:
+            conditions.append(FeeBand.min_population < band.max_population)
+        if band.id is not None:
+            conditions.append(FeeBand.id != band.id)
+        other = await self.repository.session.scalar(
+            select(FeeBand).where(*conditions).order_by(FeeBand.min_population).limit(1)
+        )
+        if other is not None:
+            upper = f"below {other.max_population}" if other.max_population is not None else "and more"
+            message = f"overlaps the {band.year} band {other.min_population} {upper}"
+            raise ProblemError(
+                409,
+                f"This band {message}",
+                errors=[field_error("min_population", message), field_error("max_population", message)],
+            )
+
+    async def add(self, data: FeeBandCreate) -> FeeBand:
+        band = FeeBand(**data.model_dump())
+        await self._check(band)
+        return await self.create(band)
+
+    async def change(self, band_id: UUID, data: FeeBandUpdate) -> FeeBand:
+        band = await self.get(band_id)
+        changes = data.model_dump(exclude_unset=True)
+        for key in ("year", "min_population", "amount"):
+            if key in changes and changes[key] is None:
+                raise invalid(key, "cannot be empty")
+        for key, value in changes.items():
+            setattr(band, key, value)
+        # The check must not see this band's unsaved values as another band's.
+        with self.repository.session.no_autoflush:
+            await self._check(band)
+        return await self.update(band)
+
+    async def band_for(self, year: int, population: int) -> FeeBand | None:
+        return await self.get_one_or_none(FeeBand.year == year, covers(population))
+
+    async def search(
+        self, query: ListQuery, sortable: frozenset[str], *, year: int | None = None
+    ) -> tuple[Sequence[FeeBand], int]:
+        conditions = [FeeBand.year == year] if year is not None else []
+        return await self.get_many_and_count(*query.filters(sortable, "min_population"), *conditions)
+
+
+class DuesRepository(SQLAlchemyAsyncRepository[Dues]):
+    model_type = Dues
+
+
+class DuesService(SQLAlchemyAsyncRepositoryService[Dues]):
+    repository_type = DuesRepository
+
+    async def _amount(self, organisation: Organisation, year: int) -> Decimal | None:
+        if organisation.population is None:
+            return None
+        band = await FeeBandService(session=self.repository.session).band_for(year, organisation.population)
+        return band.amount if band else None
+
+    async def invoice(self, data: DuesCreate) -> Dues:
+        organisation = await existing_organisation(self.repository.session, data.organisation_id)
+        if await self.exists(Dues.organisation_id == organisation.id, Dues.year == data.year):
+            raise ProblemError(
+                409,
+                f"{organisation.name} already has dues for {data.year}",
+                errors=[field_error("year", f"dues of {data.year} already exist")],
+            )
+        amount = data.amount
+        if amount is None:
+            amount = await self._amount(organisation, data.year)
+            if amount is None:
+                population = organisation.population if organisation.population is not None else "unknown"
+                raise invalid(
+                    "year",
+                    f"no fee band of {data.year} covers a population of {population}; add one or send an amount",
+                )
+        return await self.create(
+            Dues(
+                organisation_id=organisation.id,
+                year=data.year,
+                amount=amount,
+                status=DuesStatus.INVOICED,
+                invoiced_on=date.today(),
+                notes=data.notes,
+            )
+        )
+
+    async def generate(self, year: int) -> DuesGenerated:
+        """Invoices every active member without dues for the year. Safe to run again: runs for one
+        year take turns (a transaction lock), and a member invoiced already is left alone."""
+        session = self.repository.session
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("dues-generate"), year)))
+        active = and_(Membership.organisation_id == Organisation.id, Membership.status == MembershipStatus.ACTIVE)
+        has_dues = exists().where(Dues.organisation_id == Organisation.id, Dues.year == year)
+        already = await session.scalar(
+            select(func.count()).select_from(Organisation).where(exists().where(active), has_dues)
+        )
+        lacking = (
+            await session.scalars(
+                select(Organisation).where(exists().where(active), ~has_dues).order_by(Organisation.name)
+            )
+        ).all()
+        created = 0
+        skipped: list[SkippedMember] = []
+        for organisation in lacking:
+            amount = await self._amount(organisation, year)
+            if amount is None:
+                reason = (
+                    "population unknown"
+                    if organisation.population is None
+                    else f"no fee band of {year} covers a population of {organisation.population}"
+                )
+                skipped.append(SkippedMember(organisation_id=organisation.id, name=organisation.name, reason=reason))
+                continue
+            session.add(
+                Dues(
+                    organisation_id=organisation.id,
+                    year=year,
+                    amount=amount,
+                    status=DuesStatus.INVOICED,
+                    invoiced_on=date.today(),
+                )
+            )
+            created += 1
+        await session.flush()
+        return DuesGenerated(year=year, created=created, already_invoiced=already or 0, skipped=skipped)
+
+    async def change(self, dues_id: UUID, data: DuesUpdate) -> Dues:
+        dues = await self.get(dues_id)
+        changes = data.model_dump(exclude_unset=True)
+        for key in ("status", "amount"):
+            if key in changes and changes[key] is None:
+                raise invalid(key, "cannot be empty")
+        for key, value in changes.items():
+            setattr(dues, key, value)
+        if dues.status == DuesStatus.PAID:
+            dues.paid_on = dues.paid_on or date.today()
+        elif changes.get("paid_on") is not None:
+            raise invalid("paid_on", f"only paid dues have a payment date; these are {dues.status.value}")
+        else:
+            dues.paid_on = None
+        return await self.update(dues)
+
+    async def search(
+        self,
+        query: ListQuery,
+        sortable: frozenset[str],
+        *,
+        year: int | None = None,
+        status: DuesStatus | None = None,
+        organisation_id: UUID | None = None,
+    ) -> tuple[Sequence[Dues], int]:
+        conditions: list[Any] = []
+        if year is not None:
+            conditions.append(Dues.year == year)
+        if status:
+            conditions.append(Dues.status == status)
+        if organisation_id:
+            conditions.append(Dues.organisation_id == organisation_id)
+        return await self.get_many_and_count(*query.filters(sortable, "-year"), *conditions)
+
+    async def read(self, dues: Sequence[Dues]) -> list[DuesRead]:
+        names = await organisation_names(self.repository.session, {d.organisation_id for d in dues})
+        return [_with_name(DuesRead, d, names) for d in dues]
+
+
+provide_membership_service = create_service_provider(MembershipService)
+provide_fee_band_service = create_service_provider(FeeBandService)
+provide_dues_service = create_service_provider(DuesService)

@@ -1,0 +1,138 @@
+"""Organisations: members, partners and prospects (communes, EPCI, départements, régions...)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, Parameter
+
+from crm.db.models.organisation import MembershipStatus, OrganisationKind
+from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
+from crm.domain.organisations.schemas import OrganisationCreate, OrganisationRead, OrganisationUpdate
+from crm.domain.organisations.services import OrganisationService, provide_organisation_service
+from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.schemas import Page
+
+SORTABLE = frozenset({"name", "kind", "population", "insee_code", "siren", "departement_code", "created_at"})
+
+
+class OrganisationController(Controller):
+    path = "/api/v1/organisations"
+    tags = ["Organisations"]
+    guards = [requires_viewer]
+    dependencies = {
+        "organisation_service": provide_organisation_service,
+        "listing": Provide(provide_list_query, sync_to_thread=False),
+    }
+
+    @get(
+        "/",
+        operation_id="listOrganisations",
+        summary="List organisations",
+        description="Members, partners and prospects. `q` searches name, INSEE code and SIREN, forgiving "
+        "accents, case and hyphens, and matches words as they are typed; without `sort`, best match first. "
+        "Filters combine (AND).",
+    )
+    async def list_organisations(
+        self,
+        organisation_service: NamedDependency[OrganisationService],
+        listing: NamedDependency[ListQuery],
+        kind: Annotated[OrganisationKind | None, Parameter(description="Only this kind")] = None,
+        region_code: Annotated[str | None, Parameter(description="Région code, e.g. 94")] = None,
+        departement_code: Annotated[str | None, Parameter(description="Département code, e.g. 2A or 974")] = None,
+        population_min: Annotated[int | None, Parameter(ge=0, description="Population at least")] = None,
+        population_max: Annotated[int | None, Parameter(ge=0, description="Population at most")] = None,
+        membership_status: Annotated[MembershipStatus | None, Parameter(description="Membership status")] = None,
+        label_year: Annotated[int | None, Parameter(description="Labelled that year")] = None,
+        label_level: Annotated[
+            int | None, Parameter(ge=1, le=5, description='Label of at least this many "@" (in label_year if given)')
+        ] = None,
+        label_green: Annotated[bool | None, Parameter(description='Got the green "@" (in label_year if given)')] = None,
+        board_member: Annotated[
+            bool | None, Parameter(description="Holds a board mandate running today (true) or not (false)")
+        ] = None,
+        tag: Annotated[str | None, Parameter(description="Carries this tag (by name)")] = None,
+        is_partner: Annotated[bool | None, Parameter(description="Partners only (true) or others (false)")] = None,
+    ) -> Page[OrganisationRead]:
+        items, total = await organisation_service.search(
+            listing,
+            SORTABLE,
+            kind=kind,
+            region_code=region_code,
+            departement_code=departement_code,
+            population_min=population_min,
+            population_max=population_max,
+            membership_status=membership_status,
+            label_year=label_year,
+            label_level=label_level,
+            label_green=label_green,
+            board_member=board_member,
+            tag=tag,
+            is_partner=is_partner,
+        )
+        return Page[OrganisationRead](**page(await organisation_service.read(items), total, listing))
+
+    @post(
+        "/",
+        operation_id="createOrganisation",
+        summary="Create an organisation",
+        description="A commune from its INSEE code, an EPCI from its SIREN: name, population, département, "
+        "région and intercommunality come from the official data (which wins over what is sent). Other kinds "
+        "by name; a département or région may give its code instead. A code already used answers 409.",
+        guards=[requires_editor],
+    )
+    async def create_organisation(
+        self, data: JSONBody[OrganisationCreate], organisation_service: NamedDependency[OrganisationService]
+    ) -> OrganisationRead:
+        organisation = await organisation_service.create_organisation(data)
+        return await organisation_service.read_one(organisation)
+
+    @get(
+        "/{organisation_id:uuid}",
+        operation_id="getOrganisation",
+        summary="One organisation",
+        description="An organisation with its membership status, latest label, tags and place names.",
+    )
+    async def get_organisation(
+        self, organisation_id: FromPath[UUID], organisation_service: NamedDependency[OrganisationService]
+    ) -> OrganisationRead:
+        return await organisation_service.read_one(await organisation_service.get(organisation_id))
+
+    @patch(
+        "/{organisation_id:uuid}",
+        operation_id="updateOrganisation",
+        summary="Change an organisation",
+        description="Changes the fields sent. Kind, INSEE code and SIREN cannot change.",
+        guards=[requires_editor],
+    )
+    async def update_organisation(
+        self,
+        organisation_id: FromPath[UUID],
+        data: JSONBody[OrganisationUpdate],
+        organisation_service: NamedDependency[OrganisationService],
+    ) -> OrganisationRead:
+        organisation = await organisation_service.update_organisation(organisation_id, data)
+        return await organisation_service.read_one(organisation)
+
+    @delete(
+        "/{organisation_id:uuid}",
+        operation_id="deleteOrganisation",
+        summary="Delete an organisation",
+        description="Refuses with 409 while positions, mandates, conventions, dues, labels or a membership "
+        "are attached, counting them in `attached`. `confirm=detach` is the explicit choice to delete those "
+        "records too (the people stay), then the organisation.",
+        guards=[requires_admin],
+    )
+    async def delete_organisation(
+        self,
+        organisation_id: FromPath[UUID],
+        organisation_service: NamedDependency[OrganisationService],
+        confirm: Annotated[
+            Literal["detach"] | None,
+            Parameter(description="`detach`: also delete the records attached to the organisation"),
+        ] = None,
+    ) -> None:
+        await organisation_service.remove(organisation_id, detach=confirm == "detach")

@@ -1,0 +1,394 @@
+"""Organisations: created from official codes where they have one, listed with the filters staff
+use to find members, and deleted only when nothing hangs on them or when staff say so."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.filters import LimitOffset
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on
+
+from crm.db.models.organisation import Dues, LabelAward, Membership, MembershipStatus, Organisation, OrganisationKind
+from crm.db.models.partner import Convention
+from crm.db.models.person import Mandate, Position
+from crm.db.models.reference import Departement, Epci, Region
+from crm.db.models.tag import Tag, Tagging
+from crm.domain.geo import services as geo
+from crm.domain.geo.codes import (
+    clean_departement_code,
+    clean_insee_code,
+    clean_region_code,
+    clean_siren,
+    invalid_code,
+)
+from crm.domain.organisations.schemas import LabelSummary, OrganisationCreate, OrganisationRead, OrganisationUpdate
+from crm.lib.listing import ListQuery
+from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.search import matches, ranking
+
+ENTITY_TYPE = "organisation"
+
+# What may hang on an organisation, in the order the refusal lists it: name -> (model, its column).
+ATTACHED: dict[str, tuple[Any, Any]] = {
+    "positions": (Position, Position.organisation_id),
+    "mandates": (Mandate, Mandate.organisation_id),
+    "conventions": (Convention, Convention.organisation_id),
+    "dues": (Dues, Dues.organisation_id),
+    "labels": (LabelAward, LabelAward.organisation_id),
+    "membership": (Membership, Membership.organisation_id),
+}
+
+
+def _lenient(clean: Any, code: str) -> str:
+    try:
+        return str(clean(code))
+    except ProblemError:
+        return code
+
+
+class OrganisationRepository(SQLAlchemyAsyncRepository[Organisation]):
+    model_type = Organisation
+
+
+def board_mandate_running(on: date) -> ColumnElement[bool]:
+    """An organisation holding a board seat on that day (mandate started, not yet ended)."""
+    return exists().where(
+        Mandate.organisation_id == Organisation.id,
+        Mandate.term_start <= on,
+        or_(Mandate.term_end.is_(None), Mandate.term_end >= on),
+    )
+
+
+class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
+    repository_type = OrganisationRepository
+
+    async def find_by_code(self, insee_code: str | None = None, siren: str | None = None) -> Organisation | None:
+        """The organisation with this INSEE code or this SIREN. Codes are read as staff type them
+        (`1053` for 01053, `2a004`, spaces in a SIREN); a malformed code simply finds nothing."""
+        conditions = []
+        if insee_code:
+            conditions.append(Organisation.insee_code == _lenient(clean_insee_code, insee_code))
+        if siren:
+            conditions.append(Organisation.siren == _lenient(clean_siren, siren))
+        if not conditions:
+            return None
+        return await self.get_one_or_none(or_(*conditions))
+
+    async def _refuse_duplicate(self, insee_code: str | None, siren: str | None) -> None:
+        for field, code in (("insee_code", insee_code), ("siren", siren)):
+            if code and await self.find_by_code(**{field: code}) is not None:
+                raise ProblemError(
+                    409,
+                    f"An organisation with the {field} {code} already exists",
+                    errors=[field_error(field, "already used by another organisation")],
+                )
+
+    async def _departement(self, raw: str, field: str = "departement_code") -> Departement:
+        code = clean_departement_code(raw, field)
+        row = await self.repository.session.get(Departement, code)
+        if row is None:
+            raise invalid_code(field, f"no département has the code {code}")
+        return row
+
+    async def _region(self, raw: str, field: str = "region_code") -> Region:
+        code = clean_region_code(raw, field)
+        row = await self.repository.session.get(Region, code)
+        if row is None:
+            raise invalid_code(field, f"no région has the code {code}")
+        return row
+
+    async def _place_fields(self, departement_code: str | None, region_code: str | None) -> dict[str, Any]:
+        """Checked département and région codes; a département also gives its région."""
+        fields: dict[str, Any] = {}
+        if departement_code:
+            dep = await self._departement(departement_code)
+            fields["departement_code"] = dep.code
+            fields["region_code"] = dep.region_code
+        if region_code:
+            region = await self._region(region_code)
+            if "region_code" in fields and fields["region_code"] != region.code:
+                raise invalid("region_code", f"département {fields['departement_code']} is not in région {region.code}")
+            fields["region_code"] = region.code
+        return fields
+
+    async def create_organisation(self, data: OrganisationCreate) -> Organisation:
+        session = self.repository.session
+        values = data.model_dump(exclude={"insee_code", "siren", "departement_code", "region_code"})
+        insee_code: str | None = None
+        siren: str | None = None
+        if data.kind == OrganisationKind.COMMUNE:
+            if not data.insee_code:
+                raise invalid("insee_code", "a commune is created from its INSEE code")
+            insee_code, place = await geo.commune(session, data.insee_code)
+            if data.siren:
+                siren = clean_siren(data.siren)
+            values.update(
+                name=place.name,
+                population=place.population,
+                departement_code=place.departement_code,
+                region_code=place.region_code,
+                epci_siren=place.epci_siren,
+            )
+        elif data.kind == OrganisationKind.EPCI:
+            if not data.siren:
+                raise invalid("siren", "an intercommunality (EPCI) is created from its SIREN")
+            siren, place = await geo.epci(session, data.siren)
+            values.update(
+                name=place.name,
+                population=place.population,
+                departement_code=place.departement_code,
+                region_code=place.region_code,
+            )
+        else:
+            if data.insee_code:
+                raise invalid("insee_code", f"only a commune has an INSEE code, not a {data.kind.value}")
+            if data.siren:
+                siren = clean_siren(data.siren)
+            values.update(await self._place_fields(data.departement_code, data.region_code))
+            if not values.get("name"):
+                if data.kind == OrganisationKind.DEPARTEMENT and data.departement_code:
+                    values["name"] = (await self._departement(data.departement_code)).name
+                elif data.kind == OrganisationKind.REGION and data.region_code:
+                    values["name"] = (await self._region(data.region_code)).name
+                else:
+                    raise invalid("name", f"a {data.kind.value} needs a name")
+        await self._refuse_duplicate(insee_code, siren)
+        return await self.create(Organisation(**values, insee_code=insee_code, siren=siren))
+
+    async def update_organisation(self, org_id: UUID, data: OrganisationUpdate) -> Organisation:
+        organisation = await self.get(org_id)
+        changes = data.model_dump(exclude_unset=True)
+        for required in ("name", "is_partner"):
+            if required in changes and changes[required] is None:
+                raise invalid(required, "cannot be empty")
+        dep_sent, region_sent = "departement_code" in changes, "region_code" in changes
+        if dep_sent or region_sent:
+            place = await self._place_fields(changes.pop("departement_code", None), changes.pop("region_code", None))
+            if dep_sent:
+                organisation.departement_code = place.get("departement_code")
+            if region_sent or place.get("region_code"):
+                organisation.region_code = place.get("region_code")
+        for key, value in changes.items():
+            setattr(organisation, key, value)
+        return await self.update(organisation)
+
+    async def search(
+        self,
+        query: ListQuery,
+        sortable: frozenset[str],
+        *,
+        kind: OrganisationKind | None = None,
+        region_code: str | None = None,
+        departement_code: str | None = None,
+        population_min: int | None = None,
+        population_max: int | None = None,
+        membership_status: MembershipStatus | None = None,
+        label_year: int | None = None,
+        label_level: int | None = None,
+        label_green: bool | None = None,
+        board_member: bool | None = None,
+        tag: str | None = None,
+        is_partner: bool | None = None,
+    ) -> tuple[Sequence[Organisation], int]:
+        conditions: list[Any] = []
+        if kind:
+            conditions.append(Organisation.kind == kind)
+        if region_code:
+            conditions.append(Organisation.region_code == clean_region_code(region_code))
+        if departement_code:
+            conditions.append(Organisation.departement_code == clean_departement_code(departement_code))
+        if population_min is not None:
+            conditions.append(Organisation.population >= population_min)
+        if population_max is not None:
+            conditions.append(Organisation.population <= population_max)
+        if membership_status:
+            conditions.append(
+                exists().where(Membership.organisation_id == Organisation.id, Membership.status == membership_status)
+            )
+        if label_year is not None or label_level is not None or label_green is not None:
+            label_conditions: list[Any] = [LabelAward.organisation_id == Organisation.id]
+            if label_year is not None:
+                label_conditions.append(LabelAward.year == label_year)
+            if label_level is not None:
+                label_conditions.append(LabelAward.level >= label_level)
+            if label_green is not None:
+                label_conditions.append(LabelAward.green.is_(label_green))
+            conditions.append(exists().where(*label_conditions))
+        if board_member is not None:
+            running = board_mandate_running(date.today())
+            conditions.append(running if board_member else ~running)
+        if tag:
+            conditions.append(
+                exists().where(
+                    Tagging.entity_type == ENTITY_TYPE,
+                    Tagging.entity_id == Organisation.id,
+                    Tagging.tag_id == Tag.id,
+                    func.lower(Tag.name) == tag.strip().lower(),
+                )
+            )
+        if is_partner is not None:
+            conditions.append(Organisation.is_partner.is_(is_partner))
+        if query.q:
+            conditions.append(matches(Organisation.search_text, query.q))
+        sort = query.sort or ("" if query.q else "name")
+        if not sort:
+            # Best match first; the name settles ties so that pages do not shift.
+            order_by = [ranking(Organisation.search_text, query.q or ""), Organisation.name.asc()]
+        elif sort.lstrip("-") == "name":
+            # As a reader expects, whatever the database collation: Élancourt among the E, not after Z.
+            readable = func.crm_search_text(Organisation.name)
+            order_by = (
+                [readable.desc(), Organisation.name.desc()]
+                if sort.startswith("-")
+                else [readable.asc(), Organisation.name.asc()]
+            )
+        else:
+            return await self.get_many_and_count(*query.filters(sortable, "name"), *conditions)
+        return await self.get_many_and_count(
+            LimitOffset(limit=query.limit, offset=query.offset), *conditions, order_by=order_by
+        )
+
+    async def _names(self, code: Any, name: Any, codes: set[str]) -> dict[str, str]:
+        if not codes:
+            return {}
+        rows = await self.repository.session.execute(select(code, name).where(code.in_(codes)))
+        return {row[0]: row[1] for row in rows}
+
+    async def read(self, organisations: Sequence[Organisation]) -> list[OrganisationRead]:
+        """The read shape of a page of organisations, with a handful of batched queries whatever
+        the page size: names from the reference tables, membership, latest label, tags."""
+        if not organisations:
+            return []
+        session = self.repository.session
+        ids = [o.id for o in organisations]
+        dep_codes = {o.departement_code for o in organisations if o.departement_code}
+        region_codes = {o.region_code for o in organisations if o.region_code}
+        epci_sirens = {o.epci_siren for o in organisations if o.epci_siren}
+        dep_names = await self._names(Departement.code, Departement.name, dep_codes)
+        region_names = await self._names(Region.code, Region.name, region_codes)
+        epci_names = await self._names(Epci.siren, Epci.name, epci_sirens)
+        memberships = {
+            row.organisation_id: row
+            for row in (
+                await session.execute(
+                    select(Membership.organisation_id, Membership.status, Membership.member_since).where(
+                        Membership.organisation_id.in_(ids)
+                    )
+                )
+            ).all()
+        }
+        latest_labels = {
+            row.organisation_id: LabelSummary(year=row.year, level=row.level, green=row.green)
+            for row in (
+                await session.execute(
+                    select(LabelAward.organisation_id, LabelAward.year, LabelAward.level, LabelAward.green)
+                    .where(LabelAward.organisation_id.in_(ids))
+                    .ext(distinct_on(LabelAward.organisation_id))
+                    .order_by(LabelAward.organisation_id, LabelAward.year.desc())
+                )
+            ).all()
+        }
+        tags: dict[UUID, list[str]] = {}
+        for entity_id, tag_name in (
+            await session.execute(
+                select(Tagging.entity_id, Tag.name)
+                .join(Tag, Tag.id == Tagging.tag_id)
+                .where(Tagging.entity_type == ENTITY_TYPE, Tagging.entity_id.in_(ids))
+                .order_by(Tag.name)
+            )
+        ).all():
+            tags.setdefault(entity_id, []).append(tag_name)
+
+        result = []
+        for o in organisations:
+            membership = memberships.get(o.id)
+            result.append(
+                OrganisationRead(
+                    id=o.id,
+                    kind=o.kind,
+                    name=o.name,
+                    insee_code=o.insee_code,
+                    siren=o.siren,
+                    population=o.population,
+                    departement_code=o.departement_code,
+                    departement_name=dep_names.get(o.departement_code or ""),
+                    region_code=o.region_code,
+                    region_name=region_names.get(o.region_code or ""),
+                    epci_siren=o.epci_siren,
+                    epci_name=epci_names.get(o.epci_siren or ""),
+                    is_partner=o.is_partner,
+                    email=o.email,
+                    phone=o.phone,
+                    website=o.website,
+                    address=o.address,
+                    notes=o.notes,
+                    membership_status=membership.status if membership else None,
+                    member_since=membership.member_since if membership else None,
+                    latest_label=latest_labels.get(o.id),
+                    tags=tags.get(o.id, []),
+                    created_at=o.created_at,
+                    updated_at=o.updated_at,
+                )
+            )
+        return result
+
+    async def read_one(self, organisation: Organisation) -> OrganisationRead:
+        return (await self.read([organisation]))[0]
+
+    async def attached(self, org_id: UUID) -> dict[str, int]:
+        """How many records of each kind hang on the organisation, in one query."""
+        counts = select(
+            *(
+                select(func.count()).select_from(model).where(column == org_id).scalar_subquery().label(name)
+                for name, (model, column) in ATTACHED.items()
+            )
+        )
+        row = (await self.repository.session.execute(counts)).one()
+        return dict(row._mapping)
+
+    async def remove(self, org_id: UUID, *, detach: bool) -> None:
+        """Deletes the organisation. With records attached, refuses (409, counting them) unless
+        `detach` is the explicit choice: then those records go first (people stay), each one
+        through the ORM so that the audit log has every deletion."""
+        organisation = await self.get(org_id)
+        attached = {name: n for name, n in (await self.attached(org_id)).items() if n}
+        session = self.repository.session
+        if attached and not detach:
+            summary = ", ".join(f"{n} {name}" for name, n in attached.items())
+            raise ProblemError(
+                409,
+                f"{organisation.name} still has {summary}; delete with confirm=detach to delete those records too",
+                attached=attached,
+            )
+        if attached:
+            for name in attached:
+                model, column = ATTACHED[name]
+                for record in (await session.scalars(select(model).where(column == org_id))).all():
+                    await session.delete(record)
+            await session.flush()
+        # Tags describe the organisation itself: they go with it.
+        for tagging in (
+            await session.scalars(
+                select(Tagging).where(and_(Tagging.entity_type == ENTITY_TYPE, Tagging.entity_id == org_id))
+            )
+        ).all():
+            await session.delete(tagging)
+        await self.delete(org_id)
+
+
+provide_organisation_service = create_service_provider(OrganisationService)
+
+
+async def existing_organisation(session: Any, organisation_id: UUID, field: str = "organisation_id") -> Organisation:
+    """The organisation a new record points to; a 422 naming the field when there is none."""
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise invalid(field, f"no organisation has the id {organisation_id}")
+    return organisation

@@ -1,0 +1,401 @@
+"""People (contacts) and their positions.
+
+A position is held from `started_on` (or always, when unknown) until `ended_on`: on the day it
+ended it is over, so a job change on a given day ends the old positions and starts the new one
+on that same day without the two overlapping."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import ColumnElement, and_, exists, func, nulls_last, or_, select
+
+from crm.db.models.organisation import Organisation
+from crm.db.models.person import Mandate, Person, Position, PositionKind
+from crm.db.models.tag import Tagging
+from crm.domain.board.services import mandate_running
+from crm.domain.geo.codes import clean_region_code
+from crm.domain.people.schemas import (
+    CurrentPosition,
+    JobChange,
+    JobChangeRead,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+    PositionCreate,
+    PositionRead,
+    PositionUpdate,
+)
+from crm.domain.tags.services import tag_filter, tag_names_for
+from crm.lib.listing import ListQuery
+from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.schemas import normalise_email
+from crm.lib.search import matches
+
+PERSON_ENTITY = "person"
+
+
+def position_current(on: date) -> ColumnElement[bool]:
+    """The position is held on the day `on`."""
+    return and_(
+        or_(Position.started_on.is_(None), Position.started_on <= on),
+        or_(Position.ended_on.is_(None), Position.ended_on > on),
+    )
+
+
+def is_current(position: Position, on: date) -> bool:
+    return (position.started_on is None or position.started_on <= on) and (
+        position.ended_on is None or position.ended_on > on
+    )
+
+
+def _check_dates(started_on: date | None, ended_on: date | None) -> None:
+    if started_on is not None and ended_on is not None and ended_on < started_on:
+        raise invalid("ended_on", f"cannot be before started_on ({started_on})")
+
+
+def _email_taken(email: str) -> ProblemError:
+    return ProblemError(
+        409, f"Another person already has the e-mail address {email}", errors=[field_error("email", "already used")]
+    )
+
+
+class PersonRepository(SQLAlchemyAsyncRepository[Person]):
+    model_type = Person
+
+
+class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
+    repository_type = PersonRepository
+
+    async def find_by_email(self, email: str) -> Person | None:
+        try:
+            normalised = normalise_email(email)
+        except ValueError:
+            return None
+        return await self.get_one_or_none(Person.email == normalised)
+
+    async def create_person(self, data: PersonCreate) -> Person:
+        if data.email and await self.find_by_email(data.email) is not None:
+            raise _email_taken(data.email)
+        return await self.create(Person(**data.model_dump()))
+
+    async def update_person(self, person_id: UUID, data: PersonUpdate) -> Person:
+        person = await self.get(person_id)
+        sent = data.model_dump(exclude_unset=True)
+        for required in ("first_name", "last_name", "language"):
+            if required in sent and sent[required] is None:
+                raise invalid(required, "cannot be empty")
+        email = sent.get("email")
+        if email and email != person.email:
+            other = await self.find_by_email(email)
+            if other is not None and other.id != person.id:
+                raise _email_taken(email)
+        for key, value in sent.items():
+            setattr(person, key, value)
+        return await self.update(person)
+
+    async def read(self, person_id: UUID) -> PersonRead:
+        return (await self.reads([await self.get(person_id)]))[0]
+
+    async def list_people(
+        self,
+        query: ListQuery,
+        sortable: frozenset[str],
+        *,
+        organisation_id: UUID | None = None,
+        title: str | None = None,
+        kind: PositionKind | None = None,
+        region_code: str | None = None,
+        board_member: bool | None = None,
+        tag: str | None = None,
+        today: date | None = None,
+    ) -> tuple[list[PersonRead], int]:
+        today = today or date.today()
+        conditions: list[ColumnElement[bool]] = []
+        if query.q:
+            conditions.append(matches(Person.search_text, query.q))
+        # The position filters describe one current position: "maire" at Lyon is one job, not two.
+        held: list[ColumnElement[bool]] = []
+        if organisation_id:
+            held.append(Position.organisation_id == organisation_id)
+        if title and title.strip():
+            held.append(func.crm_search_text(Position.title).contains(func.crm_search_text(title.strip())))
+        if kind:
+            held.append(Position.kind == kind)
+        if region_code:
+            code = clean_region_code(region_code)
+            held.append(
+                exists(
+                    select(Organisation.id).where(
+                        Organisation.id == Position.organisation_id, Organisation.region_code == code
+                    )
+                )
+            )
+        if held:
+            conditions.append(
+                exists(select(Position.id).where(Position.person_id == Person.id, position_current(today), *held))
+            )
+        if board_member is not None:
+            on_board = exists(select(Mandate.id).where(Mandate.person_id == Person.id, mandate_running(today)))
+            conditions.append(on_board if board_member else ~on_board)
+        if tag and tag.strip():
+            conditions.append(tag_filter(PERSON_ENTITY, Person.id, tag))
+        items, total = await self.get_many_and_count(*query.filters(sortable, "last_name"), *conditions)
+        return await self.reads(items, today), total
+
+    async def reads(self, people: Sequence[Person], today: date | None = None) -> list[PersonRead]:
+        """Read shapes for a page of people: current positions and tags in two queries in all."""
+        today = today or date.today()
+        ids = [p.id for p in people]
+        session = self.repository.session
+        positions: dict[UUID, list[CurrentPosition]] = defaultdict(list)
+        if ids:
+            rows = await session.execute(
+                select(Position, Organisation.name)
+                .join(Organisation, Organisation.id == Position.organisation_id)
+                .where(Position.person_id.in_(ids), position_current(today))
+                .order_by(nulls_last(Position.started_on.desc()), Position.title)
+            )
+            for position, org_name in rows:
+                positions[position.person_id].append(
+                    CurrentPosition(
+                        id=position.id,
+                        title=position.title,
+                        kind=position.kind,
+                        organisation_id=position.organisation_id,
+                        organisation_name=org_name,
+                        started_on=position.started_on,
+                    )
+                )
+        tags = await tag_names_for(session, PERSON_ENTITY, ids)
+        return [
+            PersonRead(
+                id=p.id,
+                first_name=p.first_name,
+                last_name=p.last_name,
+                email=p.email,
+                phone=p.phone,
+                language=p.language,
+                notes=p.notes,
+                positions=positions.get(p.id, []),
+                tags=tags.get(p.id, []),
+                created_at=p.created_at,
+                updated_at=p.updated_at,
+            )
+            for p in people
+        ]
+
+    async def delete_person(self, person_id: UUID, confirm: Literal["detach"] | None) -> None:
+        """A person who held positions or board seats is only deleted with them, when asked to."""
+        person = await self.get(person_id)
+        session = self.repository.session
+        positions = (
+            await session.execute(
+                select(Position.id, Position.title, Organisation.name)
+                .join(Organisation, Organisation.id == Position.organisation_id)
+                .where(Position.person_id == person.id)
+                .order_by(nulls_last(Position.started_on.desc()))
+            )
+        ).all()
+        mandates = (
+            await session.execute(
+                select(Mandate.id, Mandate.role, Mandate.term_start, Mandate.term_end)
+                .where(Mandate.person_id == person.id)
+                .order_by(Mandate.term_start.desc())
+            )
+        ).all()
+        if (positions or mandates) and confirm != "detach":
+            raise ProblemError(
+                409,
+                f"{person.first_name} {person.last_name} has {len(positions)} position(s) and {len(mandates)} "
+                "board mandate(s); delete them first, or send ?confirm=detach to delete them with the person",
+                errors=[field_error("confirm", 'send "detach" to delete the positions and mandates too')],
+                positions=[{"id": str(i), "title": t, "organisation_name": o} for i, t, o in positions],
+                mandates=[
+                    {"id": str(i), "role": r.value, "term_start": str(s), "term_end": str(e) if e else None}
+                    for i, r, s, e in mandates
+                ],
+            )
+        # Row by row through the ORM, so that each deletion is in the audit log.
+        for model in (Position, Mandate):
+            for row in (await session.scalars(select(model).where(model.person_id == person.id))).all():
+                await session.delete(row)
+        for tagging in (
+            await session.scalars(
+                select(Tagging).where(Tagging.entity_type == PERSON_ENTITY, Tagging.entity_id == person.id)
+            )
+        ).all():
+            await session.delete(tagging)
+        await session.flush()
+        await self.delete(person.id)
+
+
+class PositionRepository(SQLAlchemyAsyncRepository[Position]):
+    model_type = Position
+
+
+class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
+    repository_type = PositionRepository
+
+    async def create_position(self, data: PositionCreate) -> PositionRead:
+        await self._check_parties(data.person_id, data.organisation_id)
+        _check_dates(data.started_on, data.ended_on)
+        position = await self.create(Position(**data.model_dump()))
+        return (await self.reads([position]))[0]
+
+    async def update_position(self, position_id: UUID, data: PositionUpdate) -> PositionRead:
+        position = await self.get(position_id)
+        sent = data.model_dump(exclude_unset=True)
+        for required in ("organisation_id", "title", "kind"):
+            if required in sent and sent[required] is None:
+                raise invalid(required, "cannot be empty")
+        if "organisation_id" in sent:
+            await self._check_parties(None, sent["organisation_id"])
+        _check_dates(sent.get("started_on", position.started_on), sent.get("ended_on", position.ended_on))
+        for key, value in sent.items():
+            setattr(position, key, value)
+        position = await self.update(position)
+        return (await self.reads([position]))[0]
+
+    async def read(self, position_id: UUID) -> PositionRead:
+        return (await self.reads([await self.get(position_id)]))[0]
+
+    async def list_positions(
+        self,
+        query: ListQuery,
+        sortable: frozenset[str],
+        *,
+        person_id: UUID | None,
+        organisation_id: UUID | None,
+        current: bool | None,
+        today: date | None = None,
+    ) -> tuple[list[PositionRead], int]:
+        today = today or date.today()
+        conditions: list[ColumnElement[bool]] = []
+        if person_id:
+            conditions.append(Position.person_id == person_id)
+        if organisation_id:
+            conditions.append(Position.organisation_id == organisation_id)
+        if current is not None:
+            held = position_current(today)
+            conditions.append(held if current else ~held)
+        items, total = await self.get_many_and_count(*query.filters(sortable, "-started_on"), *conditions)
+        return await self.reads(items, today), total
+
+    async def history(
+        self, person_id: UUID, query: ListQuery, today: date | None = None
+    ) -> tuple[list[PositionRead], int]:
+        """Every position the person held or holds: current ones first, then the latest first."""
+        today = today or date.today()
+        session = self.repository.session
+        if await session.get(Person, person_id) is None:
+            raise ProblemError(404, "No such person")
+        condition = Position.person_id == person_id
+        total = int(await session.scalar(select(func.count()).select_from(Position).where(condition)) or 0)
+        items = (
+            await session.scalars(
+                select(Position)
+                .where(condition)
+                .order_by(
+                    position_current(today).desc(),
+                    nulls_last(Position.ended_on.desc()),
+                    nulls_last(Position.started_on.desc()),
+                    Position.created_at.desc(),
+                )
+                .limit(query.limit)
+                .offset(query.offset)
+            )
+        ).all()
+        return await self.reads(items, today), total
+
+    async def job_change(self, person_id: UUID, data: JobChange) -> JobChangeRead:
+        """Ends the chosen positions and starts the new one on the same day, in this transaction."""
+        session = self.repository.session
+        # Locks the person so that two job changes for one person run one after the other.
+        person = await session.scalar(select(Person).where(Person.id == person_id).with_for_update())
+        if person is None:
+            raise ProblemError(404, "No such person")
+        await self._check_parties(None, data.organisation_id)
+        held_on = (
+            await session.scalars(select(Position).where(Position.person_id == person_id, position_current(data.on)))
+        ).all()
+        if data.end_current == "all":
+            to_end = list(held_on)
+        else:
+            by_id = {p.id: p for p in held_on}
+            unknown = [str(i) for i in data.end_current if i not in by_id]
+            if unknown:
+                raise invalid(
+                    "end_current",
+                    f"not positions this person holds on {data.on}: {', '.join(unknown)}",
+                )
+            to_end = [by_id[i] for i in dict.fromkeys(data.end_current)]
+        for position in to_end:
+            position.ended_on = data.on
+        new = Position(
+            person_id=person_id,
+            organisation_id=data.organisation_id,
+            title=data.title,
+            kind=data.kind,
+            started_on=data.on,
+        )
+        session.add(new)
+        await session.flush()
+        reads = await self.reads([new, *to_end])
+        return JobChangeRead(position=reads[0], ended=reads[1:])
+
+    async def reads(self, positions: Sequence[Position], today: date | None = None) -> list[PositionRead]:
+        today = today or date.today()
+        session = self.repository.session
+        people = {
+            pid: f"{first} {last}"
+            for pid, first, last in await session.execute(
+                select(Person.id, Person.first_name, Person.last_name).where(
+                    Person.id.in_({p.person_id for p in positions})
+                )
+            )
+        }
+        orgs: dict[Any, str] = dict(
+            (
+                await session.execute(
+                    select(Organisation.id, Organisation.name).where(
+                        Organisation.id.in_({p.organisation_id for p in positions})
+                    )
+                )
+            ).all()
+        )
+        return [
+            PositionRead(
+                id=p.id,
+                person_id=p.person_id,
+                person_name=people.get(p.person_id, ""),
+                organisation_id=p.organisation_id,
+                organisation_name=orgs.get(p.organisation_id, ""),
+                title=p.title,
+                kind=p.kind,
+                started_on=p.started_on,
+                ended_on=p.ended_on,
+                is_current=is_current(p, today),
+                created_at=p.created_at,
+                updated_at=p.updated_at,
+            )
+            for p in positions
+        ]
+
+    async def _check_parties(self, person_id: UUID | None, organisation_id: UUID | None) -> None:
+        session = self.repository.session
+        if person_id is not None and await session.get(Person, person_id) is None:
+            raise invalid("person_id", "no person has this id")
+        if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
+            raise invalid("organisation_id", "no organisation has this id")
+
+
+provide_person_service = create_service_provider(PersonService)
+provide_position_service = create_service_provider(PositionService)

@@ -1,0 +1,389 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from crm.db.models.organisation import LabelAward, Membership, MembershipStatus
+from crm.db.models.partner import Convention, ConventionStatus, Renewal
+from crm.db.models.person import BoardRole, Mandate, Person, Position, PositionKind
+from crm.db.models.staff import StaffRole
+from crm.db.models.tag import Tag, Tagging
+from crm.lib.services import alchemy_config, open_session
+from tests.conftest import log_in
+
+ORGS = "/api/v1/organisations"
+
+
+async def insert(settings: Any, *records: Any) -> None:
+    """Rows that other parts of the API own (people, board, conventions, tags), put straight in."""
+    config = alchemy_config(settings)
+    async with open_session(config) as session:
+        for record in records:
+            session.add(record)
+            await session.flush()
+    await config.get_engine().dispose()
+
+
+async def create(client: AsyncTestClient[Any], **body: Any) -> dict[str, Any]:
+    response = await client.post(ORGS, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def commune(client: AsyncTestClient[Any], insee_code: str) -> dict[str, Any]:
+    return await create(client, kind="commune", insee_code=insee_code)
+
+
+def error_fields(response: Any) -> set[str]:
+    return {e["field"] for e in response.json()["errors"]}
+
+
+async def test_a_commune_is_filled_in_from_its_insee_code(admin_client: AsyncTestClient[Any]) -> None:
+    ajaccio = await create(admin_client, kind="commune", insee_code="2a004", name="Ajaccio la belle")
+    assert ajaccio["name"] == "Ajaccio"  # the official name wins
+    assert ajaccio["insee_code"] == "2A004"
+    assert ajaccio["population"] == 70659
+    assert (ajaccio["departement_code"], ajaccio["departement_name"]) == ("2A", "Corse-du-Sud")
+    assert (ajaccio["region_code"], ajaccio["region_name"]) == ("94", "Corse")
+    assert ajaccio["epci_siren"] == "242010056"
+    assert ajaccio["epci_name"] == "Communauté d'agglomération du Pays Ajaccien"
+    assert ajaccio["membership_status"] is None
+    assert ajaccio["latest_label"] is None
+    assert ajaccio["tags"] == []
+
+    bastia = await commune(admin_client, "2B033")
+    assert (bastia["name"], bastia["departement_name"]) == ("Bastia", "Haute-Corse")
+    reunion = await commune(admin_client, "97411")
+    assert (reunion["name"], reunion["departement_code"], reunion["region_name"]) == (
+        "Saint-Denis",
+        "974",
+        "La Réunion",
+    )
+    # A spreadsheet lost the leading zero of Bourg-en-Bresse: it is put back.
+    bourg = await create(admin_client, kind="commune", insee_code="1053")
+    assert (bourg["insee_code"], bourg["name"], bourg["departement_name"]) == ("01053", "Bourg-en-Bresse", "Ain")
+
+    fetched = (await admin_client.get(f"{ORGS}/{ajaccio['id']}")).json()
+    assert fetched == ajaccio
+
+
+async def test_an_epci_is_filled_in_from_its_siren(admin_client: AsyncTestClient[Any]) -> None:
+    epci = await create(admin_client, kind="epci", siren="242 010 056")
+    assert epci["siren"] == "242010056"
+    assert epci["name"] == "Communauté d'agglomération du Pays Ajaccien"
+    assert epci["region_name"] == "Corse"
+    assert epci["population"] > 70659  # the sum of its communes, Ajaccio among them
+
+
+async def test_wrong_codes_are_refused_naming_the_field_and_why(admin_client: AsyncTestClient[Any]) -> None:
+    unknown = await admin_client.post(ORGS, json={"kind": "commune", "insee_code": "2A999"})
+    assert unknown.status_code == 422
+    assert error_fields(unknown) == {"insee_code"}
+    assert "2A999" in unknown.json()["detail"]
+    postal = await admin_client.post(ORGS, json={"kind": "commune", "insee_code": "75000"})
+    assert postal.status_code == 422
+    assert "postal code" in postal.json()["errors"][0]["detail"]
+    luhn = await admin_client.post(ORGS, json={"kind": "epci", "siren": "242010057"})
+    assert luhn.status_code == 422
+    assert error_fields(luhn) == {"siren"}
+    assert "check digit" in luhn.json()["detail"]
+    missing = await admin_client.post(ORGS, json={"kind": "commune", "name": "Ajaccio"})
+    assert missing.status_code == 422
+    assert error_fields(missing) == {"insee_code"}
+    nameless = await admin_client.post(ORGS, json={"kind": "association"})
+    assert error_fields(nameless) == {"name"}
+    bad_kind = await admin_client.post(ORGS, json={"kind": "village", "name": "X"})
+    assert bad_kind.status_code in (400, 422)
+    assert "kind" in error_fields(bad_kind)
+    assert (await admin_client.get(ORGS)).json()["total"] == 0
+
+
+async def test_the_same_code_twice_is_a_conflict(admin_client: AsyncTestClient[Any]) -> None:
+    await commune(admin_client, "2A004")
+    again = await admin_client.post(ORGS, json={"kind": "commune", "insee_code": "2A004"})
+    assert again.status_code == 409
+    assert error_fields(again) == {"insee_code"}
+    await create(admin_client, kind="epci", siren="242010056")
+    epci_again = await admin_client.post(ORGS, json={"kind": "epci", "siren": "242010056"})
+    assert epci_again.status_code == 409
+    assert error_fields(epci_again) == {"siren"}
+    assert (await admin_client.get(ORGS)).json()["total"] == 2
+
+
+async def test_other_kinds_are_created_by_name_or_code(admin_client: AsyncTestClient[Any]) -> None:
+    corse_du_sud = await create(admin_client, kind="departement", departement_code="2A")
+    assert (corse_du_sud["name"], corse_du_sud["region_code"]) == ("Corse-du-Sud", "94")
+    region = await create(admin_client, kind="region", region_code="4")
+    assert (region["name"], region["region_code"]) == ("La Réunion", "04")
+    named = await create(admin_client, kind="departement", departement_code="974", name="Département de La Réunion")
+    assert named["name"] == "Département de La Réunion"
+    association = await create(
+        admin_client,
+        kind="association",
+        name="Villes de France",
+        is_partner=True,
+        email="Contact@Villes-de-France.example",
+        website="https://villesdefrance.example",
+    )
+    assert association["is_partner"] is True
+    assert association["email"] == "contact@villes-de-france.example"
+    bad_dep = await admin_client.post(ORGS, json={"kind": "departement", "departement_code": "20"})
+    assert bad_dep.status_code == 422
+    assert error_fields(bad_dep) == {"departement_code"}
+    bad_region = await admin_client.post(ORGS, json={"kind": "region", "region_code": "99"})
+    assert error_fields(bad_region) == {"region_code"}
+
+
+async def test_patch_changes_only_the_fields_sent(admin_client: AsyncTestClient[Any]) -> None:
+    org = await create(admin_client, kind="association", name="Association des maires", phone="01 02 03 04 05")
+    changed = await admin_client.patch(
+        f"{ORGS}/{org['id']}", json={"notes": "Rencontre au congrès", "departement_code": "85"}
+    )
+    assert changed.status_code == 200
+    body = changed.json()
+    assert body["notes"] == "Rencontre au congrès"
+    assert body["phone"] == "01 02 03 04 05"
+    assert (body["departement_name"], body["region_name"]) == ("Vendée", "Pays de la Loire")
+    identity = await admin_client.patch(f"{ORGS}/{org['id']}", json={"insee_code": "2A004"})
+    assert identity.status_code in (400, 422)
+    assert "insee_code" in error_fields(identity)
+    empty_name = await admin_client.patch(f"{ORGS}/{org['id']}", json={"name": None})
+    assert error_fields(empty_name) == {"name"}
+    assert (await admin_client.get(f"{ORGS}/{org['id']}")).json()["name"] == "Association des maires"
+
+
+async def test_search_forgives_accents_case_hyphens_and_partial_words(admin_client: AsyncTestClient[Any]) -> None:
+    for code in ("42218", "85194", "2A004", "2B033", "54584"):
+        await commune(admin_client, code)
+
+    async def names(q: str, **params: Any) -> list[str]:
+        response = await admin_client.get(ORGS, params={"q": q, **params})
+        assert response.status_code == 200
+        return [o["name"] for o in response.json()["items"]]
+
+    # With q and no sort, the best match comes first.
+    assert (await names("saint etienne"))[0] == "Saint-Étienne"
+    assert set(await names("saint etienne")) == {"Saint-Étienne", "Villey-Saint-Étienne"}
+    assert await names("Sables d'Olonne") == ["Les Sables-d'Olonne"]
+    assert await names("sables d’olonne") == ["Les Sables-d'Olonne"]
+    assert await names("ajac") == ["Ajaccio"]
+    assert await names("AJACCIO") == ["Ajaccio"]
+    assert await names("2b033") == ["Bastia"]
+    assert await names("saint etienne", sort="-name") == ["Villey-Saint-Étienne", "Saint-Étienne"]
+    assert await names("lyon") == []
+
+
+async def test_filters_combine(admin_client: AsyncTestClient[Any], settings: Any) -> None:
+    ajaccio = await commune(admin_client, "2A004")
+    bastia = await commune(admin_client, "2B033")
+    reunion = await commune(admin_client, "97411")
+    bourg = await commune(admin_client, "01053")
+    partner = await create(admin_client, kind="association", name="Villes de France", is_partner=True)
+    today = date.today()
+    person = Person(first_name="Élodie", last_name="Martin")
+    await insert(settings, person)
+    tag = Tag(name="Villes moyennes")
+    await insert(
+        settings,
+        Membership(organisation_id=ajaccio["id"], status=MembershipStatus.ACTIVE, member_since=date(2019, 1, 1)),
+        Membership(organisation_id=bastia["id"], status=MembershipStatus.LAPSED),
+        LabelAward(organisation_id=ajaccio["id"], year=2024, level=4, green=True),
+        LabelAward(organisation_id=bastia["id"], year=2024, level=2, green=False),
+        LabelAward(organisation_id=reunion["id"], year=2023, level=5, green=False),
+        Mandate(person_id=person.id, organisation_id=bastia["id"], role=BoardRole.TREASURER, term_start=today),
+        Mandate(
+            person_id=person.id,
+            organisation_id=reunion["id"],
+            role=BoardRole.MEMBER,
+            term_start=today - timedelta(days=800),
+            term_end=today - timedelta(days=1),
+        ),
+        tag,
+    )
+    await insert(settings, Tagging(tag_id=tag.id, entity_type="organisation", entity_id=bourg["id"]))
+
+    async def names(**params: Any) -> list[str]:
+        response = await admin_client.get(ORGS, params={"sort": "name", **params})
+        assert response.status_code == 200, response.text
+        return [o["name"] for o in response.json()["items"]]
+
+    assert await names(kind="commune", region_code="94") == ["Ajaccio", "Bastia"]
+    assert await names(departement_code="2b") == ["Bastia"]
+    assert await names(departement_code="974") == ["Saint-Denis"]
+    assert await names(population_min=45000, population_max=71000) == ["Ajaccio", "Bastia"]
+    assert await names(membership_status="active") == ["Ajaccio"]
+    assert await names(label_year=2024) == ["Ajaccio", "Bastia"]
+    assert await names(label_year=2024, label_level=3) == ["Ajaccio"]
+    assert await names(label_level=5) == ["Saint-Denis"]
+    assert await names(label_green="true") == ["Ajaccio"]
+    assert await names(board_member="true") == ["Bastia"]
+    assert "Saint-Denis" in await names(board_member="false")
+    assert await names(tag="villes moyennes") == ["Bourg-en-Bresse"]
+    assert await names(is_partner="true") == ["Villes de France"]
+    assert partner["name"] not in await names(is_partner="false")
+    bad = await admin_client.get(ORGS, params={"region_code": "corse"})
+    assert bad.status_code == 422
+    assert error_fields(bad) == {"region_code"}
+
+    listed = {o["name"]: o for o in (await admin_client.get(ORGS)).json()["items"]}
+    assert listed["Ajaccio"]["membership_status"] == "active"
+    assert listed["Ajaccio"]["member_since"] == "2019-01-01"
+    assert listed["Ajaccio"]["latest_label"] == {"year": 2024, "level": 4, "green": True}
+    assert listed["Bourg-en-Bresse"]["tags"] == ["Villes moyennes"]
+
+
+async def test_list_pages_and_sorts(admin_client: AsyncTestClient[Any]) -> None:
+    for code in ("2A004", "2B033", "97411", "01053"):
+        await commune(admin_client, code)
+    page = (await admin_client.get(ORGS, params={"limit": 2, "offset": 1, "sort": "-population"})).json()
+    assert page["total"] == 4
+    assert (page["limit"], page["offset"]) == (2, 1)
+    assert [o["name"] for o in page["items"]] == ["Ajaccio", "Bastia"]
+    for name in ("Fédération des villes", "Élus du numérique", "Agence"):
+        await create(admin_client, kind="association", name=name)
+    by_name = (await admin_client.get(ORGS, params={"kind": "association", "sort": "name"})).json()
+    assert [o["name"] for o in by_name["items"]] == ["Agence", "Élus du numérique", "Fédération des villes"]
+    bad = await admin_client.get(ORGS, params={"sort": "search_text"})
+    assert bad.status_code == 422
+    assert error_fields(bad) == {"sort"}
+
+
+async def test_delete_refuses_while_records_are_attached_unless_told_to_detach(
+    admin_client: AsyncTestClient[Any], settings: Any
+) -> None:
+    ajaccio = await commune(admin_client, "2A004")
+    people = [Person(first_name="Jean", last_name=f"Agent {i}") for i in range(3)]
+    await insert(settings, *people)
+    await insert(
+        settings,
+        *(
+            Position(person_id=p.id, organisation_id=ajaccio["id"], title="DSI", kind=PositionKind.STAFF)
+            for p in people
+        ),
+        Mandate(
+            person_id=people[0].id, organisation_id=ajaccio["id"], role=BoardRole.PRESIDENT, term_start=date(2024, 1, 1)
+        ),
+        Convention(
+            organisation_id=ajaccio["id"], title="Convention", status=ConventionStatus.ACTIVE, renewal=Renewal.TACIT
+        ),
+        LabelAward(organisation_id=ajaccio["id"], year=2025, level=3),
+        Membership(organisation_id=ajaccio["id"], status=MembershipStatus.ACTIVE),
+    )
+    url = f"{ORGS}/{ajaccio['id']}"
+    refused = await admin_client.delete(url)
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["attached"] == {"positions": 3, "mandates": 1, "conventions": 1, "labels": 1, "membership": 1}
+    assert "confirm=detach" in body["detail"]
+    assert (await admin_client.get(url)).status_code == 200
+
+    wrong_word = await admin_client.delete(url, params={"confirm": "yes"})
+    assert wrong_word.status_code in (400, 422)
+    assert (await admin_client.get(url)).status_code == 200
+
+    detached = await admin_client.delete(url, params={"confirm": "detach"})
+    assert detached.status_code == 204
+    assert (await admin_client.get(url)).status_code == 404
+    # The people stay; what tied them to the organisation is gone, and each deletion is logged.
+    log = (await admin_client.get("/api/v1/audit-log", params={"action": "delete", "limit": 100})).json()["items"]
+    deleted = sorted(e["entity_type"] for e in log)
+    assert deleted == sorted(["position"] * 3 + ["mandate", "convention", "label_award", "membership", "organisation"])
+    assert not any(e["entity_type"] == "person" for e in log)
+
+
+async def test_delete_of_a_bare_organisation_needs_no_confirmation(admin_client: AsyncTestClient[Any]) -> None:
+    org = await create(admin_client, kind="other", name="Agence du numérique")
+    assert (await admin_client.delete(f"{ORGS}/{org['id']}")).status_code == 204
+    assert (await admin_client.get(f"{ORGS}/{org['id']}")).status_code == 404
+
+
+async def test_viewers_read_editors_write_admins_delete(client: AsyncTestClient[Any], make_staff: Any) -> None:
+    assert (await client.get(ORGS)).status_code == 401
+    viewer = await make_staff(StaffRole.VIEWER)
+    await log_in(client, viewer.email)
+    assert (await client.get(ORGS)).status_code == 200
+    assert (await client.post(ORGS, json={"kind": "commune", "insee_code": "2A004"})).status_code == 403
+
+    editor = await make_staff(StaffRole.EDITOR)
+    await log_in(client, editor.email)
+    org = await commune(client, "2A004")
+    assert (await client.patch(f"{ORGS}/{org['id']}", json={"notes": "ok"})).status_code == 200
+    assert (await client.delete(f"{ORGS}/{org['id']}")).status_code == 403
+
+    admin = await make_staff(StaffRole.ADMIN)
+    await log_in(client, admin.email)
+    assert (await client.delete(f"{ORGS}/{org['id']}")).status_code == 204
+
+
+async def test_changes_to_organisations_are_in_the_audit_log(admin_client: AsyncTestClient[Any]) -> None:
+    org = await commune(admin_client, "2B033")
+    await admin_client.patch(f"{ORGS}/{org['id']}", json={"phone": "04 95 55 95 55"})
+    me = (await admin_client.get("/api/v1/auth/me")).json()
+    log = (await admin_client.get("/api/v1/audit-log", params={"entity_id": org["id"]})).json()["items"]
+    assert [(e["action"], e["entity_type"], e["actor_id"]) for e in log] == [
+        ("update", "organisation", me["id"]),
+        ("create", "organisation", me["id"]),
+    ]
+    assert log[0]["changes"]["phone"] == {"old": None, "new": "04 95 55 95 55"}
+    assert log[1]["changes"]["insee_code"] == "2B033"
+
+
+async def test_the_service_creates_and_finds_by_code_for_other_callers(settings: Any) -> None:
+    """The CSV import calls the service directly: same rules, same official data."""
+    from crm.domain.organisations.schemas import OrganisationCreate, OrganisationUpdate
+    from crm.domain.organisations.services import OrganisationService
+    from crm.lib.problems import ProblemError
+
+    config = alchemy_config(settings)
+    async with open_session(config) as session:
+        service = OrganisationService(session=session)
+        bourg = await service.create_organisation(OrganisationCreate(kind="commune", insee_code="01053"))
+        epci = await service.create_organisation(OrganisationCreate(kind="epci", siren="242010056"))
+        assert (await service.find_by_code(insee_code="1053")) is bourg
+        assert (await service.find_by_code(siren="242 010 056")) is epci
+        assert await service.find_by_code(insee_code="2A004") is None
+        assert await service.find_by_code(insee_code="pas un code") is None
+        assert await service.find_by_code() is None
+        updated = await service.update_organisation(bourg.id, OrganisationUpdate(notes="Préfecture de l'Ain"))
+        assert (updated.name, updated.notes) == ("Bourg-en-Bresse", "Préfecture de l'Ain")
+        with pytest.raises(ProblemError) as refused:
+            await service.create_organisation(OrganisationCreate(kind="commune", insee_code="01053"))
+        assert refused.value.status_code == 409
+    await config.get_engine().dispose()
+
+
+async def test_a_page_costs_the_same_queries_whatever_its_size(
+    admin_client: AsyncTestClient[Any], settings: Any
+) -> None:
+    orgs = [await commune(admin_client, code) for code in ("2A004", "2B033", "97411", "01053", "42218")]
+    tag = Tag(name="Villes moyennes")
+    await insert(settings, tag)
+    await insert(
+        settings,
+        *(Membership(organisation_id=o["id"], status=MembershipStatus.ACTIVE) for o in orgs),
+        *(LabelAward(organisation_id=o["id"], year=2025, level=3) for o in orgs),
+        *(Tagging(tag_id=tag.id, entity_type="organisation", entity_id=o["id"]) for o in orgs),
+    )
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        costs = {}
+        for limit in (1, 5):
+            statements.clear()
+            page = (await admin_client.get(ORGS, params={"limit": limit})).json()
+            assert len(page["items"]) == limit
+            assert all(o["tags"] == ["Villes moyennes"] and o["latest_label"] for o in page["items"])
+            costs[limit] = len(statements)
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert costs[1] > 0  # the queries were seen
+    assert costs[1] == costs[5]
