@@ -131,7 +131,7 @@ class MailSink:
 
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port(1025)
-        self.controller = Controller(_EmlWriter(self.dir), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(_EmlWriter(self.dir), hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
         self.controller.start()
         return f"smtp://127.0.0.1:{self.port}"
 

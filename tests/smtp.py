@@ -70,6 +70,6 @@ class SmtpSink:
 def start_sink() -> tuple[SmtpSink, Controller]:
     sink = SmtpSink()
     sink.port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port, enable_SMTPUTF8=True)
     controller.start()
     return sink, controller

@@ -41,6 +41,16 @@ async def test_test_email_goes_through_the_worker_to_smtp(
     assert "{{" not in received.text
 
 
+async def test_an_address_with_accents_is_delivered_with_smtputf8(
+    admin_client: AsyncTestClient[Any], smtp: SmtpSink, run_worker: Any
+) -> None:
+    response = await admin_client.post("/api/v1/system/test-email", json={"to": "chloé.martin@example.org"})
+    assert response.status_code == 202
+    await run_worker()
+    [received] = smtp.to("chloé.martin@example.org")
+    assert received.message["To"] == "chloé.martin@example.org"
+
+
 async def test_test_email_is_admin_only(client: AsyncTestClient[Any], make_staff: Any) -> None:
     from crm.db.models.staff import StaffRole
     from tests.conftest import log_in
@@ -110,7 +120,7 @@ SENTINELS = {
 def test_placeholders_survive_mjml_and_inlining(name: str) -> None:
     template = load_template(name)
     source = TEMPLATES_DIR / f"{name}.mjml"
-    used = set(re.findall(r"{{\s*(\w+)", source.read_text())) - {"organisation", "preheader"}
+    used = set(re.findall(r"{{\s*(\w+)", source.read_text())) - {"association", "preheader"}
     context = base_context(OrganisationSettings(name="ZZORGZZ", postal_address="ZZADDRZZ"))
     context |= {k: v for k, v in SENTINELS.items() if k in used | {"reason"}}
     html, text = template.render(context)  # StrictUndefined: a lost placeholder would raise here

@@ -12,7 +12,8 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.policy import SMTP, SMTPUTF8
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import css_inline
 import jinja2
 from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
+from jinja2.sandbox import SandboxedEnvironment
 from mjml import mjml2html
 
 from crm.config import OrganisationSettings, SmtpEndpoint
@@ -53,12 +55,14 @@ def html_to_text(html: str) -> str:
 
 @dataclass(frozen=True)
 class CompiledTemplate:
-    """An e-mail template ready for per-recipient rendering."""
+    """An e-mail template ready for per-recipient rendering. The sources are kept so that a
+    campaign can store them and every worker renders exactly the same compiled version."""
 
     name: str
+    html_source: str
+    text_source: str
     html: jinja2.Template
     text: jinja2.Template
-    subject: jinja2.Template | None = None
 
     def render(self, context: dict[str, Any]) -> tuple[str, str]:
         return self.html.render(context), self.text.render(context)
@@ -66,20 +70,36 @@ class CompiledTemplate:
 
 _html_env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 _text_env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # noqa: S701
+# Campaign content is written by staff: rendered in Jinja's sandbox, and a field a recipient
+# lacks renders empty rather than stopping the send.
+_sandbox_html_env = SandboxedEnvironment(autoescape=True, keep_trailing_newline=True)
+_sandbox_text_env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 
 
-def compile_mjml(source: str, name: str = "<string>", root: Path = TEMPLATES_DIR) -> CompiledTemplate:
+def from_sources(name: str, html_source: str, text_source: str, *, sandboxed: bool = False) -> CompiledTemplate:
+    html_env, text_env = (_sandbox_html_env, _sandbox_text_env) if sandboxed else (_html_env, _text_env)
+    try:
+        return CompiledTemplate(
+            name=name,
+            html_source=html_source,
+            text_source=text_source,
+            html=html_env.from_string(html_source),
+            text=text_env.from_string(text_source),
+        )
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{name}: placeholder syntax error line {exc.lineno}: {exc.message}") from exc
+
+
+def compile_mjml(
+    source: str, name: str = "<string>", root: Path = TEMPLATES_DIR, *, sandboxed: bool = False
+) -> CompiledTemplate:
     try:
         # fonts={}: no web font link, so opening a message tells no third party about the reader.
         compiled = mjml2html(source, include_loader=_include_loader(root), fonts={})
     except Exception as exc:  # mjml-python raises plain errors for bad MJML
         raise TemplateError(f"{name}: MJML does not compile: {exc}") from exc
     html = _INLINER.inline(compiled)
-    text = html_to_text(html)
-    try:
-        return CompiledTemplate(name=name, html=_html_env.from_string(html), text=_text_env.from_string(text))
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{name}: placeholder syntax error line {exc.lineno}: {exc.message}") from exc
+    return from_sources(name, html, html_to_text(html), sandboxed=sandboxed)
 
 
 @lru_cache(maxsize=64)
@@ -98,7 +118,7 @@ def message_templates() -> list[str]:
 
 def base_context(organisation: OrganisationSettings) -> dict[str, Any]:
     return {
-        "organisation": {
+        "association": {
             "name": organisation.name,
             "postal_address": organisation.postal_address,
             "website": organisation.website,
@@ -177,10 +197,18 @@ class Mailer:
 
     async def send(self, message: EmailMessage) -> str:
         """Returns the server's answer to the message; raises SmtpError when it is refused."""
+        sender = parseaddr(str(message["From"]))[1]
+        recipient = parseaddr(str(message["To"]))[1]
+        policy = SMTP if sender.isascii() and recipient.isascii() else SMTPUTF8
+        return await self.send_bytes(sender, recipient, message.as_bytes(policy=policy))
+
+    async def send_bytes(self, sender: str, recipient: str, data: bytes) -> str:
         async with self._lock:
             try:
                 client = await self._connected()
-                _refused, answer = await client.send_message(message)
+                # An address with accents before the @ needs the server's SMTPUTF8 (RFC 6531).
+                options = [] if sender.isascii() and recipient.isascii() else ["SMTPUTF8"]
+                _refused, answer = await client.sendmail(sender, [recipient], data, mail_options=options)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 refusal = exc.recipients[0]
                 raise SmtpError(refusal.code, refusal.message) from exc
@@ -191,7 +219,8 @@ class Mailer:
                 await self._drop()
                 # No answer at all is as temporary as a 4xx: retry later.
                 raise SmtpError(421, f"connection fault: {exc}") from exc
-            return answer
+            # aiosmtplib gives the text of the DATA reply; its code is 250 whenever it returns.
+            return f"250 {answer}"
 
     async def _drop(self) -> None:
         client, self._client = self._client, None

@@ -43,7 +43,10 @@ def staff_session_middleware(app: ASGIApp) -> ASGIApp:
             return
         litestar_app = scope["litestar_app"]
         settings = litestar_app.state.settings
-        token = _cookie(scope, settings.security.session_cookie)
+        # Only the API knows staff sessions: public pages (unsubscribe, preferences, RSVP) never act
+        # on them, so a logged-in staff member clicking their own newsletter's link is a contact like
+        # any other there.
+        token = _cookie(scope, settings.security.session_cookie) if scope["path"].startswith("/api/") else None
         request_id = scope.get("state", {}).get("request_id")
         if token:
             try:
