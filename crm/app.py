@@ -18,12 +18,17 @@ from crm.domain.audit.controllers import AuditController
 from crm.domain.auth.controllers import AuthController
 from crm.domain.auth.middleware import staff_session_middleware
 from crm.domain.board.controllers import MandateController
+from crm.domain.campaigns.controllers import CampaignController, DeliveryController
 from crm.domain.conventions.controllers import ConventionController
 from crm.domain.imports.controllers import ImportController, OrganisationExportController, PeopleExportController
 from crm.domain.labels.controllers import LabelController, OrganisationLabelController
+from crm.domain.lists.controllers import MailingListController, SubscriptionController, SuppressionController
 from crm.domain.memberships.controllers import DuesController, FeeBandController, MembershipController
 from crm.domain.organisations.controllers import OrganisationController
 from crm.domain.people.controllers import PersonController, PositionController
+from crm.domain.public.controllers import PublicController
+from crm.domain.publications.controllers import PublicationController
+from crm.domain.segments.controllers import SegmentController
 from crm.domain.staff.controllers import StaffController
 from crm.domain.system.controllers import HealthController, SystemController
 from crm.domain.tags.controllers import TagController
@@ -57,6 +62,14 @@ ROUTE_HANDLERS: list[type] = [
     OrganisationExportController,
     PeopleExportController,
     # lists, subscriptions, segments, publications, campaigns, deliveries
+    CampaignController,
+    DeliveryController,
+    MailingListController,
+    SubscriptionController,
+    SuppressionController,
+    SegmentController,
+    PublicationController,
+    PublicController,
 ]
 
 

@@ -103,6 +103,29 @@ class SecuritySettings(BaseSettings):
     invitation_ttl_hours: int = 72
 
 
+class SendingSettings(BaseSettings):
+    """The campaign engine: how fast, over how many connections, and when to give up."""
+
+    model_config = _group("CRM_SENDING_")
+
+    # Messages per second for all workers together (shared through Redis); 0 = no limit.
+    rate_per_second: float = 0
+    # SMTP connections each worker process keeps open for campaigns.
+    smtp_connections: int = 10
+    batch_size: int = 50
+    # A claimed delivery not answered within this time goes back to the queue (a worker died).
+    lease_seconds: int = 120
+    # How often the sweeper returns expired leases, restarts stalled campaigns and starts scheduled ones.
+    sweep_every_seconds: int = 30
+    # A delivery whose SMTP answer was temporary is tried again this many times, backing off.
+    max_attempts: int = 8
+    retry_base_seconds: float = 30
+    # This many temporary faults in a row pause the campaign, with the reason shown to staff.
+    pause_after_consecutive_faults: int = 100
+    # Send jobs started per campaign; each claims its own batches, so several workers share the load.
+    jobs_per_campaign: int = 2
+
+
 class OrganisationSettings(BaseSettings):
     """The association that sends the mail: shown in every message's footer."""
 
@@ -113,6 +136,8 @@ class OrganisationSettings(BaseSettings):
     website: str = "https://example.org"
     sender_email: str = "contact@example.org"
     sender_name: str = "Association des villes numériques"
+    # Where mailto unsubscribe requests and replies land; its domain also names Message-IDs and List-Ids.
+    unsubscribe_mailbox: str = "desinscription@example.org"
 
 
 class Settings(BaseSettings):
@@ -131,6 +156,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     organisation: OrganisationSettings = Field(default_factory=OrganisationSettings)
+    sending: SendingSettings = Field(default_factory=SendingSettings)
 
     @property
     def database_url(self) -> str:

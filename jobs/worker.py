@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from arq import cron, func
 from arq.connections import RedisSettings
 
 from crm.config import get_settings
@@ -11,6 +12,8 @@ from crm.lib.logging import configure_logging
 from crm.lib.mail import Mailer
 from crm.lib.redis import QUEUE_NAME
 from crm.lib.services import alchemy_config
+from jobs.sending import SmtpPool, send_campaign, send_campaign_test, sweep, sweep_seconds
+from jobs.subscriptions import send_subscription_confirmation
 from jobs.system_mail import send_staff_invitation, send_test_email
 
 
@@ -20,11 +23,20 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["db_config"] = alchemy_config(settings)
     ctx["mailer"] = Mailer(settings.smtp.endpoint(), timeout=settings.smtp.timeout)
+    # Campaign messages get their own pooled connections, opened on first use.
+    ctx["smtp_pool"] = SmtpPool(
+        [
+            Mailer(settings.smtp.endpoint(), timeout=settings.smtp.timeout)
+            for _ in range(settings.sending.smtp_connections)
+        ]
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     if "mailer" in ctx:
         await ctx["mailer"].close()
+    if "smtp_pool" in ctx:
+        await ctx["smtp_pool"].close()
     if "db_config" in ctx:
         await ctx["db_config"].get_engine().dispose()
 
@@ -34,7 +46,15 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [send_test_email, send_staff_invitation]
+    functions = [
+        send_test_email,
+        send_staff_invitation,
+        send_subscription_confirmation,
+        func(send_campaign, keep_result=0),
+        send_campaign_test,
+    ]
+    # Every worker runs the sweeper; arq's cron job ids keep one run per tick across workers.
+    cron_jobs = [cron(sweep, second=sweep_seconds(get_settings()), run_at_startup=True, keep_result=0)]
     on_startup = startup
     on_shutdown = shutdown
     queue_name = QUEUE_NAME

@@ -1,7 +1,20 @@
 """Every table, imported here so that Alembic and the metadata see them all."""
 
 from crm.db.models.audit import AuditEntry
+from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
 from crm.db.models.imports import ImportBatch, ImportStatus
+from crm.db.models.mailing import (
+    LegalBasis,
+    ListKind,
+    MailingList,
+    Publication,
+    PublicationKind,
+    Segment,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
 from crm.db.models.organisation import (
     Dues,
     DuesStatus,
@@ -22,9 +35,14 @@ from crm.db.models.tag import Tag, Tagging
 __all__ = [
     "AuditEntry",
     "BoardRole",
+    "Campaign",
+    "CampaignKind",
+    "CampaignStatus",
     "Commune",
     "Convention",
     "ConventionStatus",
+    "Delivery",
+    "DeliveryStatus",
     "Departement",
     "Dues",
     "DuesStatus",
@@ -33,6 +51,9 @@ __all__ = [
     "ImportBatch",
     "ImportStatus",
     "LabelAward",
+    "LegalBasis",
+    "ListKind",
+    "MailingList",
     "Mandate",
     "Membership",
     "MembershipStatus",
@@ -42,11 +63,18 @@ __all__ = [
     "Person",
     "Position",
     "PositionKind",
+    "Publication",
+    "PublicationKind",
     "Region",
     "Renewal",
+    "Segment",
     "Staff",
     "StaffInvitation",
     "StaffRole",
+    "Subscription",
+    "SubscriptionStatus",
+    "Suppression",
+    "SuppressionReason",
     "Tag",
     "Tagging",
 ]

@@ -1,0 +1,120 @@
+"""Mailing: lists and who is subscribed to them (with the proof of consent), the suppression
+list, saved segments, and the association's publications."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.db.base import Audited, Base
+from crm.db.models.organisation import pg_enum
+
+
+class ListKind(enum.StrEnum):
+    NEWSLETTER = "newsletter"  # lettre d'information
+    INVITATIONS = "invitations"  # invitations aux événements
+    PUBLICATIONS = "publications"
+    OTHER = "other"
+
+
+class MailingList(Audited, Base):
+    """A list people subscribe to (liste de diffusion)."""
+
+    __tablename__ = "mailing_list"
+
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[ListKind] = mapped_column(pg_enum(ListKind, "list_kind"))
+    # Listed on the public subscribe and preference pages.
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SubscriptionStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for the confirmation link: nothing is sent
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class LegalBasis(enum.StrEnum):
+    CONSENT = "consent"  # RGPD art. 6.1.a
+    LEGITIMATE_INTEREST = "legitimate_interest"  # art. 6.1.f: professional addresses, B2B
+
+
+class Subscription(Audited, Base):
+    """A person on a list, with the proof the GDPR asks for: the legal basis, where it came from,
+    when, and the consent text and version the person saw."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (UniqueConstraint("person_id", "list_id", name="uq_subscription_person_list"),)
+
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    list_id: Mapped[UUID] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"), index=True)
+    status: Mapped[SubscriptionStatus] = mapped_column(pg_enum(SubscriptionStatus, "subscription_status"), index=True)
+    legal_basis: Mapped[LegalBasis] = mapped_column(pg_enum(LegalBasis, "legal_basis"))
+    source: Mapped[str] = mapped_column(String(100))  # "public form", "import", "staff"...
+    consent_text: Mapped[str | None] = mapped_column(Text)
+    consent_version: Mapped[str | None] = mapped_column(String(50))
+    consented_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    unsubscribe_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SuppressionReason(enum.StrEnum):
+    UNSUBSCRIBED_ALL = "unsubscribed_all"
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"  # marked as spam
+    ERASED = "erased"  # right to erasure: the address is gone, only its hash remains
+    MANUAL = "manual"
+
+
+class Suppression(Audited, Base):
+    """An address that must never be written to again. Only its SHA-256 is kept, so that the list
+    survives the erasure of the person it protects."""
+
+    __tablename__ = "suppression"
+
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[SuppressionReason] = mapped_column(pg_enum(SuppressionReason, "suppression_reason"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Segment(Audited, Base):
+    """A saved filter over the CRM (and / or / not of rules), evaluated live when used."""
+
+    __tablename__ = "segment"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class PublicationKind(enum.StrEnum):
+    REPORT = "report"  # rapport, étude
+    SURVEY_RESULTS = "survey_results"  # résultats d'enquête
+    GUIDE = "guide"
+    MOTION = "motion"
+    OTHER = "other"
+
+
+class Publication(Audited, Base):
+    """Something the association published; public ones appear on the archive page."""
+
+    __tablename__ = "publication"
+
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[PublicationKind] = mapped_column(pg_enum(PublicationKind, "publication_kind"))
+    published_on: Mapped[date] = mapped_column(Date, index=True)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    summary: Mapped[str | None] = mapped_column(Text)
+    cover_image_url: Mapped[str | None] = mapped_column(String(1000))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

@@ -1,0 +1,80 @@
+"""What fills a campaign message for one recipient: shared by the worker, the preview and the
+test send, so that what staff preview is what recipients get."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm.config import Settings
+from crm.db.models.campaign import Campaign
+from crm.domain.public.links import preferences_url, unsubscribe_url
+from crm.lib.mail import base_context
+
+# One row per person: names, their subscription to the campaign's list (the footer's "why"), and
+# the organisation of their most recent current position.
+RECIPIENTS = text("""
+SELECT p.id, p.first_name, p.last_name, p.email, s.status AS subscription_status, s.legal_basis,
+       coalesce(s.confirmed_at, s.consented_at, s.created_at) AS subscribed_at,
+       (SELECT o.name FROM position pos JOIN organisation o ON o.id = pos.organisation_id
+        WHERE pos.person_id = p.id AND (pos.ended_on IS NULL OR pos.ended_on > current_date)
+        ORDER BY pos.started_on DESC NULLS LAST LIMIT 1) AS organisation
+FROM person p
+LEFT JOIN subscription s ON s.person_id = p.id AND s.list_id = :list_id
+WHERE p.id = ANY(:ids)
+""")
+
+
+async def recipient_rows(conn: AsyncConnection, list_id: UUID, person_ids: list[UUID]) -> dict[UUID, Any]:
+    rows = await conn.execute(RECIPIENTS, {"list_id": list_id, "ids": person_ids})
+    return {row.id: row for row in rows}
+
+
+def reason(list_name: str, person: Any) -> str:
+    """The footer's answer to "why do I get this?", from the subscription's proof."""
+    if person.legal_basis == "legitimate_interest":
+        why = "en raison de vos fonctions"
+    elif person.subscribed_at:
+        why = f"avec votre accord du {person.subscribed_at.strftime('%d/%m/%Y')}"
+    else:
+        why = "avec votre accord"
+    return f"Vous recevez ce message car vous êtes inscrit·e à la liste « {list_name} » {why}."
+
+
+def recipient_context(settings: Settings, campaign: Campaign, list_name: str, person: Any) -> dict[str, Any]:
+    return {
+        **base_context(settings.organisation),
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "full_name": f"{person.first_name} {person.last_name}".strip(),
+        "organisation": person.organisation or "",
+        "reason": reason(list_name, person),
+        "unsubscribe_url": unsubscribe_url(settings, person.id, campaign.list_id, campaign.id),
+        "preferences_url": preferences_url(settings, person.id),
+    }
+
+
+def archive_view(settings: Settings, campaign: Campaign) -> str:
+    """The campaign as sent, for the public archive: every recipient field left empty, and the
+    way out pointing to the public subscription page instead of anyone's own links."""
+    from crm.lib.mail import from_sources
+
+    template = from_sources(
+        f"campaign {campaign.id}", campaign.compiled_html or "", campaign.compiled_text or "", sandboxed=True
+    )
+    html, _text = template.render(
+        {
+            **base_context(settings.organisation),
+            "first_name": "",
+            "last_name": "",
+            "full_name": "",
+            "organisation": "",
+            "reason": "Version en ligne de ce message, publiée dans les archives.",
+            "unsubscribe_url": f"{settings.public_url}/subscribe",
+            "preferences_url": f"{settings.public_url}/subscribe",
+        }
+    )
+    return html

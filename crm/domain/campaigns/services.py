@@ -1,0 +1,288 @@
+"""Campaigns: compose, preview, schedule or send, pause, resume, cancel, follow.
+
+Starting a send is one transaction: the campaign is locked, its template compiled and stored,
+and one `delivery` row written per recipient (a set-based INSERT ... SELECT over the list, the
+segment and the suppression list). From then on PostgreSQL decides what is left to send."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import Select, and_, exists, func, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.db.audit_listener import record
+from crm.db.models.campaign import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from crm.db.models.mailing import MailingList, Publication, Segment, Subscription, SubscriptionStatus, Suppression
+from crm.db.models.person import Person
+from crm.domain.campaigns.content import Content, check_placeholders, compile_campaign
+from crm.domain.segments.services import segment_condition
+from crm.lib.listing import ListQuery
+from crm.lib.mail import CompiledTemplate
+from crm.lib.problems import ProblemError, field_error
+
+# Which statuses each action may start from.
+EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
+STARTABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
+CANCELLABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED})
+PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.LEASED)
+
+
+def email_hash_sql(column: Any) -> Any:
+    """The suppression hash computed by PostgreSQL: the same SHA-256 as `suppression_hash()` for
+    the normalised (lower-case) addresses the CRM stores."""
+    return func.encode(func.sha256(func.convert_to(func.lower(column), literal("UTF8"))), literal("hex"))
+
+
+def _conflict(campaign: Campaign, action: str) -> ProblemError:
+    return ProblemError(
+        409,
+        f"Cannot {action} a campaign that is {campaign.status.value}",
+        errors=[field_error("status", f"is {campaign.status.value}")],
+    )
+
+
+class CampaignRepository(SQLAlchemyAsyncRepository[Campaign]):
+    model_type = Campaign
+
+
+class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
+    repository_type = CampaignRepository
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.repository.session  # type: ignore[return-value]
+
+    async def _check_references(
+        self, list_id: UUID | None, segment_id: UUID | None, publication_id: UUID | None
+    ) -> None:
+        for field, model, value in (
+            ("list_id", MailingList, list_id),
+            ("segment_id", Segment, segment_id),
+            ("publication_id", Publication, publication_id),
+        ):
+            if value is not None and await self.session.get(model, value) is None:
+                raise ProblemError(422, f"{field}: no such record", errors=[field_error(field, "no such record")])
+
+    async def create_campaign(self, data: dict[str, Any]) -> Campaign:
+        content = Content.model_validate(data.get("content") or {})
+        check_placeholders(content)
+        await self._check_references(data["list_id"], data.get("segment_id"), data.get("publication_id"))
+        return await self.create(
+            Campaign(**{**data, "content": content.model_dump(mode="json"), "status": CampaignStatus.DRAFT})
+        )
+
+    async def update_campaign(self, campaign_id: UUID, changes: dict[str, Any]) -> Campaign:
+        campaign = await self.get(campaign_id)
+        if campaign.status not in EDITABLE:
+            raise _conflict(campaign, "change")
+        if "content" in changes:
+            content = Content.model_validate(changes["content"] or {})
+            check_placeholders(content)
+            changes["content"] = content.model_dump(mode="json")
+        await self._check_references(changes.get("list_id"), changes.get("segment_id"), changes.get("publication_id"))
+        for key, value in changes.items():
+            setattr(campaign, key, value)
+        return await self.update(campaign)
+
+    async def delete_campaign(self, campaign_id: UUID) -> None:
+        campaign = await self.get(campaign_id)
+        if campaign.status != CampaignStatus.DRAFT:
+            raise ProblemError(
+                409,
+                "Only a draft can be deleted; cancel the campaign instead",
+                errors=[field_error("status", f"is {campaign.status.value}")],
+            )
+        await self.delete(campaign_id)
+
+    async def compile(self, campaign: Campaign) -> CompiledTemplate:
+        publication = None
+        if campaign.publication_id:
+            pub = await self.session.get(Publication, campaign.publication_id)
+            if pub is not None:
+                publication = {
+                    "title": pub.title,
+                    "kind": pub.kind.value,
+                    "summary": pub.summary,
+                    "url": pub.url,
+                    "cover_image_url": pub.cover_image_url,
+                    "published_on": pub.published_on.strftime("%d/%m/%Y"),
+                }
+        return compile_campaign(campaign.template, campaign.content, subject=campaign.subject, publication=publication)
+
+    def audience(self, campaign: Campaign, segment: Segment | None) -> Select[Any]:
+        """Everyone subscribed to the list (narrowed by the segment), with an address, once."""
+        query = (
+            select(Person.id, Person.email)
+            .join(Subscription, and_(Subscription.person_id == Person.id, Subscription.list_id == campaign.list_id))
+            .where(Subscription.status == SubscriptionStatus.SUBSCRIBED, Person.email.is_not(None))
+        )
+        if segment is not None:
+            query = query.where(segment_condition(segment.definition))
+        return query
+
+    async def first_recipient(self, campaign: Campaign) -> UUID | None:
+        segment = await self.session.get(Segment, campaign.segment_id) if campaign.segment_id else None
+        base = self.audience(campaign, segment).subquery()
+        return await self.session.scalar(select(base.c.id).limit(1))
+
+    async def count_audience(self, campaign: Campaign) -> tuple[int, int]:
+        """(recipients, of whom suppressed), as a send would find them now."""
+        segment = await self.session.get(Segment, campaign.segment_id) if campaign.segment_id else None
+        base = self.audience(campaign, segment).subquery()
+        suppressed = exists().where(Suppression.email_hash == email_hash_sql(base.c.email))
+        row = (
+            await self.session.execute(select(func.count(), func.count().filter(suppressed)).select_from(base))
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def start(self, campaign_id: UUID) -> Campaign:
+        """Freezes the audience into deliveries and marks the campaign running, in one transaction."""
+        campaign = await self.session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
+        if campaign is None:
+            raise ProblemError(404, "No such campaign")
+        if campaign.status not in STARTABLE:
+            raise _conflict(campaign, "send")
+        compiled = await self.compile(campaign)
+        segment = await self.session.get(Segment, campaign.segment_id) if campaign.segment_id else None
+        audience = self.audience(campaign, segment).subquery()
+        suppressed = exists().where(Suppression.email_hash == email_hash_sql(audience.c.email))
+        total = await self.session.scalar(select(func.count()).select_from(audience)) or 0
+        now = datetime.now(UTC)
+        columns = [
+            "id",
+            "campaign_id",
+            "person_id",
+            "email",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+            "updated_at",
+        ]
+        recipients = select(
+            func.gen_random_uuid(),
+            literal(campaign.id),
+            audience.c.id,
+            audience.c.email,
+            literal(DeliveryStatus.QUEUED.value).cast(Delivery.__table__.c.status.type),
+            literal(0),
+            literal(now),
+            literal(now),
+            literal(now),
+        ).where(~suppressed)
+        inserted = await self.session.execute(insert(Delivery).from_select(columns, recipients))
+        queued = inserted.rowcount or 0
+        campaign.status = CampaignStatus.RUNNING
+        campaign.started_at = now
+        campaign.audience_count = total
+        campaign.suppressed_count = total - queued
+        campaign.compiled_html = compiled.html_source
+        campaign.compiled_text = compiled.text_source
+        campaign.paused_reason = None
+        await self.session.flush()
+        record(self.session, "send", "campaign", campaign.id, recipients=queued, suppressed=total - queued)
+        return campaign
+
+    async def schedule(self, campaign_id: UUID, at: datetime) -> Campaign:
+        campaign = await self.get(campaign_id)
+        if campaign.status not in EDITABLE:
+            raise _conflict(campaign, "schedule")
+        if at <= datetime.now(UTC):
+            raise ProblemError(
+                422,
+                "scheduled_at: must be in the future",
+                errors=[field_error("scheduled_at", "must be in the future")],
+            )
+        campaign.status = CampaignStatus.SCHEDULED
+        campaign.scheduled_at = at
+        return await self.update(campaign)
+
+    async def pause(self, campaign_id: UUID, reason: str) -> Campaign:
+        campaign = await self.get(campaign_id)
+        if campaign.status != CampaignStatus.RUNNING:
+            raise _conflict(campaign, "pause")
+        campaign.status = CampaignStatus.PAUSED
+        campaign.paused_reason = reason
+        return await self.update(campaign)
+
+    async def resume(self, campaign_id: UUID) -> Campaign:
+        campaign = await self.get(campaign_id)
+        if campaign.status != CampaignStatus.PAUSED:
+            raise _conflict(campaign, "resume")
+        campaign.status = CampaignStatus.RUNNING
+        campaign.paused_reason = None
+        return await self.update(campaign)
+
+    async def cancel(self, campaign_id: UUID) -> Campaign:
+        campaign = await self.get(campaign_id)
+        if campaign.status not in CANCELLABLE:
+            raise _conflict(campaign, "cancel")
+        campaign.status = CampaignStatus.CANCELLED
+        campaign.finished_at = datetime.now(UTC)
+        # Leased rows are left to their worker, which records what the SMTP server said.
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.QUEUED)
+            .values(status=DeliveryStatus.CANCELLED, lease_expires_at=None)
+        )
+        return await self.update(campaign)
+
+    async def progress(self, campaign_id: UUID) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Delivery.status, func.count()).where(Delivery.campaign_id == campaign_id).group_by(Delivery.status)
+        )
+        counts = {status.value: 0 for status in DeliveryStatus}
+        for status, count in rows:
+            counts[status.value] = count
+        return counts
+
+    async def search(
+        self, query: ListQuery, sortable: frozenset[str], *, status: CampaignStatus | None, kind: str | None
+    ) -> tuple[Sequence[Campaign], int]:
+        conditions: list[Any] = []
+        if status:
+            conditions.append(Campaign.status == status)
+        if kind:
+            conditions.append(Campaign.kind == kind)
+        if query.q:
+            conditions.append(func.lower(Campaign.name).contains(query.q.lower()))
+        return await self.get_many_and_count(*query.filters(sortable, "-created_at"), *conditions)
+
+
+class DeliveryRepository(SQLAlchemyAsyncRepository[Delivery]):
+    model_type = Delivery
+
+
+class DeliveryService(SQLAlchemyAsyncRepositoryService[Delivery]):
+    repository_type = DeliveryRepository
+
+    async def search(
+        self,
+        query: ListQuery,
+        sortable: frozenset[str],
+        *,
+        campaign_id: UUID | None,
+        status: DeliveryStatus | None,
+        person_id: UUID | None,
+    ) -> tuple[Sequence[Delivery], int]:
+        conditions: list[Any] = []
+        if campaign_id:
+            conditions.append(Delivery.campaign_id == campaign_id)
+        if status:
+            conditions.append(Delivery.status == status)
+        if person_id:
+            conditions.append(Delivery.person_id == person_id)
+        if query.q:
+            conditions.append(Delivery.email.contains(query.q.lower()))
+        return await self.get_many_and_count(*query.filters(sortable, "email"), *conditions)
+
+
+provide_campaign_service = create_service_provider(CampaignService)
+provide_delivery_service = create_service_provider(DeliveryService)

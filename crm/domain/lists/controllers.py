@@ -1,0 +1,234 @@
+"""Mailing lists, subscriptions (with their proof) and the suppression list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, Parameter
+
+from crm.db.models.mailing import ListKind, SubscriptionStatus, SuppressionReason
+from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
+from crm.domain.lists.schemas import (
+    MailingListCreate,
+    MailingListRead,
+    MailingListUpdate,
+    SubscriptionCreate,
+    SubscriptionRead,
+    SubscriptionUpdate,
+    SuppressionCreate,
+    SuppressionRead,
+)
+from crm.domain.lists.services import (
+    MailingListService,
+    SubscriptionService,
+    SuppressionService,
+    provide_mailing_list_service,
+    provide_subscription_service,
+    provide_suppression_service,
+)
+from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.schemas import Page
+
+LIST_SORTABLE = frozenset({"name", "slug", "kind", "created_at"})
+SUBSCRIPTION_SORTABLE = frozenset({"created_at", "updated_at", "status", "consented_at", "confirmed_at"})
+SUPPRESSION_SORTABLE = frozenset({"created_at", "reason"})
+
+
+class MailingListController(Controller):
+    path = "/api/v1/lists"
+    tags = ["Lists and subscriptions"]
+    dependencies = {
+        "list_service": provide_mailing_list_service,
+        "listing": Provide(provide_list_query, sync_to_thread=False),
+    }
+
+    @get(
+        "/",
+        guards=[requires_viewer],
+        operation_id="listMailingLists",
+        summary="List mailing lists",
+        description="Every mailing list. `q` searches name and slug.",
+    )
+    async def list_lists(
+        self,
+        list_service: NamedDependency[MailingListService],
+        listing: NamedDependency[ListQuery],
+        kind: Annotated[ListKind | None, Parameter(description="Only this kind")] = None,
+        is_public: Annotated[bool | None, Parameter(description="Only public (true) or internal (false) lists")] = None,
+    ) -> Page[MailingListRead]:
+        items, total = await list_service.search(listing, LIST_SORTABLE, kind=kind, is_public=is_public)
+        return Page[MailingListRead](**page([MailingListRead.model_validate(i) for i in items], total, listing))
+
+    @get(
+        "/{list_id:uuid}",
+        guards=[requires_viewer],
+        operation_id="getMailingList",
+        summary="One mailing list",
+        description="A mailing list by id.",
+    )
+    async def get_list(
+        self, list_service: NamedDependency[MailingListService], list_id: FromPath[UUID]
+    ) -> MailingListRead:
+        return MailingListRead.model_validate(await list_service.get(list_id))
+
+    @post(
+        "/",
+        guards=[requires_editor],
+        operation_id="createMailingList",
+        summary="Create a mailing list",
+        description="A new list; the slug names it in public links and must be unique.",
+    )
+    async def create_list(
+        self, data: JSONBody[MailingListCreate], list_service: NamedDependency[MailingListService]
+    ) -> MailingListRead:
+        return MailingListRead.model_validate(await list_service.add(data.model_dump()))
+
+    @patch(
+        "/{list_id:uuid}",
+        guards=[requires_editor],
+        operation_id="updateMailingList",
+        summary="Change a mailing list",
+        description="Changes the fields sent.",
+    )
+    async def update_list(
+        self,
+        list_id: FromPath[UUID],
+        data: JSONBody[MailingListUpdate],
+        list_service: NamedDependency[MailingListService],
+    ) -> MailingListRead:
+        values = data.model_dump(exclude_unset=True)
+        return MailingListRead.model_validate(await list_service.change(list_id, values))
+
+    @delete(
+        "/{list_id:uuid}",
+        guards=[requires_admin],
+        operation_id="deleteMailingList",
+        summary="Delete a mailing list",
+        description="Deletes the list and its subscriptions (the audit log keeps their history).",
+    )
+    async def delete_list(self, list_id: FromPath[UUID], list_service: NamedDependency[MailingListService]) -> None:
+        await list_service.delete(list_id)
+
+
+class SubscriptionController(Controller):
+    path = "/api/v1/subscriptions"
+    tags = ["Lists and subscriptions"]
+    dependencies = {
+        "subscription_service": provide_subscription_service,
+        "listing": Provide(provide_list_query, sync_to_thread=False),
+    }
+
+    @get(
+        "/",
+        guards=[requires_viewer],
+        operation_id="listSubscriptions",
+        summary="List subscriptions",
+        description="Subscriptions with their proof (legal basis, source, dates, consent text and version).",
+    )
+    async def list_subscriptions(
+        self,
+        subscription_service: NamedDependency[SubscriptionService],
+        listing: NamedDependency[ListQuery],
+        list_id: Annotated[UUID | None, Parameter(description="Only this list")] = None,
+        person_id: Annotated[UUID | None, Parameter(description="Only this person")] = None,
+        status: Annotated[SubscriptionStatus | None, Parameter(description="Only this status")] = None,
+    ) -> Page[SubscriptionRead]:
+        items, total = await subscription_service.search(
+            listing, SUBSCRIPTION_SORTABLE, list_id=list_id, person_id=person_id, status=status
+        )
+        return Page[SubscriptionRead](**page([SubscriptionRead.model_validate(i) for i in items], total, listing))
+
+    @get(
+        "/{subscription_id:uuid}",
+        guards=[requires_viewer],
+        operation_id="getSubscription",
+        summary="One subscription",
+        description="A subscription by id, with its proof.",
+    )
+    async def get_subscription(
+        self, subscription_service: NamedDependency[SubscriptionService], subscription_id: FromPath[UUID]
+    ) -> SubscriptionRead:
+        return SubscriptionRead.model_validate(await subscription_service.get(subscription_id))
+
+    @post(
+        "/",
+        guards=[requires_editor],
+        operation_id="createSubscription",
+        summary="Subscribe a person to a list",
+        description="Records the subscription and its proof. On legitimate interest (a professional "
+        "address) the person is subscribed at once; on consent to a double opt-in list the subscription "
+        "is pending until confirmed. A suppressed address is refused (422).",
+    )
+    async def create_subscription(
+        self, data: JSONBody[SubscriptionCreate], subscription_service: NamedDependency[SubscriptionService]
+    ) -> SubscriptionRead:
+        subscription = await subscription_service.add_by_staff(**data.model_dump())
+        return SubscriptionRead.model_validate(subscription)
+
+    @patch(
+        "/{subscription_id:uuid}",
+        guards=[requires_editor],
+        operation_id="updateSubscription",
+        summary="Unsubscribe a person from a list",
+        description="Sets the status to `unsubscribed`, with a reason; the proof stays on record.",
+    )
+    async def update_subscription(
+        self,
+        subscription_id: FromPath[UUID],
+        data: JSONBody[SubscriptionUpdate],
+        subscription_service: NamedDependency[SubscriptionService],
+    ) -> SubscriptionRead:
+        subscription = await subscription_service.change_status(subscription_id, data.status, data.unsubscribe_reason)
+        return SubscriptionRead.model_validate(subscription)
+
+
+class SuppressionController(Controller):
+    path = "/api/v1/suppressions"
+    tags = ["Lists and subscriptions"]
+    guards = [requires_admin]
+    dependencies = {
+        "suppression_service": provide_suppression_service,
+        "listing": Provide(provide_list_query, sync_to_thread=False),
+    }
+
+    @get(
+        "/",
+        operation_id="listSuppressions",
+        summary="List suppressed addresses",
+        description="The suppression list: hash, reason and date, never the address. `email` finds "
+        "whether one address is on it.",
+    )
+    async def list_suppressions(
+        self,
+        suppression_service: NamedDependency[SuppressionService],
+        listing: NamedDependency[ListQuery],
+        reason: Annotated[SuppressionReason | None, Parameter(description="Only this reason")] = None,
+        email: Annotated[str | None, Parameter(description="Only this address (matched by its hash)")] = None,
+    ) -> Page[SuppressionRead]:
+        items, total = await suppression_service.search(listing, SUPPRESSION_SORTABLE, reason=reason, email=email)
+        return Page[SuppressionRead](**page([SuppressionRead.model_validate(i) for i in items], total, listing))
+
+    @post(
+        "/",
+        operation_id="createSuppression",
+        summary="Suppress an address",
+        description="No message will be sent to this address again, and it cannot be subscribed.",
+    )
+    async def create_suppression(
+        self, data: JSONBody[SuppressionCreate], suppression_service: NamedDependency[SuppressionService]
+    ) -> SuppressionRead:
+        return SuppressionRead.model_validate(await suppression_service.suppress(data.email, data.reason, data.note))
+
+    @delete(
+        "/{suppression_id:uuid}",
+        operation_id="deleteSuppression",
+        summary="Lift a suppression",
+        description="Removes the address from the suppression list (e.g. a bounce that was a mistake).",
+    )
+    async def delete_suppression(
+        self, suppression_id: FromPath[UUID], suppression_service: NamedDependency[SuppressionService]
+    ) -> None:
+        await suppression_service.delete(suppression_id)

@@ -1,0 +1,279 @@
+"""Mailing lists, subscriptions with their consent proof, and the suppression list."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.db.models.mailing import (
+    LegalBasis,
+    ListKind,
+    MailingList,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
+from crm.db.models.person import Person
+from crm.lib.listing import ListQuery
+from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.schemas import normalise_email
+
+
+def suppression_hash(email: str) -> str:
+    """SHA-256 (hex) of the normalised address: the suppression list outlives the address itself."""
+    try:
+        normalised = normalise_email(email)
+    except ValueError:
+        # An address that fails the syntax check still gets a stable hash (trimmed, lower case),
+        # so that whatever was suppressed stays suppressed.
+        normalised = email.strip().lower()
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+async def is_suppressed(session: AsyncSession, email: str | None) -> bool:
+    """Whether nothing may be sent to this address (unsubscribed from all, bounced, complained,
+    erased, or suppressed by hand). Every send and every import asks this."""
+    if not email:
+        return False
+    return bool(await session.scalar(select(exists().where(Suppression.email_hash == suppression_hash(email)))))
+
+
+class MailingListRepository(SQLAlchemyAsyncRepository[MailingList]):
+    model_type = MailingList
+
+
+class SubscriptionRepository(SQLAlchemyAsyncRepository[Subscription]):
+    model_type = Subscription
+
+
+class SuppressionRepository(SQLAlchemyAsyncRepository[Suppression]):
+    model_type = Suppression
+
+
+class MailingListService(SQLAlchemyAsyncRepositoryService[MailingList]):
+    repository_type = MailingListRepository
+
+    async def _check_slug(self, slug: str, list_id: UUID | None = None) -> None:
+        clash = await self.get_one_or_none(MailingList.slug == slug)
+        if clash is not None and clash.id != list_id:
+            raise ProblemError(
+                409, f"A list already uses the slug {slug!r}", errors=[field_error("slug", "already used")]
+            )
+
+    async def add(self, values: dict[str, Any]) -> MailingList:
+        await self._check_slug(values["slug"])
+        return await self.create(MailingList(**values))
+
+    async def change(self, list_id: UUID, values: dict[str, Any]) -> MailingList:
+        mailing_list = await self.get(list_id)
+        if "slug" in values:
+            await self._check_slug(values["slug"], list_id)
+        for key, value in values.items():
+            setattr(mailing_list, key, value)
+        return await self.update(mailing_list)
+
+    async def search(
+        self, query: ListQuery, sortable: frozenset[str], *, kind: ListKind | None, is_public: bool | None
+    ) -> tuple[Sequence[MailingList], int]:
+        conditions: list[Any] = []
+        if query.q:
+            pattern = f"%{query.q.lower()}%"
+            conditions.append(or_(func.lower(MailingList.name).like(pattern), MailingList.slug.like(pattern)))
+        if kind is not None:
+            conditions.append(MailingList.kind == kind)
+        if is_public is not None:
+            conditions.append(MailingList.is_public.is_(is_public))
+        return await self.get_many_and_count(*query.filters(sortable, "name"), *conditions)
+
+
+class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
+    """Who receives which list, and the proof behind it. Staff, the public form and the signed
+    pages all go through here, so the rules (suppression, proof, statuses) are written once."""
+
+    repository_type = SubscriptionRepository
+
+    async def search(
+        self,
+        query: ListQuery,
+        sortable: frozenset[str],
+        *,
+        list_id: UUID | None,
+        person_id: UUID | None,
+        status: SubscriptionStatus | None,
+    ) -> tuple[Sequence[Subscription], int]:
+        conditions: list[Any] = []
+        if list_id is not None:
+            conditions.append(Subscription.list_id == list_id)
+        if person_id is not None:
+            conditions.append(Subscription.person_id == person_id)
+        if status is not None:
+            conditions.append(Subscription.status == status)
+        return await self.get_many_and_count(*query.filters(sortable, "created_at"), *conditions)
+
+    async def add_by_staff(
+        self,
+        *,
+        person_id: UUID,
+        list_id: UUID,
+        legal_basis: LegalBasis,
+        source: str,
+        consent_text: str | None,
+        consent_version: str | None,
+        consented_at: datetime | None,
+    ) -> Subscription:
+        """Staff record a subscription with its proof. Legitimate interest (a professional address)
+        subscribes at once; consent on a double opt-in list waits for the person's confirmation."""
+        session = self.repository.session
+        person = await session.get(Person, person_id)
+        if person is None:
+            raise invalid("person_id", "no such person")
+        mailing_list = await session.get(MailingList, list_id)
+        if mailing_list is None:
+            raise invalid("list_id", "no such list")
+        if not person.email:
+            raise invalid("person_id", "this person has no e-mail address")
+        if await is_suppressed(session, person.email):
+            raise ProblemError(
+                422,
+                "This address is on the suppression list: it cannot be subscribed",
+                errors=[
+                    field_error("person_id", "the person's e-mail address is suppressed"),
+                    field_error("email", "suppressed address"),
+                ],
+            )
+        if legal_basis == LegalBasis.CONSENT and not consent_text:
+            raise invalid("consent_text", "consent needs the text the person agreed to, as proof")
+        now = datetime.now(UTC)
+        pending = legal_basis == LegalBasis.CONSENT and mailing_list.double_opt_in
+        existing = await self.get_one_or_none(Subscription.person_id == person_id, Subscription.list_id == list_id)
+        if existing is not None and existing.status != SubscriptionStatus.UNSUBSCRIBED:
+            raise ProblemError(
+                409,
+                f"This person is already on this list ({existing.status.value})",
+                errors=[field_error("list_id", "already subscribed")],
+                subscription_id=str(existing.id),
+            )
+        subscription = existing or Subscription(person_id=person_id, list_id=list_id)
+        subscription.status = SubscriptionStatus.PENDING if pending else SubscriptionStatus.SUBSCRIBED
+        subscription.legal_basis = legal_basis
+        subscription.source = source
+        subscription.consent_text = consent_text
+        subscription.consent_version = consent_version
+        subscription.consented_at = (consented_at or now) if legal_basis == LegalBasis.CONSENT else None
+        subscription.confirmed_at = None if pending else now
+        subscription.unsubscribed_at = None
+        subscription.unsubscribe_reason = None
+        if existing is None:
+            return await self.create(subscription)
+        return await self.update(subscription)
+
+    async def unsubscribe(self, subscription: Subscription, reason: str | None) -> Subscription:
+        if subscription.status != SubscriptionStatus.UNSUBSCRIBED:
+            subscription.status = SubscriptionStatus.UNSUBSCRIBED
+            subscription.unsubscribed_at = datetime.now(UTC)
+            subscription.unsubscribe_reason = reason
+            await self.update(subscription)
+        return subscription
+
+    async def change_status(
+        self, subscription_id: UUID, status: SubscriptionStatus, reason: str | None
+    ) -> Subscription:
+        """Staff can take a person off a list; putting them back needs a new proof (a POST)."""
+        subscription = await self.get(subscription_id)
+        if status != SubscriptionStatus.UNSUBSCRIBED:
+            raise invalid("status", "only 'unsubscribed' can be set; to subscribe again, POST with the proof")
+        return await self.unsubscribe(subscription, reason or "staff")
+
+    async def unsubscribe_from(self, person_id: UUID, list_id: UUID, reason: str) -> Subscription | None:
+        """Takes a person off a list. Without a subscription row (the message went to a segment),
+        one is written as unsubscribed, so that the refusal is on record."""
+        subscription = await self.get_one_or_none(Subscription.person_id == person_id, Subscription.list_id == list_id)
+        if subscription is None:
+            session = self.repository.session
+            if await session.get(Person, person_id) is None or await session.get(MailingList, list_id) is None:
+                return None
+            return await self.create(
+                Subscription(
+                    person_id=person_id,
+                    list_id=list_id,
+                    status=SubscriptionStatus.UNSUBSCRIBED,
+                    legal_basis=LegalBasis.LEGITIMATE_INTEREST,
+                    source="unsubscribe link",
+                    unsubscribed_at=datetime.now(UTC),
+                    unsubscribe_reason=reason,
+                )
+            )
+        return await self.unsubscribe(subscription, reason)
+
+    async def unsubscribe_everywhere(self, person_id: UUID, reason: str) -> int:
+        active = await self.get_many(
+            Subscription.person_id == person_id, Subscription.status != SubscriptionStatus.UNSUBSCRIBED
+        )
+        for subscription in active:
+            await self.unsubscribe(subscription, reason)
+        return len(active)
+
+    async def confirm(self, person_id: UUID, subscription_ids: list[UUID]) -> list[Subscription]:
+        """Double opt-in: the pending subscriptions of this person among `subscription_ids` become
+        active. Those already confirmed stay as they are; those left since are not revived."""
+        rows = await self.get_many(Subscription.id.in_(subscription_ids), Subscription.person_id == person_id)
+        now = datetime.now(UTC)
+        for subscription in rows:
+            if subscription.status == SubscriptionStatus.PENDING:
+                subscription.status = SubscriptionStatus.SUBSCRIBED
+                subscription.confirmed_at = now
+                await self.update(subscription)
+        return list(rows)
+
+
+class SuppressionService(SQLAlchemyAsyncRepositoryService[Suppression]):
+    repository_type = SuppressionRepository
+
+    async def suppress(
+        self, email: str, reason: SuppressionReason, note: str | None = None, *, exists_ok: bool = False
+    ) -> Suppression:
+        email_hash = suppression_hash(email)
+        existing = await self.get_one_or_none(Suppression.email_hash == email_hash)
+        if existing is not None:
+            if exists_ok:
+                return existing
+            raise ProblemError(
+                409,
+                "This address is already on the suppression list",
+                errors=[field_error("email", "already suppressed")],
+            )
+        return await self.create(Suppression(email_hash=email_hash, reason=reason, note=note))
+
+    async def lift(self, email: str, reasons: frozenset[SuppressionReason]) -> bool:
+        """Removes the address's suppression when its reason is one of `reasons`."""
+        existing = await self.get_one_or_none(Suppression.email_hash == suppression_hash(email))
+        if existing is None or existing.reason not in reasons:
+            return False
+        await self.delete(existing.id)
+        return True
+
+    async def search(
+        self, query: ListQuery, sortable: frozenset[str], *, reason: SuppressionReason | None, email: str | None
+    ) -> tuple[Sequence[Suppression], int]:
+        conditions: list[Any] = []
+        if reason is not None:
+            conditions.append(Suppression.reason == reason)
+        if email:
+            # Staff may ask whether an address is suppressed: they give it, the list answers by hash.
+            conditions.append(Suppression.email_hash == suppression_hash(email))
+        return await self.get_many_and_count(*query.filters(sortable, "-created_at"), *conditions)
+
+
+provide_mailing_list_service = create_service_provider(MailingListService)
+provide_subscription_service = create_service_provider(SubscriptionService)
+provide_suppression_service = create_service_provider(SuppressionService)

@@ -1,0 +1,512 @@
+"""Public pages reached from e-mails and the website: plain server-rendered HTML in French, no
+account, no cookie, no CSRF token (the signed link is the proof). GET never changes anything."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import jinja2
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.config import Settings
+from crm.db.models.mailing import MailingList, PublicationKind
+from crm.db.models.person import Person
+from crm.domain.campaigns.rendering import archive_view
+from crm.domain.lists.services import SubscriptionService, suppression_hash
+from crm.domain.public import links
+from crm.domain.public import services as public
+from crm.lib.actor import Actor, acting_as
+from crm.lib.mail import base_context
+from crm.lib.problems import ProblemError, field_error
+from crm.lib.ratelimit import Window, blocked_for, hit
+from crm.lib.schemas import normalise_email
+from crm.lib.tokens import TokenError, read_token
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+# A token in the address must not travel to other sites, caches or search engines.
+PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+PUBLIC_PAGE_HEADERS = {"Referrer-Policy": "no-referrer"}
+
+PUBLICATION_KINDS = {
+    PublicationKind.REPORT.value: "rapport",
+    PublicationKind.SURVEY_RESULTS.value: "résultats d’enquête",
+    PublicationKind.GUIDE.value: "guide",
+    PublicationKind.MOTION.value: "motion",
+    PublicationKind.OTHER.value: "publication",
+}
+
+# The public form, per address and per client: enough for a typo or two, not for mail bombing.
+SUBSCRIBE_PER_ADDRESS = (5, 3600)
+SUBSCRIBE_PER_CLIENT = (30, 3600)
+
+
+def _settings(request: Request[Any, Any, Any]) -> Settings:
+    return request.app.state.settings
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template: str,
+    status_code: int = 200,
+    *,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response[str]:
+    body = TEMPLATES.get_template(template).render(
+        base_context(_settings(request).organisation) | {"wide": False, "kind": None, "link": None} | context
+    )
+    return Response(body, status_code=status_code, media_type=MediaType.HTML, headers=headers or PAGE_HEADERS)
+
+
+def message(
+    request: Request[Any, Any, Any],
+    title: str,
+    *paragraphs: str,
+    status_code: int = 200,
+    kind: str | None = None,
+    link: dict[str, str] | None = None,
+) -> Response[str]:
+    return page(request, "message.html", status_code, title=title, paragraphs=paragraphs, kind=kind, link=link)
+
+
+class LinkError(Exception):
+    def __init__(self, expired: bool) -> None:
+        self.expired = expired
+
+
+def _read(request: Request[Any, Any, Any], purpose: str, token: str, max_age: int) -> dict[str, Any]:
+    try:
+        return read_token(_settings(request).security.secret_key.get_secret_value(), purpose, token, max_age)
+    except TokenError as exc:
+        raise LinkError(exc.expired) from exc
+
+
+def _uuid(value: Any) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError as exc:
+        raise LinkError(expired=False) from exc
+
+
+def link_error_page(request: Request[Any, Any, Any], exc: LinkError, after: str = "") -> Response[str]:
+    if exc.expired:
+        return message(
+            request,
+            "Ce lien a expiré",
+            "Ce lien n’est plus valable : il a une durée de vie limitée, pour votre sécurité.",
+            after or "Utilisez le lien d’un message plus récent, ou écrivez-nous.",
+            status_code=410,
+            kind="error",
+        )
+    return message(
+        request,
+        "Ce lien n’est pas valide",
+        "Ce lien est incomplet ou a été modifié. Copiez l’adresse entière depuis le message reçu, "
+        "ou utilisez le bouton du message.",
+        status_code=400,
+        kind="error",
+    )
+
+
+def _as_contact(request: Request[Any, Any, Any], person_id: UUID | None) -> AbstractContextManager[Actor]:
+    """Changes made from a signed link are the contact's own, in the audit log."""
+    request_id = request.scope.get("state", {}).get("request_id")
+    return acting_as(Actor(kind="contact", id=person_id, request_id=request_id))
+
+
+async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Form fields (or a JSON object), with repeated fields such as `lists` as lists."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        try:
+            body = await request.json()
+        except Exception:  # a body that is not JSON is bad input, not a fault
+            return {}
+        return body if isinstance(body, dict) else {}
+    form = await request.form()
+    values: dict[str, Any] = {key: form.get(key) for key in form}
+    values["lists"] = form.getall("lists") if "lists" in form else []
+    return values
+
+
+def _text(value: Any, limit: int) -> str:
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+class PublicController(Controller):
+    path = "/"
+    tags = ["Public pages"]
+    include_in_schema = False
+
+    # ---- one-click unsubscribe (RFC 8058) -------------------------------------------------
+
+    @get(
+        "/u/{token:str}",
+        operation_id="showUnsubscribePage",
+        summary="Unsubscribe page",
+        description="Shows what the link unsubscribes from, with a button that POSTs; changes nothing.",
+    )
+    async def show_unsubscribe(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+    ) -> Response[str]:
+        try:
+            payload = _read(request, links.UNSUBSCRIBE, token, links.UNSUBSCRIBE_MAX_AGE)
+            person_id = _uuid(payload.get("person_id"))
+            list_id = _uuid(payload["list_id"]) if payload.get("list_id") else None
+        except LinkError as exc:
+            return link_error_page(request, exc)
+        mailing_list = await db_session.get(MailingList, list_id) if list_id else None
+        return page(
+            request,
+            "unsubscribe.html",
+            title="Se désinscrire",
+            list_name=mailing_list.name if mailing_list else None,
+            email=None,
+            action=f"/u/{token}",
+            preferences_url=links.preferences_url(_settings(request), person_id),
+        )
+
+    @post(
+        "/u/{token:str}",
+        operation_id="unsubscribeOneClick",
+        summary="Unsubscribe in one click",
+        description="RFC 8058 one-click unsubscribe: a POST with `List-Unsubscribe=One-Click` (form body) "
+        "takes the person off the list of the link, without cookie, login or redirect.",
+        status_code=200,
+    )
+    async def unsubscribe(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+    ) -> Response[str]:
+        try:
+            payload = _read(request, links.UNSUBSCRIBE, token, links.UNSUBSCRIBE_MAX_AGE)
+            person_id = _uuid(payload.get("person_id"))
+            list_id = _uuid(payload["list_id"]) if payload.get("list_id") else None
+        except LinkError as exc:
+            return link_error_page(request, exc)
+        campaign = payload.get("campaign_id")
+        reason = f"one-click link (campaign {campaign})" if campaign else "one-click link"
+        list_name = None
+        with _as_contact(request, person_id):
+            if list_id is not None:
+                subscription = await SubscriptionService(session=db_session).unsubscribe_from(
+                    person_id, list_id, reason
+                )
+                mailing_list = await db_session.get(MailingList, list_id) if subscription else None
+                list_name = mailing_list.name if mailing_list else None
+            else:
+                person = await db_session.get(Person, person_id)
+                if person is not None:
+                    await public.leave_everything(db_session, person)
+            await db_session.commit()
+        what = f"de la liste « {list_name} »" if list_name else "de nos envois"
+        return message(
+            request,
+            "Vous êtes désinscrit·e",
+            f"C’est fait : vous ne recevrez plus de messages {what}.",
+            "Vous pouvez changer d’avis à tout moment depuis la page de vos abonnements.",
+            link={"url": links.preferences_url(_settings(request), person_id), "text": "Gérer mes abonnements"},
+        )
+
+    # ---- preferences ----------------------------------------------------------------------
+
+    async def _preferences_person(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: str
+    ) -> Person:
+        payload = _read(request, links.PREFERENCES, token, links.PREFERENCES_MAX_AGE)
+        person = await db_session.get(Person, _uuid(payload.get("person_id")))
+        if person is None or not person.email:
+            raise LinkError(expired=True)  # the person was erased since: the link leads nowhere now
+        return person
+
+    async def _preferences_page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        token: str,
+        person: Person,
+        saved: str | None,
+    ) -> Response[str]:
+        rows = await public.preference_rows(db_session, person.id)
+        return page(
+            request,
+            "preferences.html",
+            title="Mes abonnements",
+            email=person.email,
+            rows=rows,
+            action=f"/p/{token}",
+            saved=saved,
+        )
+
+    @get(
+        "/p/{token:str}",
+        operation_id="showPreferences",
+        summary="Preference page",
+        description="The public lists with the person's status on each; changes nothing.",
+    )
+    async def show_preferences(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+    ) -> Response[str]:
+        try:
+            person = await self._preferences_person(request, db_session, token)
+        except LinkError as exc:
+            return link_error_page(request, exc)
+        return await self._preferences_page(request, db_session, token, person, None)
+
+    @post(
+        "/p/{token:str}",
+        operation_id="savePreferences",
+        summary="Save preferences",
+        description="Sets the lists the person receives (`lists` = slugs checked); `action=leave_all` "
+        "unsubscribes from everything and suppresses the address.",
+        status_code=200,
+    )
+    async def save_preferences(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+    ) -> Response[str]:
+        try:
+            person = await self._preferences_person(request, db_session, token)
+        except LinkError as exc:
+            return link_error_page(request, exc)
+        form = await _form(request)
+        wanted = {s for s in form.get("lists") or [] if isinstance(s, str)}
+        with _as_contact(request, person.id):
+            if form.get("action") == "leave_all":
+                await public.leave_everything(db_session, person)
+                saved = "C’est fait : vous ne recevrez plus rien de notre part à cette adresse."
+            else:
+                await public.set_preferences(db_session, person, wanted)
+                saved = "Vos choix sont enregistrés."
+            await db_session.commit()
+        return await self._preferences_page(request, db_session, token, person, saved)
+
+    # ---- public subscription, double opt-in ----------------------------------------------
+
+    @get(
+        "/subscribe",
+        operation_id="showSubscribeForm",
+        summary="Subscription form",
+        description="The public lists, with the consent text and its version.",
+    )
+    async def show_subscribe(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Response[str]:
+        return await self._subscribe_form(request, db_session, {}, [], 200)
+
+    async def _subscribe_form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        values: dict[str, Any],
+        errors: list[str],
+        status: int,
+    ) -> Response[str]:
+        wanted = request.query_params.getall("list") if "list" in request.query_params else []
+        return page(
+            request,
+            "subscribe.html",
+            status,
+            headers=PUBLIC_PAGE_HEADERS,
+            title="S’inscrire à nos lettres",
+            lists=await public.public_lists(db_session),
+            values={"email": "", "first_name": "", "last_name": "", "lists": wanted} | values,
+            errors=errors,
+            action="/subscribe",
+            consent_text=public.CONSENT_TEXTS[public.CONSENT_VERSION],
+            consent_version=public.CONSENT_VERSION,
+        )
+
+    @post(
+        "/subscribe",
+        operation_id="subscribePublic",
+        summary="Subscribe (double opt-in)",
+        description="Form or JSON: email, first_name, last_name, lists (slugs), consent. Records pending "
+        "subscriptions with the consent shown and e-mails a confirmation link. The answer is the same "
+        "whatever is already known about the address.",
+        status_code=200,
+    )
+    async def subscribe(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Response[Any]:
+        wants_json = request.headers.get("content-type", "").startswith("application/json")
+        form = await _form(request)
+        values = {
+            "email": _text(form.get("email"), 320),
+            "first_name": _text(form.get("first_name"), 100),
+            "last_name": _text(form.get("last_name"), 100),
+            "lists": [s for s in (form.get("lists") or []) if isinstance(s, str)],
+        }
+        consent = form.get("consent")
+        errors: list[tuple[str, str]] = []
+        try:
+            email = normalise_email(values["email"])
+        except ValueError:
+            email = ""
+            errors.append(("email", "Indiquez une adresse e-mail valide."))
+        available = {m.slug: m for m in await public.public_lists(db_session)}
+        chosen = [available[s] for s in dict.fromkeys(values["lists"]) if s in available]
+        if not chosen:
+            errors.append(("lists", "Choisissez au moins une liste."))
+        if consent not in (True, "yes", "on", "true", "1"):
+            errors.append(("consent", "Cochez la case de consentement pour vous inscrire."))
+        if errors:
+            if wants_json:
+                raise ProblemError(
+                    422,
+                    "Invalid input: " + ", ".join(f for f, _ in errors),
+                    errors=[field_error(f, m) for f, m in errors],
+                )
+            return await self._subscribe_form(request, db_session, values, [m for _, m in errors], 422)
+
+        redis = request.app.state.redis
+        client = request.client.host if request.client else "unknown"
+        windows = [
+            Window(f"ratelimit:subscribe:address:{suppression_hash(email)}", *SUBSCRIBE_PER_ADDRESS),
+            Window(f"ratelimit:subscribe:client:{client}", *SUBSCRIBE_PER_CLIENT),
+        ]
+        wait = await blocked_for(redis, windows)
+        if wait:
+            if wants_json:
+                raise ProblemError(429, "Too many attempts; try again later", headers={"Retry-After": str(wait)})
+            response = message(
+                request,
+                "Trop de tentatives",
+                "Nous avons reçu beaucoup de demandes pour cette adresse. Réessayez un peu plus tard.",
+                status_code=429,
+                kind="error",
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
+        await hit(redis, windows)
+
+        with _as_contact(request, None):
+            outcome = await public.subscribe_from_form(
+                db_session,
+                email=email,
+                first_name=values["first_name"],
+                last_name=values["last_name"],
+                lists=chosen,
+                consent_version=_text(form.get("consent_version"), 50),
+            )
+            await db_session.commit()
+        if outcome.to_confirm:
+            await redis.enqueue_job("send_subscription_confirmation", *(str(i) for i in outcome.to_confirm))
+        text = (
+            "Merci ! Si cette adresse peut recevoir nos messages, un e-mail vient de lui être envoyé : "
+            "cliquez sur le lien qu’il contient pour confirmer votre inscription."
+        )
+        if wants_json:
+            return Response({"detail": text}, status_code=200)
+        return message(request, "Vérifiez votre boîte de réception", text)
+
+    async def _confirm_payload(self, request: Request[Any, Any, Any], token: str) -> tuple[UUID, list[UUID]]:
+        payload = _read(request, links.CONFIRM, token, links.CONFIRM_MAX_AGE)
+        ids = payload.get("subscription_ids")
+        if not isinstance(ids, list):
+            raise LinkError(expired=False)
+        return _uuid(payload.get("person_id")), [_uuid(i) for i in ids]
+
+    def _confirm_error(self, request: Request[Any, Any, Any], exc: LinkError) -> Response[str]:
+        return link_error_page(
+            request, exc, "Inscrivez-vous à nouveau depuis le formulaire : un nouveau lien vous sera envoyé."
+        )
+
+    @get(
+        "/confirm/{token:str}",
+        operation_id="showConfirmSubscription",
+        summary="Confirmation page",
+        description="Shows the lists to confirm with a button that POSTs; changes nothing.",
+    )
+    async def show_confirm(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+    ) -> Response[str]:
+        try:
+            person_id, ids = await self._confirm_payload(request, token)
+        except LinkError as exc:
+            return self._confirm_error(request, exc)
+        person, names = await public.confirmation_details(db_session, person_id, ids)
+        if person is None:
+            return self._confirm_error(request, LinkError(expired=True))
+        return page(
+            request,
+            "confirm.html",
+            title="Confirmer mon inscription",
+            email=person.email,
+            lists=names,
+            action=f"/confirm/{token}",
+        )
+
+    @post(
+        "/confirm/{token:str}",
+        operation_id="confirmSubscription",
+        summary="Confirm a subscription",
+        description="Double opt-in: the pending subscriptions of the link become active.",
+        status_code=200,
+    )
+    async def confirm(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+    ) -> Response[str]:
+        try:
+            person_id, ids = await self._confirm_payload(request, token)
+        except LinkError as exc:
+            return self._confirm_error(request, exc)
+        person, names = await public.confirmation_details(db_session, person_id, ids)
+        if person is None:
+            return self._confirm_error(request, LinkError(expired=True))
+        with _as_contact(request, person_id):
+            await SubscriptionService(session=db_session).confirm(person_id, ids)
+            await db_session.commit()
+        return message(
+            request,
+            "Inscription confirmée",
+            "Merci, votre inscription est confirmée" + (f" : {', '.join(names)}." if names else "."),
+            link={"url": links.preferences_url(_settings(request), person_id), "text": "Gérer mes abonnements"},
+        )
+
+    # ---- archive --------------------------------------------------------------------------
+
+    @get(
+        "/archive",
+        operation_id="showArchive",
+        summary="Public archive",
+        description="Public publications and public campaigns; no personal data.",
+    )
+    async def archive(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Response[str]:
+        return page(
+            request,
+            "archive.html",
+            headers={"Cache-Control": "public, max-age=300"},
+            title="Publications et archives",
+            wide=True,
+            publications=await public.public_publications(db_session),
+            campaigns=await public.public_campaigns(db_session),
+            kinds=PUBLICATION_KINDS,
+        )
+
+    @get(
+        "/archive/campaigns/{campaign_id:uuid}",
+        operation_id="showArchivedCampaign",
+        summary="A public campaign on the web",
+        description="The message of a public campaign as it was sent, with no recipient's data in it.",
+    )
+    async def archived_campaign(
+        self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID], db_session: NamedDependency[AsyncSession]
+    ) -> Response[str]:
+        campaign = await public.public_campaign(db_session, campaign_id)
+        if campaign is None:
+            return message(
+                request, "Message introuvable", "Ce message n’existe pas ou n’est pas public.", status_code=404
+            )
+        html = archive_view(_settings(request), campaign)
+        return Response(html, media_type=MediaType.HTML, headers={"Cache-Control": "public, max-age=300"})

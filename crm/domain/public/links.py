@@ -1,0 +1,55 @@
+"""The signed links put in e-mails, and how long each stays valid. One place for each purpose,
+so that the page that reads a token and the message that carries it agree."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from crm.config import Settings
+from crm.lib.tokens import make_token
+
+CONFIRM = "confirm-subscription"
+UNSUBSCRIBE = "unsubscribe"
+PREFERENCES = "preferences"
+
+# A confirmation link is for now; a way out must keep working long after the message was sent.
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+UNSUBSCRIBE_MAX_AGE = 400 * 24 * 3600
+PREFERENCES_MAX_AGE = 400 * 24 * 3600
+
+
+def _secret(settings: Settings) -> str:
+    return settings.security.secret_key.get_secret_value()
+
+
+def _str(value: UUID | str | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def unsubscribe_token(
+    settings: Settings, person_id: UUID | str, list_id: UUID | str | None, campaign_id: UUID | str | None
+) -> str:
+    payload = {"person_id": _str(person_id), "list_id": _str(list_id), "campaign_id": _str(campaign_id)}
+    return make_token(_secret(settings), UNSUBSCRIBE, payload)
+
+
+def unsubscribe_url(
+    settings: Settings, person_id: UUID | str, list_id: UUID | str | None, campaign_id: UUID | str | None = None
+) -> str:
+    """The RFC 8058 one-click link (`List-Unsubscribe` header and footer). Without a list, the
+    link takes the person off every list and suppresses the address."""
+    return f"{settings.public_url}/u/{unsubscribe_token(settings, person_id, list_id, campaign_id)}"
+
+
+def preferences_url(settings: Settings, person_id: UUID | str) -> str:
+    token = make_token(_secret(settings), PREFERENCES, {"person_id": str(person_id)})
+    return f"{settings.public_url}/p/{token}"
+
+
+def confirm_url(settings: Settings, person_id: UUID | str, subscription_ids: list[UUID] | list[str]) -> str:
+    token = make_token(
+        _secret(settings),
+        CONFIRM,
+        {"person_id": str(person_id), "subscription_ids": [str(i) for i in subscription_ids]},
+    )
+    return f"{settings.public_url}/confirm/{token}"

@@ -1,0 +1,60 @@
+"""Publications: reports, survey results, guides, motions; public ones are on the archive page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import func
+
+from crm.db.models.mailing import Publication, PublicationKind
+from crm.lib.listing import ListQuery
+from crm.lib.problems import invalid
+from crm.lib.search import words
+
+REQUIRED = ("title", "kind", "published_on", "is_public")
+
+
+class PublicationRepository(SQLAlchemyAsyncRepository[Publication]):
+    model_type = Publication
+
+
+class PublicationService(SQLAlchemyAsyncRepositoryService[Publication]):
+    repository_type = PublicationRepository
+
+    async def add(self, values: dict[str, Any]) -> Publication:
+        return await self.create(Publication(**values))
+
+    async def change(self, publication_id: UUID, values: dict[str, Any]) -> Publication:
+        publication = await self.get(publication_id)
+        for key, value in values.items():
+            if value is None and key in REQUIRED:
+                raise invalid(key, "cannot be empty")
+            setattr(publication, key, value)
+        return await self.update(publication)
+
+    async def search(
+        self,
+        query: ListQuery,
+        sortable: frozenset[str],
+        *,
+        kind: PublicationKind | None,
+        is_public: bool | None,
+    ) -> tuple[Sequence[Publication], int]:
+        conditions: list[Any] = []
+        if query.q:
+            # Titles are few and short: the search function runs on them directly, word by word.
+            title = func.crm_search_text(Publication.title)
+            conditions.extend(func.strpos(title, func.crm_search_text(word)) > 0 for word in words(query.q))
+        if kind is not None:
+            conditions.append(Publication.kind == kind)
+        if is_public is not None:
+            conditions.append(Publication.is_public.is_(is_public))
+        return await self.get_many_and_count(*query.filters(sortable, "-published_on"), *conditions)
+
+
+provide_publication_service = create_service_provider(PublicationService)

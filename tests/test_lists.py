@@ -1,0 +1,229 @@
+"""Staff keep lists, subscriptions with their proof, and the suppression list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from crm.db.models.audit import AuditEntry
+from crm.db.models.mailing import Suppression
+from crm.db.models.staff import StaffRole
+from crm.domain.lists.services import is_suppressed, suppression_hash
+from tests.conftest import log_in
+from tests.mailing_helpers import make_list, make_person
+
+
+async def as_role(client: AsyncTestClient[Any], make_staff: Any, role: StaffRole) -> AsyncTestClient[Any]:
+    account = await make_staff(role)
+    await log_in(client, account.email)
+    return client
+
+
+async def test_lists_crud_and_guards(client: Any, make_staff: Any) -> None:
+    viewer = await make_staff(StaffRole.VIEWER)
+    editor = await make_staff(StaffRole.EDITOR)
+    assert (await client.get("/api/v1/lists")).status_code == 401
+    await log_in(client, viewer.email)
+    assert (await client.get("/api/v1/lists")).status_code == 200
+    assert (await client.post("/api/v1/lists", json={"name": "Lettre", "slug": "lettre"})).status_code == 403
+
+    await log_in(client, editor.email)
+    created = await client.post(
+        "/api/v1/lists",
+        json={"name": "Lettre d’information", "slug": "lettre", "kind": "newsletter", "is_public": True},
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["double_opt_in"] is True
+    duplicate = await client.post("/api/v1/lists", json={"name": "Autre", "slug": "lettre"})
+    assert duplicate.status_code == 409
+    assert duplicate.json()["errors"][0]["field"] == "slug"
+    bad_slug = await client.post("/api/v1/lists", json={"name": "Autre", "slug": "Lettre Été"})
+    assert bad_slug.status_code in (400, 422)
+    assert "slug" in bad_slug.json()["detail"]
+    changed = await client.patch(f"/api/v1/lists/{body['id']}", json={"description": "Chaque mois"})
+    assert changed.json()["description"] == "Chaque mois"
+    listed = await client.get("/api/v1/lists", params={"q": "lettre", "is_public": True})
+    assert listed.json()["total"] == 1
+    assert (await client.delete(f"/api/v1/lists/{body['id']}")).status_code == 403
+
+
+async def test_legitimate_interest_subscribes_at_once_with_proof(
+    client: Any, make_staff: Any, engine: AsyncEngine
+) -> None:
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    person = await make_person(engine, "dgs@mairie-bastia.fr")
+    news = await make_list(engine, "lettre")
+
+    response = await client.post(
+        "/api/v1/subscriptions",
+        json={
+            "person_id": str(person),
+            "list_id": str(news),
+            "legal_basis": "legitimate_interest",
+            "source": "staff",
+            "consent_text": None,
+        },
+    )
+
+    assert response.status_code == 201, response.text
+    sub = response.json()
+    assert sub["status"] == "subscribed"
+    assert sub["legal_basis"] == "legitimate_interest"
+    assert sub["source"] == "staff"
+    assert sub["confirmed_at"] is not None
+    again = await client.post(
+        "/api/v1/subscriptions",
+        json={"person_id": str(person), "list_id": str(news), "legal_basis": "legitimate_interest"},
+    )
+    assert again.status_code == 409
+    async with AsyncSession(engine) as session:
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.entity_type == "subscription"))
+    assert entry is not None
+    assert entry.actor_type == "staff"
+
+
+async def test_consent_keeps_text_and_version_and_waits_for_double_opt_in(
+    client: Any, make_staff: Any, engine: AsyncEngine
+) -> None:
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    person = await make_person(engine, "elu@ville.fr")
+    news = await make_list(engine, "lettre")
+    direct = await make_list(engine, "sans-confirmation", double_opt_in=False)
+    payload = {
+        "person_id": str(person),
+        "legal_basis": "consent",
+        "source": "salon des maires",
+        "consent_text": "J’accepte de recevoir la lettre d’information.",
+        "consent_version": "papier-2025",
+    }
+    missing = await client.post("/api/v1/subscriptions", json=payload | {"list_id": str(news), "consent_text": None})
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "consent_text"
+
+    pending = (await client.post("/api/v1/subscriptions", json=payload | {"list_id": str(news)})).json()
+    assert pending["status"] == "pending"
+    assert pending["consent_text"] == payload["consent_text"]
+    assert pending["consent_version"] == "papier-2025"
+    assert pending["consented_at"] is not None
+    assert pending["confirmed_at"] is None
+    active = (await client.post("/api/v1/subscriptions", json=payload | {"list_id": str(direct)})).json()
+    assert active["status"] == "subscribed"
+
+    listed = await client.get("/api/v1/subscriptions", params={"person_id": str(person), "status": "pending"})
+    assert [s["id"] for s in listed.json()["items"]] == [pending["id"]]
+    by_list = await client.get("/api/v1/subscriptions", params={"list_id": str(direct)})
+    assert by_list.json()["total"] == 1
+
+
+async def test_unsubscribe_by_patch_keeps_the_proof(client: Any, make_staff: Any, engine: AsyncEngine) -> None:
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    person = await make_person(engine, "elu@ville.fr")
+    news = await make_list(engine, "lettre")
+    sub = (
+        await client.post(
+            "/api/v1/subscriptions",
+            json={"person_id": str(person), "list_id": str(news), "legal_basis": "legitimate_interest"},
+        )
+    ).json()
+    resubscribe = await client.patch(f"/api/v1/subscriptions/{sub['id']}", json={"status": "subscribed"})
+    assert resubscribe.status_code == 422
+    assert resubscribe.json()["errors"][0]["field"] == "status"
+    done = await client.patch(
+        f"/api/v1/subscriptions/{sub['id']}",
+        json={"status": "unsubscribed", "unsubscribe_reason": "demande par téléphone"},
+    )
+    assert done.status_code == 200
+    body = done.json()
+    assert body["status"] == "unsubscribed"
+    assert body["unsubscribe_reason"] == "demande par téléphone"
+    assert body["unsubscribed_at"] is not None
+    assert body["legal_basis"] == "legitimate_interest"
+    # Subscribing again needs a new proof, with POST.
+    again = await client.post(
+        "/api/v1/subscriptions",
+        json={"person_id": str(person), "list_id": str(news), "legal_basis": "legitimate_interest", "source": "staff"},
+    )
+    assert again.status_code == 201
+    assert again.json()["id"] == sub["id"]
+    assert again.json()["status"] == "subscribed"
+
+
+async def test_bad_references_are_named(client: Any, make_staff: Any, engine: AsyncEngine) -> None:
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    person = await make_person(engine, "elu@ville.fr")
+    no_email = await make_person(engine, None)
+    news = await make_list(engine, "lettre")
+    base = {"legal_basis": "legitimate_interest"}
+    unknown_list = await client.post(
+        "/api/v1/subscriptions", json=base | {"person_id": str(person), "list_id": str(person)}
+    )
+    assert unknown_list.json()["errors"][0]["field"] == "list_id"
+    unknown_person = await client.post(
+        "/api/v1/subscriptions", json=base | {"person_id": str(news), "list_id": str(news)}
+    )
+    assert unknown_person.json()["errors"][0]["field"] == "person_id"
+    without_email = await client.post(
+        "/api/v1/subscriptions", json=base | {"person_id": str(no_email), "list_id": str(news)}
+    )
+    assert without_email.status_code == 422
+    bad_basis = await client.post(
+        "/api/v1/subscriptions", json={"person_id": str(person), "list_id": str(news), "legal_basis": "because"}
+    )
+    assert bad_basis.status_code in (400, 422)
+    assert "legal_basis" in bad_basis.json()["detail"]
+
+
+async def test_a_suppressed_address_cannot_be_subscribed(client: Any, make_staff: Any, engine: AsyncEngine) -> None:
+    await as_role(client, make_staff, StaffRole.ADMIN)
+    person = await make_person(engine, "rebond@ville.fr")
+    news = await make_list(engine, "lettre")
+    suppressed = await client.post("/api/v1/suppressions", json={"email": " Rebond@Ville.FR ", "reason": "hard_bounce"})
+    assert suppressed.status_code == 201
+    response = await client.post(
+        "/api/v1/subscriptions",
+        json={"person_id": str(person), "list_id": str(news), "legal_basis": "legitimate_interest"},
+    )
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} >= {"person_id", "email"}
+    assert (await client.get("/api/v1/subscriptions")).json()["total"] == 0
+
+
+async def test_suppression_list_never_shows_the_address(client: Any, make_staff: Any, engine: AsyncEngine) -> None:
+    editor = await make_staff(StaffRole.EDITOR)
+    await log_in(client, editor.email)
+    assert (await client.get("/api/v1/suppressions")).status_code == 403
+    assert (await client.post("/api/v1/suppressions", json={"email": "a@b.fr"})).status_code == 403
+    await as_role(client, make_staff, StaffRole.ADMIN)
+
+    created = await client.post("/api/v1/suppressions", json={"email": "Plainte@Ville.fr", "reason": "complaint"})
+    assert created.status_code == 201
+    assert "plainte" not in created.text.lower()
+    assert created.json()["email_hash"] == suppression_hash("plainte@ville.fr")
+    duplicate = await client.post("/api/v1/suppressions", json={"email": "plainte@ville.fr"})
+    assert duplicate.status_code == 409
+    assert duplicate.json()["errors"][0]["field"] == "email"
+    invalid_email = await client.post("/api/v1/suppressions", json={"email": "pas-une-adresse"})
+    assert invalid_email.status_code in (400, 422)
+    assert "email" in invalid_email.json()["detail"]
+
+    listing = await client.get("/api/v1/suppressions")
+    assert listing.json()["total"] == 1
+    item = listing.json()["items"][0]
+    assert set(item) == {"id", "email_hash", "reason", "note", "created_at"}
+    assert item["reason"] == "complaint"
+    assert (await client.get("/api/v1/suppressions", params={"email": "PLAINTE@ville.fr"})).json()["total"] == 1
+    assert (await client.get("/api/v1/suppressions", params={"email": "autre@ville.fr"})).json()["total"] == 0
+    async with AsyncSession(engine) as session:
+        assert await is_suppressed(session, "plainte@ville.fr")
+        assert not await is_suppressed(session, "autre@ville.fr")
+        entries = (await session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "suppression"))).all()
+    assert "plainte" not in str([e.changes for e in entries]).lower()
+
+    assert (await client.delete(f"/api/v1/suppressions/{item['id']}")).status_code == 204
+    async with AsyncSession(engine) as session:
+        assert not await is_suppressed(session, "plainte@ville.fr")
+        assert await session.scalar(select(Suppression)) is None

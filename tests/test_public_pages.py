@@ -1,0 +1,477 @@
+"""Public pages reached from e-mails: one-click unsubscribe, preferences, double opt-in, archive.
+No account, no cookie; GET never changes anything; bad or old links get a clear page."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from crm.config import Settings
+from crm.db.models.audit import AuditEntry
+from crm.db.models.mailing import (
+    Publication,
+    PublicationKind,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
+from crm.db.models.person import Person
+from crm.domain.lists.services import suppression_hash
+from crm.domain.public import links
+from crm.lib.tokens import make_token
+from tests.mailing_helpers import add, links_in, make_list, make_person, subscribe, subscriptions_of
+
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+async def suppressed(engine: AsyncEngine, email: str) -> Suppression | None:
+    async with AsyncSession(engine) as session:
+        return await session.scalar(select(Suppression).where(Suppression.email_hash == suppression_hash(email)))
+
+
+# ---- one-click unsubscribe -----------------------------------------------------------------
+
+
+async def test_one_click_post_unsubscribes_without_cookie_or_redirect(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "elu@mairie-ajaccio.fr")
+    news = await make_list(engine, "lettre", "Lettre d’information")
+    events = await make_list(engine, "evenements", "Invitations")
+    await subscribe(engine, person, news)
+    await subscribe(engine, person, events)
+    campaign_id = uuid4()
+    url = links.unsubscribe_url(settings, person, news, campaign_id)
+    assert url.startswith(settings.public_url + "/u/")
+
+    response = await client.post(path_of(url), data=ONE_CLICK, follow_redirects=False)
+
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers
+    assert "Vous êtes désinscrit" in response.text
+    assert (
+        "Lettre d’information" in response.text
+        or "Lettre d&#39;information" in response.text
+        or "Lettre" in response.text
+    )
+    subs = await subscriptions_of(engine, person)
+    assert subs[news].status == SubscriptionStatus.UNSUBSCRIBED
+    assert subs[news].unsubscribed_at is not None
+    assert str(campaign_id) in (subs[news].unsubscribe_reason or "")
+    # Only the list of the link.
+    assert subs[events].status == SubscriptionStatus.SUBSCRIBED
+    async with AsyncSession(engine) as session:
+        actors = (
+            await session.scalars(
+                select(AuditEntry.actor_type).where(
+                    AuditEntry.entity_type == "subscription",
+                    AuditEntry.entity_id == subs[news].id,
+                    AuditEntry.action == "update",
+                )
+            )
+        ).all()
+    assert actors == ["contact"]
+
+
+async def test_one_click_is_idempotent(client: Any, engine: AsyncEngine, settings: Settings) -> None:
+    person = await make_person(engine, "dgs@agglo.fr")
+    news = await make_list(engine, "lettre")
+    await subscribe(engine, person, news)
+    url = path_of(links.unsubscribe_url(settings, person, news, None))
+    assert (await client.post(url, data=ONE_CLICK)).status_code == 200
+    first = (await subscriptions_of(engine, person))[news].unsubscribed_at
+    assert (await client.post(url, data=ONE_CLICK)).status_code == 200
+    assert (await subscriptions_of(engine, person))[news].unsubscribed_at == first
+
+
+async def test_unsubscribe_get_shows_a_button_and_changes_nothing(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "maire@saint-etienne.fr")
+    news = await make_list(engine, "lettre", "Lettre mensuelle")
+    await subscribe(engine, person, news)
+    url = path_of(links.unsubscribe_url(settings, person, news, None))
+
+    response = await client.get(url)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert 'method="post"' in response.text
+    assert f'action="{url}"' in response.text
+    assert 'name="List-Unsubscribe" value="One-Click"' in response.text
+    assert "Lettre mensuelle" in response.text
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert (await subscriptions_of(engine, person))[news].status == SubscriptionStatus.SUBSCRIBED
+
+
+async def test_a_staff_session_is_not_needed_and_a_visitor_without_one_is_not_asked_for_csrf(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "contact@region-corse.fr")
+    news = await make_list(engine, "lettre")
+    await subscribe(engine, person, news)
+    client.cookies.clear()
+    response = await client.post(path_of(links.unsubscribe_url(settings, person, news, None)), data=ONE_CLICK)
+    assert response.status_code == 200
+
+
+async def test_tampered_unsubscribe_link_is_refused_with_a_clear_page(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "elu@ville.fr")
+    news = await make_list(engine, "lettre")
+    await subscribe(engine, person, news)
+    url = path_of(links.unsubscribe_url(settings, person, news, None))
+    other_person = await make_person(engine, "victime@ville.fr")
+    await subscribe(engine, other_person, news)
+    # Swap the payload for someone else's, keep the signature.
+    forged_body = path_of(links.unsubscribe_url(settings, other_person, news, None)).split("/")[-1].split(".")[0]
+    forged = "/u/" + forged_body + "." + url.split(".")[-1]
+
+    for bad in (url[:-3] + "abc", forged, "/u/nonsense"):
+        response = await client.post(bad, data=ONE_CLICK)
+        assert response.status_code == 400, bad
+        assert "pas valide" in response.text
+        assert response.headers["content-type"].startswith("text/html")
+        assert (await client.get(bad)).status_code == 400
+
+    assert (await subscriptions_of(engine, person))[news].status == SubscriptionStatus.SUBSCRIBED
+    assert (await subscriptions_of(engine, other_person))[news].status == SubscriptionStatus.SUBSCRIBED
+
+
+async def test_a_token_made_for_another_purpose_is_refused(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "elu@ville.fr")
+    news = await make_list(engine, "lettre")
+    await subscribe(engine, person, news)
+    preferences_token = links.preferences_url(settings, person).rsplit("/", 1)[1]
+    response = await client.post(f"/u/{preferences_token}", data=ONE_CLICK)
+    assert response.status_code == 400
+    assert (await subscriptions_of(engine, person))[news].status == SubscriptionStatus.SUBSCRIBED
+
+
+async def test_expired_unsubscribe_link_gets_410_with_an_explanation(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "elu@ville.fr")
+    news = await make_list(engine, "lettre")
+    await subscribe(engine, person, news)
+    old = make_token(
+        settings.security.secret_key.get_secret_value(),
+        links.UNSUBSCRIBE,
+        {"person_id": str(person), "list_id": str(news), "campaign_id": None},
+        issued_at=time.time() - links.UNSUBSCRIBE_MAX_AGE - 60,
+    )
+    response = await client.post(f"/u/{old}", data=ONE_CLICK)
+    assert response.status_code == 410
+    assert "expiré" in response.text
+    assert (await subscriptions_of(engine, person))[news].status == SubscriptionStatus.SUBSCRIBED
+
+
+async def test_a_link_without_a_list_leaves_everything_and_suppresses(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "Élu@Ville.fr")
+    news = await make_list(engine, "lettre")
+    events = await make_list(engine, "evenements")
+    await subscribe(engine, person, news)
+    await subscribe(engine, person, events)
+    response = await client.post(path_of(links.unsubscribe_url(settings, person, None, None)), data=ONE_CLICK)
+    assert response.status_code == 200
+    subs = await subscriptions_of(engine, person)
+    assert {s.status for s in subs.values()} == {SubscriptionStatus.UNSUBSCRIBED}
+    entry = await suppressed(engine, "élu@ville.fr")
+    assert entry is not None
+    assert entry.reason == SuppressionReason.UNSUBSCRIBED_ALL
+
+
+async def test_unsubscribing_from_a_list_never_subscribed_records_the_refusal(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    # A campaign to a segment reaches people with no subscription row: their refusal is kept.
+    person = await make_person(engine, "dsi@metropole.fr")
+    news = await make_list(engine, "lettre")
+    assert (
+        await client.post(path_of(links.unsubscribe_url(settings, person, news, None)), data=ONE_CLICK)
+    ).status_code == 200
+    subs = await subscriptions_of(engine, person)
+    assert subs[news].status == SubscriptionStatus.UNSUBSCRIBED
+
+
+# ---- preferences ---------------------------------------------------------------------------
+
+
+async def test_preference_page_lists_public_lists_with_status(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "elu@ville.fr")
+    news = await make_list(engine, "lettre", "Lettre d’information")
+    await make_list(engine, "evenements", "Invitations aux rencontres")
+    await make_list(engine, "interne", "Liste interne du bureau", is_public=False)
+    await subscribe(engine, person, news)
+
+    response = await client.get(path_of(links.preferences_url(settings, person)))
+
+    assert response.status_code == 200
+    body = response.text
+    assert "elu@ville.fr" in body
+    assert "Invitations aux rencontres" in body
+    assert "Liste interne du bureau" not in body
+    assert 'value="lettre" checked' in body
+    assert 'value="evenements">' in body
+    assert "abonné·e" in body
+    assert "non abonné·e" in body
+
+
+async def test_preferences_post_sets_the_lists(client: Any, engine: AsyncEngine, settings: Settings) -> None:
+    person = await make_person(engine, "elu@ville.fr")
+    news = await make_list(engine, "lettre")
+    events = await make_list(engine, "evenements")
+    await subscribe(engine, person, news)
+    url = path_of(links.preferences_url(settings, person))
+
+    response = await client.post(url, data={"lists": ["evenements"], "action": "save"})
+
+    assert response.status_code == 200
+    assert "enregistrés" in response.text
+    subs = await subscriptions_of(engine, person)
+    assert subs[news].status == SubscriptionStatus.UNSUBSCRIBED
+    assert subs[events].status == SubscriptionStatus.SUBSCRIBED
+    assert subs[events].source == "preference page"
+    assert subs[events].consent_text
+    assert subs[events].consent_version
+    assert subs[events].consented_at
+
+
+async def test_leave_everything_unsubscribes_all_and_suppresses(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "elu@ville.fr")
+    news = await make_list(engine, "lettre")
+    internal = await make_list(engine, "interne", is_public=False)
+    await subscribe(engine, person, news)
+    await subscribe(engine, person, internal)
+    url = path_of(links.preferences_url(settings, person))
+
+    response = await client.post(url, data={"lists": ["lettre"], "action": "leave_all"})
+
+    assert response.status_code == 200
+    subs = await subscriptions_of(engine, person)
+    assert subs[news].status == SubscriptionStatus.UNSUBSCRIBED
+    assert subs[internal].status == SubscriptionStatus.UNSUBSCRIBED
+    entry = await suppressed(engine, "elu@ville.fr")
+    assert entry is not None
+    assert entry.reason == SuppressionReason.UNSUBSCRIBED_ALL
+    # Choosing a list again on one's own page lifts one's own "leave everything".
+    await client.post(url, data={"lists": ["lettre"], "action": "save"})
+    assert (await subscriptions_of(engine, person))[news].status == SubscriptionStatus.SUBSCRIBED
+    assert await suppressed(engine, "elu@ville.fr") is None
+
+
+async def test_preference_get_changes_nothing_and_bad_links_are_refused(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "elu@ville.fr")
+    news = await make_list(engine, "lettre")
+    await subscribe(engine, person, news)
+    url = path_of(links.preferences_url(settings, person))
+    assert (await client.get(url)).status_code == 200
+    assert (await subscriptions_of(engine, person))[news].status == SubscriptionStatus.SUBSCRIBED
+    assert (await client.post(url + "x", data={"action": "leave_all"})).status_code == 400
+    assert (await subscriptions_of(engine, person))[news].status == SubscriptionStatus.SUBSCRIBED
+    assert await suppressed(engine, "elu@ville.fr") is None
+
+
+# ---- double opt-in -------------------------------------------------------------------------
+
+
+async def count(engine: AsyncEngine, model: Any) -> int:
+    async with AsyncSession(engine) as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_subscribe_form_shows_public_lists_and_consent(client: Any, engine: AsyncEngine) -> None:
+    await make_list(engine, "lettre", "Lettre d’information")
+    await make_list(engine, "interne", "Bureau seulement", is_public=False)
+    response = await client.get("/subscribe")
+    assert response.status_code == 200
+    assert "Lettre d’information" in response.text
+    assert "Bureau seulement" not in response.text
+    assert 'name="consent"' in response.text
+    assert 'name="consent_version"' in response.text
+
+
+async def test_double_opt_in_from_the_link_in_the_email(
+    client: Any, engine: AsyncEngine, smtp: Any, run_worker: Any
+) -> None:
+    news = await make_list(engine, "lettre", "Lettre d’information")
+    events = await make_list(engine, "evenements", "Invitations")
+    form = {
+        "email": "  Chloe.Martin@Ville-Bastia.fr ",
+        "first_name": "Chloé",
+        "last_name": "Martin",
+        "lists": ["lettre", "evenements"],
+        "consent": "yes",
+        "consent_version": "2026-01",
+    }
+
+    response = await client.post("/subscribe", data=form)
+
+    assert response.status_code == 200
+    assert "boîte de réception" in response.text
+    async with AsyncSession(engine) as session:
+        person = await session.scalar(select(Person).where(Person.email == "chloe.martin@ville-bastia.fr"))
+    assert person is not None
+    assert person.first_name == "Chloé"
+    subs = await subscriptions_of(engine, person.id)
+    assert {s.status for s in subs.values()} == {SubscriptionStatus.PENDING}
+    for sub in subs.values():
+        assert sub.legal_basis.value == "consent"
+        assert sub.source == "public form"
+        assert sub.consent_version == "2026-01"
+        assert sub.consent_text
+        assert "désinscrire" in sub.consent_text
+        assert sub.consented_at is not None
+        assert sub.confirmed_at is None
+
+    await run_worker()
+    received = smtp.to("chloe.martin@ville-bastia.fr")
+    assert len(received) == 1
+    message = received[0]
+    confirm_links = [u for u in links_in(message.text) if "/confirm/" in u]
+    assert confirm_links
+    assert all(u in message.html for u in confirm_links)
+    link = path_of(confirm_links[0])
+
+    page = await client.get(link)
+    assert page.status_code == 200
+    assert 'method="post"' in page.text
+    assert "Invitations" in page.text
+    assert {s.status for s in (await subscriptions_of(engine, person.id)).values()} == {SubscriptionStatus.PENDING}
+
+    done = await client.post(link)
+    assert done.status_code == 200
+    assert "confirmée" in done.text
+    subs = await subscriptions_of(engine, person.id)
+    assert {s.status for s in subs.values()} == {SubscriptionStatus.SUBSCRIBED}
+    assert all(s.confirmed_at is not None for s in subs.values())
+    assert set(subs) == {news, events}
+
+
+async def test_subscribe_by_json_and_missing_consent_named(client: Any, engine: AsyncEngine) -> None:
+    await make_list(engine, "lettre")
+    bad = await client.post("/subscribe", json={"email": "x@ville.fr", "lists": ["lettre"]})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in bad.json()["errors"]] == ["consent"]
+    bad = await client.post("/subscribe", json={"email": "pas une adresse", "lists": ["inconnue"], "consent": True})
+    assert {e["field"] for e in bad.json()["errors"]} == {"email", "lists"}
+    form = await client.post("/subscribe", data={"email": "x@ville.fr", "lists": "lettre"})
+    assert form.status_code == 422
+    assert "consentement" in form.text
+    assert 'value="x@ville.fr"' in form.text  # what was typed is kept
+    assert await count(engine, Person) == 0
+    ok = await client.post("/subscribe", json={"email": "x@ville.fr", "lists": ["lettre"], "consent": True})
+    assert ok.status_code == 200
+    assert await count(engine, Subscription) == 1
+
+
+async def test_a_suppressed_address_gets_the_same_answer_and_nothing_is_sent(
+    client: Any, engine: AsyncEngine, smtp: Any, run_worker: Any
+) -> None:
+    from crm.db.models.mailing import Suppression
+
+    await make_list(engine, "lettre")
+    await add(engine, Suppression(email_hash=suppression_hash("bloque@ville.fr"), reason=SuppressionReason.COMPLAINT))
+    form = {"lists": ["lettre"], "consent": "yes"}
+    normal = await client.post("/subscribe", data=form | {"email": "libre@ville.fr"})
+    blocked = await client.post("/subscribe", data=form | {"email": "bloque@ville.fr"})
+    assert normal.status_code == blocked.status_code == 200
+    assert normal.text == blocked.text
+    await run_worker()
+    assert smtp.to("libre@ville.fr")
+    assert not smtp.to("bloque@ville.fr")
+    assert await count(engine, Subscription) == 1
+
+
+async def test_a_known_person_keeps_their_name_and_an_existing_subscriber_gets_no_mail(
+    client: Any, engine: AsyncEngine, smtp: Any, run_worker: Any
+) -> None:
+    person = await make_person(engine, "maire@ville.fr", "Jean-Paul", "Agostini")
+    news = await make_list(engine, "lettre")
+    await subscribe(engine, person, news)
+    response = await client.post(
+        "/subscribe",
+        data={"email": "maire@ville.fr", "first_name": "Usurpateur", "lists": ["lettre"], "consent": "yes"},
+    )
+    assert response.status_code == 200
+    await run_worker()
+    assert not smtp.to("maire@ville.fr")
+    async with AsyncSession(engine) as session:
+        assert (await session.get(Person, person)).first_name == "Jean-Paul"  # type: ignore[union-attr]
+    assert (await subscriptions_of(engine, person))[news].status == SubscriptionStatus.SUBSCRIBED
+
+
+async def test_public_subscribe_is_rate_limited_per_address(client: Any, engine: AsyncEngine) -> None:
+    await make_list(engine, "lettre")
+    form = {"email": "spam-cible@ville.fr", "lists": ["lettre"], "consent": "yes"}
+    statuses = [(await client.post("/subscribe", data=form)).status_code for _ in range(6)]
+    assert statuses[:5] == [200] * 5
+    assert statuses[5] == 429
+    # Another address is not blocked by this one.
+    assert (await client.post("/subscribe", data=form | {"email": "autre@ville.fr"})).status_code == 200
+
+
+async def test_confirmation_links_tampered_or_expired(client: Any, engine: AsyncEngine, settings: Settings) -> None:
+    person = await make_person(engine, "elu@ville.fr")
+    news = await make_list(engine, "lettre")
+    sub = await subscribe(engine, person, news, SubscriptionStatus.PENDING)
+    good = path_of(links.confirm_url(settings, person, [sub]))
+    assert (await client.post(good[:-2] + "zz")).status_code == 400
+    old = make_token(
+        settings.security.secret_key.get_secret_value(),
+        links.CONFIRM,
+        {"person_id": str(person), "subscription_ids": [str(sub)]},
+        issued_at=time.time() - links.CONFIRM_MAX_AGE - 1,
+    )
+    expired = await client.post(f"/confirm/{old}")
+    assert expired.status_code == 410
+    assert "/subscribe" not in expired.text or "formulaire" in expired.text
+    assert (await subscriptions_of(engine, person))[news].status == SubscriptionStatus.PENDING
+
+
+# ---- archive -------------------------------------------------------------------------------
+
+
+async def test_archive_lists_public_publications_only(client: Any, engine: AsyncEngine) -> None:
+    await add(
+        engine,
+        Publication(
+            title="Baromètre du numérique 2025",
+            kind=PublicationKind.SURVEY_RESULTS,
+            published_on=date(2025, 11, 3),
+            url="https://example.org/barometre",
+            summary="Les résultats de l’enquête auprès des communes.",
+            is_public=True,
+        ),
+        Publication(title="Note interne du bureau", kind=PublicationKind.OTHER, published_on=date(2025, 1, 2)),
+    )
+    response = await client.get("/archive")
+    assert response.status_code == 200
+    assert "Baromètre du numérique 2025" in response.text
+    assert "03/11/2025" in response.text
+    assert 'href="https://example.org/barometre"' in response.text
+    assert "Note interne" not in response.text
+    assert '<html lang="fr">' in response.text
