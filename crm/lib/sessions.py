@@ -60,6 +60,6 @@ async def close_session(redis: Redis, token: str, staff_id: UUID | str) -> None:
 
 
 async def revoke_all(redis: Redis, staff_id: UUID | str) -> None:
-    hashes = await redis.smembers(_index_key(staff_id))
+    hashes = await redis.smembers(_index_key(staff_id))  # type: ignore[misc]
     keys = [f"crm:session:{h.decode() if isinstance(h, bytes) else h}" for h in hashes]
     await redis.delete(*keys, _index_key(staff_id))

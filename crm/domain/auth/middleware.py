@@ -55,7 +55,8 @@ def staff_session_middleware(app: ASGIApp) -> ASGIApp:
                 await _problem(scope, receive, send, 503, "The session store (Redis) is unavailable")
                 return
             if session is not None:
-                if scope["method"] not in SAFE_METHODS and scope["path"] not in CSRF_EXEMPT:
+                method = scope.get("method", "GET")
+                if method not in SAFE_METHODS and scope["path"] not in CSRF_EXEMPT:
                     sent = _header(scope, settings.security.csrf_header) or ""
                     if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
                         await _problem(

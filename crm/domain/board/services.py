@@ -16,6 +16,7 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, case, or_, select, text
 
+from crm.db.lookups import organisation_names, person_names
 from crm.db.models.organisation import Organisation
 from crm.db.models.person import BoardRole, Mandate, Person
 from crm.domain.board.schemas import BoardRead, BoardSeat, MandateCreate, MandateRead, MandateUpdate
@@ -132,23 +133,8 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
     async def reads(self, mandates: Sequence[Mandate], today: date | None = None) -> list[MandateRead]:
         today = today or date.today()
         session = self.repository.session
-        people = {
-            pid: f"{first} {last}"
-            for pid, first, last in await session.execute(
-                select(Person.id, Person.first_name, Person.last_name).where(
-                    Person.id.in_({m.person_id for m in mandates})
-                )
-            )
-        }
-        orgs = dict(
-            (
-                await session.execute(
-                    select(Organisation.id, Organisation.name).where(
-                        Organisation.id.in_({m.organisation_id for m in mandates})
-                    )
-                )
-            ).all()
-        )
+        people = await person_names(session, (m.person_id for m in mandates))
+        orgs = await organisation_names(session, (m.organisation_id for m in mandates))
         return [
             MandateRead(
                 id=m.id,

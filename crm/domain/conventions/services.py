@@ -18,6 +18,7 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from crm.db.audit_listener import record as audit_record
+from crm.db.lookups import organisation_names
 from crm.db.models.organisation import Organisation
 from crm.db.models.partner import Convention, ConventionStatus, Renewal
 from crm.db.models.tag import Tagging
@@ -190,17 +191,7 @@ class ConventionService(SQLAlchemyAsyncRepositoryService[Convention]):
         await self.delete(convention.id)
 
     async def reads(self, conventions: Sequence[Convention]) -> list[ConventionRead]:
-        names: dict[Any, str] = {}
-        if conventions:
-            names = dict(
-                (
-                    await self.repository.session.execute(
-                        select(Organisation.id, Organisation.name).where(
-                            Organisation.id.in_({c.organisation_id for c in conventions})
-                        )
-                    )
-                ).all()
-            )
+        names = await organisation_names(self.repository.session, (c.organisation_id for c in conventions))
         return [
             ConventionRead(
                 id=c.id,

@@ -14,6 +14,7 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import and_, exists, func, or_, select
 
+from crm.db.lookups import organisation_names
 from crm.db.models.organisation import (
     Dues,
     DuesStatus,
@@ -42,13 +43,6 @@ from crm.lib.schemas import Schema
 
 S = TypeVar("S", bound=Schema)
 ENDED = frozenset({MembershipStatus.LAPSED, MembershipStatus.RESIGNED})
-
-
-async def organisation_names(session: Any, ids: set[UUID]) -> dict[UUID, str]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
-    return {row.id: row.name for row in rows}
 
 
 class MembershipRepository(SQLAlchemyAsyncRepository[Membership]):

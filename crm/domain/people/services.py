@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
@@ -17,6 +17,7 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, exists, func, nulls_last, or_, select
 
+from crm.db.lookups import organisation_names, person_names
 from crm.db.models.organisation import Organisation
 from crm.db.models.person import Mandate, Person, Position, PositionKind
 from crm.db.models.tag import Tagging
@@ -354,23 +355,8 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
     async def reads(self, positions: Sequence[Position], today: date | None = None) -> list[PositionRead]:
         today = today or date.today()
         session = self.repository.session
-        people = {
-            pid: f"{first} {last}"
-            for pid, first, last in await session.execute(
-                select(Person.id, Person.first_name, Person.last_name).where(
-                    Person.id.in_({p.person_id for p in positions})
-                )
-            )
-        }
-        orgs: dict[Any, str] = dict(
-            (
-                await session.execute(
-                    select(Organisation.id, Organisation.name).where(
-                        Organisation.id.in_({p.organisation_id for p in positions})
-                    )
-                )
-            ).all()
-        )
+        people = await person_names(session, (p.person_id for p in positions))
+        orgs = await organisation_names(session, (p.organisation_id for p in positions))
         return [
             PositionRead(
                 id=p.id,

@@ -339,7 +339,7 @@ class PublicController(Controller):
     ) -> Response[Any]:
         wants_json = request.headers.get("content-type", "").startswith("application/json")
         form = await _form(request)
-        values = {
+        values: dict[str, Any] = {
             "email": _text(form.get("email"), 320),
             "first_name": _text(form.get("first_name"), 100),
             "last_name": _text(form.get("last_name"), 100),
