@@ -43,3 +43,26 @@ async def departement_name(session: AsyncSession, code: str) -> str | None:
 
 async def region_name(session: AsyncSession, code: str) -> str | None:
     return await session.scalar(select(Region.name).where(Region.code == code))
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceNames:
+    departements: dict[str, str]
+    regions: dict[str, str]
+    epcis: dict[str, str]
+
+
+_names: ReferenceNames | None = None
+
+
+async def reference_names(session: AsyncSession) -> ReferenceNames:
+    """Names of départements, régions and EPCIs by code. The reference data only changes with a
+    migration, so each process reads it once instead of three queries for every page."""
+    global _names
+    if _names is None:
+        _names = ReferenceNames(
+            departements=dict((await session.execute(select(Departement.code, Departement.name))).tuples().all()),
+            regions=dict((await session.execute(select(Region.code, Region.name))).tuples().all()),
+            epcis=dict((await session.execute(select(Epci.siren, Epci.name))).tuples().all()),
+        )
+    return _names

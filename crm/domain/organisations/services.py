@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from crm.db.models.organisation import Dues, LabelAward, Membership, MembershipStatus, Organisation, OrganisationKind
 from crm.db.models.partner import Convention
 from crm.db.models.person import Mandate, Position
-from crm.db.models.reference import Departement, Epci, Region
+from crm.db.models.reference import Departement, Region
 from crm.db.models.tag import Tag, Tagging
 from crm.domain.geo import services as geo
 from crm.domain.geo.codes import (
@@ -28,7 +28,9 @@ from crm.domain.geo.codes import (
     clean_siren,
     invalid_code,
 )
+from crm.domain.geo.services import reference_names
 from crm.domain.organisations.schemas import LabelSummary, OrganisationCreate, OrganisationRead, OrganisationUpdate
+from crm.domain.tags.services import tag_names_for
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import matches, ranking
@@ -255,12 +257,6 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
             LimitOffset(limit=query.limit, offset=query.offset), *conditions, order_by=order_by
         )
 
-    async def _names(self, code: Any, name: Any, codes: set[str]) -> dict[str, str]:
-        if not codes:
-            return {}
-        rows = await self.repository.session.execute(select(code, name).where(code.in_(codes)))
-        return {row[0]: row[1] for row in rows}
-
     async def read(self, organisations: Sequence[Organisation]) -> list[OrganisationRead]:
         """The read shape of a page of organisations, with a handful of batched queries whatever
         the page size: names from the reference tables, membership, latest label, tags."""
@@ -268,12 +264,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
             return []
         session = self.repository.session
         ids = [o.id for o in organisations]
-        dep_codes = {o.departement_code for o in organisations if o.departement_code}
-        region_codes = {o.region_code for o in organisations if o.region_code}
-        epci_sirens = {o.epci_siren for o in organisations if o.epci_siren}
-        dep_names = await self._names(Departement.code, Departement.name, dep_codes)
-        region_names = await self._names(Region.code, Region.name, region_codes)
-        epci_names = await self._names(Epci.siren, Epci.name, epci_sirens)
+        names = await reference_names(session)
         memberships = {
             row.organisation_id: row
             for row in (
@@ -295,16 +286,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
                 )
             ).all()
         }
-        tags: dict[UUID, list[str]] = {}
-        for entity_id, tag_name in (
-            await session.execute(
-                select(Tagging.entity_id, Tag.name)
-                .join(Tag, Tag.id == Tagging.tag_id)
-                .where(Tagging.entity_type == ENTITY_TYPE, Tagging.entity_id.in_(ids))
-                .order_by(Tag.name)
-            )
-        ).all():
-            tags.setdefault(entity_id, []).append(tag_name)
+        tags = await tag_names_for(session, ENTITY_TYPE, ids)
 
         result = []
         for o in organisations:
@@ -318,11 +300,11 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
                     siren=o.siren,
                     population=o.population,
                     departement_code=o.departement_code,
-                    departement_name=dep_names.get(o.departement_code or ""),
+                    departement_name=names.departements.get(o.departement_code or ""),
                     region_code=o.region_code,
-                    region_name=region_names.get(o.region_code or ""),
+                    region_name=names.regions.get(o.region_code or ""),
                     epci_siren=o.epci_siren,
-                    epci_name=epci_names.get(o.epci_siren or ""),
+                    epci_name=names.epcis.get(o.epci_siren or ""),
                     is_partner=o.is_partner,
                     email=o.email,
                     phone=o.phone,
