@@ -20,6 +20,8 @@ from crm.domain.auth.middleware import staff_session_middleware
 from crm.domain.board.controllers import MandateController
 from crm.domain.campaigns.controllers import CampaignController, DeliveryController
 from crm.domain.conventions.controllers import ConventionController
+from crm.domain.events.controllers import EventController, OrganisationEventsController, PersonEventsController
+from crm.domain.events.rsvp import RsvpController
 from crm.domain.imports.controllers import ImportController, OrganisationExportController, PeopleExportController
 from crm.domain.labels.controllers import LabelController, OrganisationLabelController
 from crm.domain.lists.controllers import MailingListController, SubscriptionController, SuppressionController
@@ -70,6 +72,11 @@ ROUTE_HANDLERS: list[type] = [
     SegmentController,
     PublicationController,
     PublicController,
+    # events: staff side, a person's and a member's events, the public answer page
+    EventController,
+    PersonEventsController,
+    OrganisationEventsController,
+    RsvpController,
 ]
 
 

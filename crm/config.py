@@ -126,6 +126,21 @@ class SendingSettings(BaseSettings):
     jobs_per_campaign: int = 2
 
 
+class EventSettings(BaseSettings):
+    """Events: when reminders go out to the people who said yes."""
+
+    model_config = _group("CRM_EVENTS_")
+
+    # A reminder this many days before the event (each sent once).
+    reminder_days_before: list[int] = [7, 1]
+    # From this hour of the day, Europe/Paris, on the reminder's day.
+    reminder_hour: int = Field(default=9, ge=0, le=23)
+    # How often the event cron queues due reminders and sends what waits (minutes).
+    tick_every_minutes: int = Field(default=5, ge=1, le=60)
+    # Answer links must work from the invitation until the event, however early it went out.
+    rsvp_link_days: int = 400
+
+
 class OrganisationSettings(BaseSettings):
     """The association that sends the mail: shown in every message's footer."""
 
@@ -157,6 +172,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     organisation: OrganisationSettings = Field(default_factory=OrganisationSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
 
     @property
     def database_url(self) -> str:

@@ -12,6 +12,7 @@ from crm.lib.logging import configure_logging
 from crm.lib.mail import Mailer
 from crm.lib.redis import QUEUE_NAME
 from crm.lib.services import alchemy_config
+from jobs.events import events_tick, send_event_notifications, tick_minutes
 from jobs.sending import SmtpPool, send_campaign, send_campaign_test, sweep, sweep_seconds
 from jobs.subscriptions import send_subscription_confirmation
 from jobs.system_mail import send_staff_invitation, send_test_email
@@ -52,9 +53,16 @@ class WorkerSettings:
         send_subscription_confirmation,
         func(send_campaign, keep_result=0),
         send_campaign_test,
+        func(send_event_notifications, keep_result=0),
+        # Also a plain job, so an operator (or a test) can run the events cron at once.
+        func(events_tick, keep_result=0),
     ]
     # Every worker runs the sweeper; arq's cron job ids keep one run per tick across workers.
-    cron_jobs = [cron(sweep, second=sweep_seconds(get_settings()), run_at_startup=True, keep_result=0)]
+    cron_jobs = [
+        cron(sweep, second=sweep_seconds(get_settings()), run_at_startup=True, keep_result=0),
+        # Event reminders, and the sweeper of event messages.
+        cron(events_tick, minute=tick_minutes(get_settings()), second=0, run_at_startup=True, keep_result=0),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     queue_name = QUEUE_NAME

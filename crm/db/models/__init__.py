@@ -2,6 +2,16 @@
 
 from crm.db.models.audit import AuditEntry
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
+from crm.db.models.event import (
+    Event,
+    EventKind,
+    EventNotification,
+    EventStatus,
+    Invitation,
+    InvitationStatus,
+    NotificationKind,
+    NotificationStatus,
+)
 from crm.db.models.imports import ImportBatch, ImportStatus
 from crm.db.models.mailing import (
     LegalBasis,
@@ -47,9 +57,15 @@ __all__ = [
     "Dues",
     "DuesStatus",
     "Epci",
+    "Event",
+    "EventKind",
+    "EventNotification",
+    "EventStatus",
     "FeeBand",
     "ImportBatch",
     "ImportStatus",
+    "Invitation",
+    "InvitationStatus",
     "LabelAward",
     "LegalBasis",
     "ListKind",
@@ -58,6 +74,8 @@ __all__ = [
     "Membership",
     "MembershipStatus",
     "MembershipStatusChange",
+    "NotificationKind",
+    "NotificationStatus",
     "Organisation",
     "OrganisationKind",
     "Person",

@@ -52,6 +52,8 @@ class Campaign(Audited, Base):
     list_id: Mapped[UUID] = mapped_column(ForeignKey("mailing_list.id", ondelete="RESTRICT"), index=True)
     segment_id: Mapped[UUID | None] = mapped_column(ForeignKey("segment.id", ondelete="SET NULL"))
     publication_id: Mapped[UUID | None] = mapped_column(ForeignKey("publication.id", ondelete="SET NULL"))
+    # The event an invitation campaign invites to; each recipient gets an invitation to answer.
+    event_id: Mapped[UUID | None] = mapped_column(ForeignKey("event.id", ondelete="RESTRICT"), index=True)
     template: Mapped[str] = mapped_column(String(100))  # a file of email_templates/campaigns/
     content: Mapped[dict[str, Any]] = mapped_column(JSONB)  # {"blocks": [...]}
     # Shown on the public archive, without personal data.

@@ -20,7 +20,7 @@ from crm.lib.mail import TEMPLATES_DIR, CompiledTemplate, TemplateError, compile
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.schemas import Schema
 
-CAMPAIGN_TEMPLATES = ("newsletter", "announcement")
+CAMPAIGN_TEMPLATES = ("newsletter", "announcement", "invitation")
 # What a text may greet a recipient with; anything else is refused when the campaign is saved.
 RECIPIENT_FIELDS = frozenset({"first_name", "last_name", "full_name", "organisation"})
 PUBLICATION_KINDS = {
@@ -129,6 +129,7 @@ def compile_campaign(
     subject: str,
     publication: dict[str, Any] | None = None,
     issued_on: date | None = None,
+    event: dict[str, Any] | None = None,
 ) -> CompiledTemplate:
     if template not in CAMPAIGN_TEMPLATES:
         raise ProblemError(
@@ -142,6 +143,7 @@ def compile_campaign(
         blocks=[_block_context(b) for b in content.get("blocks", [])],
         subject=subject,
         publication=publication,
+        event=event,
         issued_on=(issued_on or date.today()).strftime("%d/%m/%Y"),
     )
     try:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign
+from crm.domain.events.links import rsvp_url
 from crm.domain.public.links import preferences_url, unsubscribe_url
 from crm.lib.mail import base_context
 
@@ -45,7 +46,16 @@ def reason(list_name: str, person: Any) -> str:
 
 
 def recipient_context(settings: Settings, campaign: Campaign, list_name: str, person: Any) -> dict[str, Any]:
+    answers = {}
+    if campaign.event_id is not None:
+        # An invitation: each recipient's own signed links to answer yes or no.
+        answers = {
+            "rsvp_url": rsvp_url(settings, campaign.event_id, person.id),
+            "rsvp_yes_url": rsvp_url(settings, campaign.event_id, person.id, "yes"),
+            "rsvp_no_url": rsvp_url(settings, campaign.event_id, person.id, "no"),
+        }
     return {
+        **answers,
         **base_context(settings.organisation),
         "first_name": person.first_name,
         "last_name": person.last_name,

@@ -22,7 +22,10 @@ class CampaignCreate(Schema):
     list_id: UUID
     segment_id: UUID | None = Field(default=None, description="Narrows the list to the people the segment matches")
     publication_id: UUID | None = Field(default=None, description="The publication an announcement presents")
-    template: str = Field(default="newsletter", description="newsletter or announcement")
+    event_id: UUID | None = Field(default=None, description="The event an invitation invites to (required then)")
+    template: str = Field(
+        default="newsletter", description="newsletter, announcement or invitation (an invitation's default)"
+    )
     content: Content = Field(default_factory=Content)
     is_public: bool = Field(default=False, description="Shown on the public archive, without personal data")
 
@@ -38,6 +41,7 @@ class CampaignUpdate(Schema):
     list_id: UUID | None = None
     segment_id: UUID | None = None
     publication_id: UUID | None = None
+    event_id: UUID | None = None
     template: str | None = None
     content: Content | None = None
     is_public: bool | None = None
@@ -56,6 +60,7 @@ class CampaignRead(Schema):
     list_id: UUID
     segment_id: UUID | None
     publication_id: UUID | None
+    event_id: UUID | None
     template: str
     content: dict[str, Any]
     is_public: bool

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import Select, and_, exists, func, insert, literal, select, update
+from sqlalchemy import CursorResult, Select, and_, exists, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.audit_listener import record
-from crm.db.models.campaign import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
+from crm.db.models.event import Event, EventStatus
 from crm.db.models.mailing import MailingList, Publication, Segment, Subscription, SubscriptionStatus, Suppression
 from crm.db.models.person import Person
 from crm.domain.campaigns.content import Content, check_placeholders, compile_campaign
+from crm.domain.events.display import summary as event_summary
 from crm.domain.segments.services import segment_condition
 from crm.lib.listing import ListQuery
 from crm.lib.mail import CompiledTemplate
@@ -70,10 +72,29 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
             if value is not None and await self.session.get(model, value) is None:
                 raise ProblemError(422, f"{field}: no such record", errors=[field_error(field, "no such record")])
 
+    async def _check_event(self, kind: CampaignKind, event_id: UUID | None) -> None:
+        """An invitation invites to one event, still scheduled; other kinds invite to none."""
+        if kind == CampaignKind.INVITATION and event_id is None:
+            raise ProblemError(
+                422,
+                "event_id: an invitation needs its event",
+                errors=[field_error("event_id", "is required for an invitation")],
+            )
+        if event_id is None:
+            return
+        event = await self.session.get(Event, event_id)
+        if event is None:
+            raise ProblemError(422, "event_id: no such record", errors=[field_error("event_id", "no such record")])
+        if event.status != EventStatus.SCHEDULED:
+            raise ProblemError(409, "The event is cancelled", errors=[field_error("event_id", "is cancelled")])
+
     async def create_campaign(self, data: dict[str, Any]) -> Campaign:
         content = Content.model_validate(data.get("content") or {})
         check_placeholders(content)
         await self._check_references(data["list_id"], data.get("segment_id"), data.get("publication_id"))
+        await self._check_event(data.get("kind") or CampaignKind.NEWSLETTER, data.get("event_id"))
+        if data.get("kind") == CampaignKind.INVITATION and data.get("template") in (None, "newsletter"):
+            data["template"] = "invitation"
         return await self.create(
             Campaign(**{**data, "content": content.model_dump(mode="json"), "status": CampaignStatus.DRAFT})
         )
@@ -87,6 +108,11 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
             check_placeholders(content)
             changes["content"] = content.model_dump(mode="json")
         await self._check_references(changes.get("list_id"), changes.get("segment_id"), changes.get("publication_id"))
+        if "kind" in changes or "event_id" in changes:
+            await self._check_event(
+                changes.get("kind") or campaign.kind,
+                changes.get("event_id", campaign.event_id),
+            )
         for key, value in changes.items():
             setattr(campaign, key, value)
         return await self.update(campaign)
@@ -114,11 +140,18 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
                     "cover_image_url": pub.cover_image_url,
                     "published_on": pub.published_on.strftime("%d/%m/%Y"),
                 }
-        return compile_campaign(campaign.template, campaign.content, subject=campaign.subject, publication=publication)
+        event = await self.session.get(Event, campaign.event_id) if campaign.event_id else None
+        return compile_campaign(
+            campaign.template,
+            campaign.content,
+            subject=campaign.subject,
+            publication=publication,
+            event=event_summary(event) if event is not None else None,
+        )
 
     def audience(self, campaign: Campaign, segment: Segment | None) -> Select[Any]:
         """Everyone subscribed to the list (narrowed by the segment), with an address, once."""
-        query = (
+        query: Any = (
             select(Person.id, Person.email)
             .join(Subscription, and_(Subscription.person_id == Person.id, Subscription.list_id == campaign.list_id))
             .where(Subscription.status == SubscriptionStatus.SUBSCRIBED, Person.email.is_not(None))
@@ -178,7 +211,9 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
             literal(now),
         ).where(~suppressed)
         inserted = await self.session.execute(insert(Delivery).from_select(columns, recipients))
-        queued = inserted.rowcount or 0
+        queued = cast("CursorResult[Any]", inserted).rowcount or 0
+        if campaign.event_id is not None:
+            await self._invite(campaign, now)
         campaign.status = CampaignStatus.RUNNING
         campaign.started_at = now
         campaign.audience_count = total
@@ -189,6 +224,22 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         await self.session.flush()
         record(self.session, "send", "campaign", campaign.id, recipients=queued, suppressed=total - queued)
         return campaign
+
+    async def _invite(self, campaign: Campaign, now: datetime) -> None:
+        """An invitation per recipient, in the transaction that writes the deliveries; someone
+        invited before (by an earlier campaign) keeps their invitation and answer."""
+        event = await self.session.scalar(select(Event).where(Event.id == campaign.event_id).with_for_update())
+        if event is None or event.status != EventStatus.SCHEDULED:
+            raise ProblemError(409, "The event is cancelled", errors=[field_error("event_id", "is cancelled")])
+        await self.session.execute(
+            text(
+                "INSERT INTO invitation (id, event_id, person_id, campaign_id, status, with_guest, created_at, "
+                "updated_at) SELECT gen_random_uuid(), :event_id, d.person_id, :campaign_id, 'invited', false, "
+                ":now, :now FROM delivery d WHERE d.campaign_id = :campaign_id "
+                "ON CONFLICT (event_id, person_id) DO NOTHING"
+            ),
+            {"event_id": event.id, "campaign_id": campaign.id, "now": now},
+        )
 
     async def schedule(self, campaign_id: UUID, at: datetime) -> Campaign:
         campaign = await self.get(campaign_id)

@@ -61,8 +61,8 @@ async def reference_names(session: AsyncSession) -> ReferenceNames:
     global _names
     if _names is None:
         _names = ReferenceNames(
-            departements=dict((await session.execute(select(Departement.code, Departement.name))).tuples().all()),
-            regions=dict((await session.execute(select(Region.code, Region.name))).tuples().all()),
-            epcis=dict((await session.execute(select(Epci.siren, Epci.name))).tuples().all()),
+            departements=dict((await session.execute(select(Departement.code, Departement.name))).all()),
+            regions=dict((await session.execute(select(Region.code, Region.name))).all()),
+            epcis=dict((await session.execute(select(Epci.siren, Epci.name))).all()),
         )
     return _names

@@ -6,6 +6,7 @@ matches an organisation rule through the organisations of their current position
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -39,6 +40,8 @@ FIELDS: dict[str, frozenset[str]] = {
     "board_member": frozenset({"eq"}),
     "list": frozenset({"eq", "in"}),
     "tag": frozenset({"eq", "in"}),
+    # Chosen people, by id: an invitation to a hand-picked few.
+    "person": frozenset({"eq", "in"}),
 }
 
 
@@ -77,7 +80,7 @@ def _uuid_values(value: Any, op: str, path: str) -> list[UUID]:
     return result
 
 
-def _enum_values(value: Any, op: str, path: str, enum_cls: type) -> list[Any]:
+def _enum_values(value: Any, op: str, path: str, enum_cls: type[enum.Enum]) -> list[Any]:
     allowed = {m.value for m in enum_cls}
     items = _values(value, op, path, str)
     for index, item in enumerate(items):
@@ -168,6 +171,8 @@ def _rule(rule: dict[str, Any], path: str) -> ColumnElement[bool]:
             or_(Mandate.term_end.is_(None), Mandate.term_end >= func.current_date()),
         )
         return Person.id.in_(seated) if _bool(value, f"{path}.value") else Person.id.not_in(seated)
+    if field == "person":
+        return Person.id.in_(_uuid_values(value, op, path))
     if field == "list":
         list_ids = _uuid_values(value, op, path)
         subscribed = select(Subscription.person_id).where(

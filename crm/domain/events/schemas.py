@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, AnyHttpUrl, Field
+
+from crm.db.models.event import EventKind, EventStatus, InvitationStatus
+from crm.domain.events.display import to_utc
+from crm.lib.schemas import Schema
+
+# With an offset (2027-03-12T14:30:00+01:00, ...Z) or without: then it is Europe/Paris time.
+ParisDateTime = Annotated[datetime, AfterValidator(to_utc)]
+PARIS_HELP = "ISO 8601; with an offset, or without one for Europe/Paris local time"
+
+
+class EventCreate(Schema):
+    kind: EventKind
+    title: str = Field(min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=20000)
+    starts_at: ParisDateTime = Field(description=PARIS_HELP)
+    ends_at: ParisDateTime = Field(description=PARIS_HELP)
+    venue_name: str | None = Field(default=None, max_length=300)
+    address: str | None = Field(default=None, max_length=1000)
+    online_url: AnyHttpUrl | None = None
+    capacity: int | None = Field(default=None, ge=0, description="Seats, guests included; empty for no limit")
+    registration_deadline: ParisDateTime | None = Field(default=None, description=PARIS_HELP)
+    guests_allowed: bool = False
+
+
+class EventUpdate(Schema):
+    kind: EventKind | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=20000)
+    starts_at: ParisDateTime | None = Field(default=None, description=PARIS_HELP)
+    ends_at: ParisDateTime | None = Field(default=None, description=PARIS_HELP)
+    venue_name: str | None = Field(default=None, max_length=300)
+    address: str | None = Field(default=None, max_length=1000)
+    online_url: AnyHttpUrl | None = None
+    capacity: int | None = Field(default=None, ge=0)
+    registration_deadline: ParisDateTime | None = Field(default=None, description=PARIS_HELP)
+    guests_allowed: bool | None = None
+
+
+class Figures(Schema):
+    invited: int
+    opened: int = Field(description="Invitees who opened the answer page")
+    yes: int
+    no: int
+    waiting: int
+    attended: int
+    seats_taken: int = Field(description="Seats of the people who said yes, guests included")
+
+
+class EventRead(Schema):
+    id: UUID
+    kind: EventKind
+    title: str
+    description: str | None
+    starts_at: datetime
+    ends_at: datetime
+    starts_at_paris: str = Field(description="dd/mm/yyyy hh:mm, Europe/Paris")
+    ends_at_paris: str
+    venue_name: str | None
+    address: str | None
+    online_url: str | None
+    capacity: int | None
+    registration_deadline: datetime | None
+    registration_deadline_paris: str | None
+    guests_allowed: bool
+    status: EventStatus
+    ics_sequence: int
+    figures: Figures
+    created_at: datetime
+    updated_at: datetime
+
+
+class InvitationRead(Schema):
+    id: UUID
+    event_id: UUID
+    person_id: UUID
+    first_name: str
+    last_name: str
+    email: str | None
+    campaign_id: UUID | None
+    status: InvitationStatus
+    with_guest: bool
+    answered_at: datetime | None
+    first_opened_at: datetime | None
+    waiting_since: datetime | None
+    checked_in_at: datetime | None
+
+
+class AttendanceRead(Schema):
+    """An event and one person's answer: the events part of a person's or a member's page."""
+
+    event_id: UUID
+    title: str
+    kind: EventKind
+    starts_at: datetime
+    starts_at_paris: str
+    event_status: EventStatus
+    invitation_id: UUID
+    person_id: UUID
+    person_name: str
+    status: InvitationStatus
+    with_guest: bool
+    answered_at: datetime | None
+    checked_in_at: datetime | None

@@ -1,0 +1,328 @@
+"""Events for staff: Paris time in and out, roles, invitations through the campaign engine,
+updates and cancellations with their calendar files, reminders once, attendance, CSV, figures,
+and the events of a person's and a member's page."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.db.models.organisation import OrganisationKind
+from crm.db.models.staff import StaffRole
+from crm.domain.events.links import rsvp_url
+from crm.lib.redis import connect_redis
+from tests.conftest import log_in
+from tests.events_helpers import calendar_of, invitation_status, invite, make_event, paris_noon, vevent_of
+from tests.mailing_helpers import make_list
+from tests.sending_helpers import make_audience
+from tests.smtp import SmtpSink
+from tests.test_people import org_maker
+
+
+async def _answer(client: AsyncTestClient[Any], settings: Any, event_id: str, person_id: Any, answer: str) -> None:
+    url = rsvp_url(settings, event_id, person_id).split("testserver.local", 1)[1]
+    response = await client.post(url, data={"answer": answer})
+    assert response.status_code == 200, response.text
+
+
+async def test_times_are_entered_in_paris_time_and_returned_in_utc_and_paris(
+    admin_client: AsyncTestClient[Any],
+) -> None:
+    winter = await make_event(
+        admin_client, starts_at="2027-01-21T14:30:00", ends_at="2027-01-21T17:00:00", capacity=None
+    )
+    assert winter["starts_at"].startswith("2027-01-21T13:30:00")
+    assert winter["starts_at"].endswith(("Z", "+00:00"))
+    assert winter["starts_at_paris"] == "21/01/2027 14:30"
+    summer = await make_event(
+        admin_client,
+        starts_at="2027-06-10T09:00:00+02:00",
+        ends_at="2027-06-10T12:00:00+02:00",
+        kind="congress",
+        title="Congrès des élus",
+    )
+    assert summer["starts_at"].startswith("2027-06-10T07:00:00")
+    assert summer["ends_at_paris"] == "10/06/2027 12:00"
+    assert summer["figures"] == {
+        "invited": 0,
+        "opened": 0,
+        "yes": 0,
+        "no": 0,
+        "waiting": 0,
+        "attended": 0,
+        "seats_taken": 0,
+    }
+    listed = (await admin_client.get("/api/v1/events", params={"kind": "congress"})).json()
+    assert [e["id"] for e in listed["items"]] == [summer["id"]]
+    found = (await admin_client.get("/api/v1/events", params={"q": "ceremonie"})).json()
+    assert [e["id"] for e in found["items"]] == [winter["id"]]
+
+
+async def test_bad_input_names_the_field_and_roles_are_enforced(
+    admin_client: AsyncTestClient[Any], make_staff: Any
+) -> None:
+    start = paris_noon(10)
+    bad = await admin_client.post(
+        "/api/v1/events",
+        json={
+            "kind": "webinar",
+            "title": "Webinaire",
+            "starts_at": start.isoformat(),
+            "ends_at": (start - timedelta(hours=1)).isoformat(),
+        },
+    )
+    assert bad.status_code in (400, 422)
+    assert "ends_at" in bad.text
+    bad_kind = await admin_client.post(
+        "/api/v1/events",
+        json={"kind": "party", "title": "x", "starts_at": start.isoformat(), "ends_at": start.isoformat()},
+    )
+    assert bad_kind.status_code in (400, 422)
+    assert "kind" in bad_kind.text
+    event = await make_event(admin_client)
+    patch = await admin_client.patch(f"/api/v1/events/{event['id']}", json={"capacity": -1})
+    assert patch.status_code in (400, 422)
+    assert "capacity" in patch.text
+
+    viewer = await make_staff(StaffRole.VIEWER, email="viewer.e@example.org")
+    await log_in(admin_client, viewer.email)
+    assert (await admin_client.get(f"/api/v1/events/{event['id']}")).status_code == 200
+    assert (await admin_client.patch(f"/api/v1/events/{event['id']}", json={"title": "x"})).status_code == 403
+    editor = await make_staff(StaffRole.EDITOR, email="editor.e@example.org")
+    await log_in(admin_client, editor.email)
+    assert (await admin_client.patch(f"/api/v1/events/{event['id']}", json={"title": "AG 2027"})).status_code == 200
+    assert (await admin_client.delete(f"/api/v1/events/{event['id']}")).status_code == 403
+
+
+async def test_an_invitation_campaign_needs_its_event(admin_client: AsyncTestClient[Any], engine: AsyncEngine) -> None:
+    list_id = await make_list(engine, "l")
+    response = await admin_client.post(
+        "/api/v1/campaigns",
+        json={"name": "Invitation", "kind": "invitation", "subject": "Invitation", "list_id": str(list_id)},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "event_id"
+
+
+async def test_invitations_to_chosen_people_through_a_segment(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any
+) -> None:
+    event = await make_event(admin_client, kind="general_assembly", title="Assemblée générale 2027")
+    list_id = await make_list(engine, "l")
+    people = await make_audience(engine, list_id, 5)
+    chosen = [str(pid) for pid, _ in people[:2]]
+    segment = await admin_client.post(
+        "/api/v1/segments",
+        json={"name": "Choisis", "definition": {"field": "person", "op": "in", "value": chosen}},
+    )
+    assert segment.status_code == 201, segment.text
+    campaign = await admin_client.post(
+        "/api/v1/campaigns",
+        json={
+            "name": "AG",
+            "kind": "invitation",
+            "subject": "Assemblée générale",
+            "list_id": str(list_id),
+            "segment_id": segment.json()["id"],
+            "event_id": event["id"],
+        },
+    )
+    assert (await admin_client.post(f"/api/v1/campaigns/{campaign.json()['id']}/send")).status_code == 202
+    await run_worker()
+    assert sorted(r for m in smtp.messages for r in m.recipients) == sorted(e for _, e in people[:2])
+    invited = (await admin_client.get(f"/api/v1/events/{event['id']}/invitations")).json()
+    assert invited["total"] == 2
+    assert {i["campaign_id"] for i in invited["items"]} == {campaign.json()["id"]}
+
+
+async def test_a_change_of_date_sends_the_new_calendar_and_a_cancellation_removes_it(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, settings: Any
+) -> None:
+    event = await make_event(admin_client)
+    list_id = await make_list(engine, "l")
+    people = await make_audience(engine, list_id, 3)
+    await invite(engine, event["id"], people)
+    await _answer(admin_client, settings, event["id"], people[0][0], "yes")
+    await _answer(admin_client, settings, event["id"], people[1][0], "no")
+    await run_worker()
+    smtp.clear()
+
+    # A title change is no change of date or place: nobody is written to.
+    retitled = await admin_client.patch(f"/api/v1/events/{event['id']}", json={"title": "Cérémonie 2027"})
+    assert retitled.json()["ics_sequence"] == 0
+    new_start = paris_noon(31)
+    moved = await admin_client.patch(
+        f"/api/v1/events/{event['id']}",
+        json={"starts_at": new_start.isoformat(), "ends_at": (new_start + timedelta(hours=2)).isoformat()},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["ics_sequence"] == 1
+    await run_worker()
+    assert [r for m in smtp.messages for r in m.recipients] == [people[0][1]]
+    [update] = smtp.to(people[0][1])
+    assert update.message["Subject"].startswith("Changement")
+    vevent = vevent_of(calendar_of(update))
+    assert str(vevent["UID"]) == f"event-{event['id']}@example.org"
+    assert int(vevent["SEQUENCE"]) == 1
+    assert vevent["DTSTART"].dt == new_start
+    assert vevent["DTSTART"].params["TZID"] == "Europe/Paris"
+
+    smtp.clear()
+    cancelled = await admin_client.post(f"/api/v1/events/{event['id']}/cancel")
+    assert cancelled.json()["status"] == "cancelled"
+    assert (await admin_client.post(f"/api/v1/events/{event['id']}/cancel")).status_code == 409
+    await run_worker()
+    [cancellation] = smtp.to(people[0][1])
+    cal = calendar_of(cancellation)
+    assert str(cal["METHOD"]) == "CANCEL"
+    assert int(vevent_of(cal)["SEQUENCE"]) == 2
+    assert str(vevent_of(cal)["UID"]) == f"event-{event['id']}@example.org"
+    assert len(smtp.messages) == 1
+    # And nobody can answer any more.
+    url = rsvp_url(settings, event["id"], people[2][0]).split("testserver.local", 1)[1]
+    assert (await admin_client.post(url, data={"answer": "yes"})).status_code == 409
+
+
+async def test_reminders_go_out_once_with_the_cron_twice_and_two_workers(
+    admin_client: AsyncTestClient[Any],
+    engine: AsyncEngine,
+    smtp: SmtpSink,
+    run_worker: Any,
+    settings: Any,
+    redis_url: str,
+) -> None:
+    settings.events.reminder_hour = 0
+    in_a_week = await make_event(
+        admin_client, starts_at=paris_noon(7).isoformat(), ends_at=(paris_noon(7) + timedelta(hours=2)).isoformat()
+    )
+    tomorrow = await make_event(
+        admin_client,
+        title="Atelier numérique responsable",
+        kind="workshop",
+        starts_at=paris_noon(1).isoformat(),
+        ends_at=(paris_noon(1) + timedelta(hours=2)).isoformat(),
+    )
+    later = await make_event(admin_client, title="Congrès", kind="congress")
+    list_id = await make_list(engine, "l")
+    people = await make_audience(engine, list_id, 4)
+    for event in (in_a_week, tomorrow, later):
+        await invite(engine, event["id"], people)
+        for pid, _ in people[:3]:
+            await _answer(admin_client, settings, event["id"], pid, "yes")
+    await _answer(admin_client, settings, tomorrow["id"], people[2][0], "no")
+    await run_worker()  # the confirmations
+    smtp.clear()
+
+    redis = connect_redis(redis_url)
+    try:
+        for round_ in range(2):
+            for i in range(2):
+                await redis.enqueue_job("events_tick", _job_id=f"tick-{round_}-{i}")
+            await asyncio.gather(run_worker(), run_worker())
+    finally:
+        await redis.aclose()
+
+    subjects: dict[str, list[str]] = {}
+    for message in smtp.messages:
+        for recipient in message.recipients:
+            subjects.setdefault(recipient, []).append(message.message["Subject"])
+    assert sorted(subjects[people[0][1]]) == sorted(
+        [f"Rappel : {in_a_week['title']}, dans 7 jours", "Rappel : Atelier numérique responsable, demain"]
+    )
+    assert subjects[people[2][1]] == [f"Rappel : {in_a_week['title']}, dans 7 jours"]
+    assert people[3][1] not in subjects
+    [reminder] = [m for m in smtp.to(people[1][1]) if "demain" in m.message["Subject"]]
+    assert str(vevent_of(calendar_of(reminder))["UID"]) == f"event-{tomorrow['id']}@example.org"
+    async with engine.connect() as conn:
+        kinds = (
+            await conn.execute(text("SELECT count(*) FROM event_notification WHERE kind = 'reminder'"))
+        ).scalar_one()
+    assert kinds == 5
+
+
+async def test_check_in_figures_and_participants_csv(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, settings: Any
+) -> None:
+    event = await make_event(admin_client, guests_allowed=True)
+    list_id = await make_list(engine, "l")
+    people = await make_audience(engine, list_id, 4)
+    await invite(engine, event["id"], people)
+    await _answer(admin_client, settings, event["id"], people[0][0], "yes")
+    await _answer(admin_client, settings, event["id"], people[1][0], "yes")
+    await _answer(admin_client, settings, event["id"], people[2][0], "no")
+    yes = (await admin_client.get(f"/api/v1/events/{event['id']}/invitations", params={"status": "yes"})).json()
+    assert yes["total"] == 2
+    first = next(i for i in yes["items"] if i["person_id"] == str(people[0][0]))
+    path = f"/api/v1/events/{event['id']}/invitations/{first['id']}/check-in"
+    checked = await admin_client.post(path)
+    assert checked.status_code == 200
+    assert checked.json()["checked_in_at"] is not None
+    again = await admin_client.post(path)
+    assert again.json()["checked_in_at"] == checked.json()["checked_in_at"]
+    came = (await admin_client.get(f"/api/v1/events/{event['id']}/invitations", params={"checked_in": "true"})).json()
+    assert [i["person_id"] for i in came["items"]] == [str(people[0][0])]
+    figures = (await admin_client.get(f"/api/v1/events/{event['id']}")).json()["figures"]
+    assert figures == {"invited": 4, "opened": 3, "yes": 2, "no": 1, "waiting": 0, "attended": 1, "seats_taken": 2}
+
+    export = await admin_client.get(f"/api/v1/events/{event['id']}/participants.csv")
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("text/csv")
+    assert export.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Nom", "Prénom", "E-mail"]
+    assert sorted(r[2] for r in rows[1:]) == sorted([people[0][1], people[1][1]])
+    present = {r[2]: r[7] for r in rows[1:]}
+    assert present[people[0][1]]
+    assert not present[people[1][1]]
+    audit = (await admin_client.get("/api/v1/audit-log", params={"entity_type": "event", "action": "export"})).json()
+    assert any(e["entity_id"] == event["id"] for e in audit["items"])
+
+    undone = await admin_client.delete(path)
+    assert undone.status_code == 200
+    assert undone.json()["checked_in_at"] is None
+    wrong = await admin_client.post(f"/api/v1/events/{event['id']}/invitations/{event['id']}/check-in")
+    assert wrong.status_code == 404
+
+
+async def test_a_person_and_a_member_list_their_events_and_answers(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, settings: Any
+) -> None:
+    congress = await make_event(admin_client, kind="congress", title="Congrès des élus au numérique")
+    webinar = await make_event(
+        admin_client, kind="webinar", title="Webinaire IA", online_url="https://visio.example.org/ia"
+    )
+    list_id = await make_list(engine, "l")
+    people = await make_audience(engine, list_id, 3)
+    for event in (congress, webinar):
+        await invite(engine, event["id"], people[:2])
+    await _answer(admin_client, settings, congress["id"], people[0][0], "yes")
+    await _answer(admin_client, settings, webinar["id"], people[0][0], "no")
+    org_id = await org_maker(engine)("Ajaccio", OrganisationKind.COMMUNE, insee_code="2A004")
+    position = await admin_client.post(
+        "/api/v1/positions",
+        json={
+            "person_id": str(people[0][0]),
+            "organisation_id": org_id,
+            "title": "Adjointe au numérique",
+            "kind": "elected",
+        },
+    )
+    assert position.status_code == 201, position.text
+
+    mine = (await admin_client.get(f"/api/v1/people/{people[0][0]}/events")).json()
+    answers = {i["title"]: i["status"] for i in mine["items"]}
+    assert answers == {"Congrès des élus au numérique": "yes", "Webinaire IA": "no"}
+    theirs = (await admin_client.get(f"/api/v1/organisations/{org_id}/events")).json()
+    assert theirs["total"] == 2
+    assert {i["person_id"] for i in theirs["items"]} == {str(people[0][0])}
+    assert (await admin_client.get(f"/api/v1/people/{people[2][0]}/events")).json()["total"] == 0
+    assert (await admin_client.get(f"/api/v1/people/{congress['id']}/events")).status_code == 404
+    statuses = await invitation_status(engine, congress["id"])
+    assert statuses[people[1][0]] == "invited"
