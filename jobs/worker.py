@@ -13,6 +13,7 @@ from crm.lib.mail import Mailer
 from crm.lib.redis import QUEUE_NAME
 from crm.lib.services import alchemy_config
 from jobs.events import events_tick, send_event_notifications, tick_minutes
+from jobs.imports import SWEEP_SECOND, run_import, sweep_imports
 from jobs.sending import SmtpPool, send_campaign, send_campaign_test, sweep, sweep_seconds
 from jobs.subscriptions import send_subscription_confirmation
 from jobs.system_mail import send_staff_invitation, send_test_email
@@ -53,6 +54,8 @@ class WorkerSettings:
         send_subscription_confirmation,
         func(send_campaign, keep_result=0),
         send_campaign_test,
+        # An import of 50,000 rows may take minutes; its progress is on the batch.
+        func(run_import, keep_result=0, timeout=3600),
         func(send_event_notifications, keep_result=0),
         # Also a plain job, so an operator (or a test) can run the events cron at once.
         func(events_tick, keep_result=0),
@@ -60,6 +63,7 @@ class WorkerSettings:
     # Every worker runs the sweeper; arq's cron job ids keep one run per tick across workers.
     cron_jobs = [
         cron(sweep, second=sweep_seconds(get_settings()), run_at_startup=True, keep_result=0),
+        cron(sweep_imports, second=SWEEP_SECOND, keep_result=0),
         # Event reminders, and the sweeper of event messages.
         cron(events_tick, minute=tick_minutes(get_settings()), second=0, run_at_startup=True, keep_result=0),
     ]

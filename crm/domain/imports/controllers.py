@@ -1,4 +1,5 @@
-"""CSV imports (editors: dry run, then apply) and CSV exports of organisations and people (viewers)."""
+"""CSV imports (editors: dry run, then apply, both in the worker) and CSV exports of organisations
+and people (viewers)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, Parameter
 from litestar.response import Stream
+from litestar.status_codes import HTTP_202_ACCEPTED
 
 from crm.db.models.imports import ImportBatch
 from crm.db.models.organisation import MembershipStatus, OrganisationKind
@@ -20,7 +22,8 @@ from crm.db.models.person import PositionKind
 from crm.domain.auth.guards import requires_editor, requires_viewer
 from crm.domain.imports.csvfiles import ALIASES, COLUMNS, ORGANISATIONS, PEOPLE
 from crm.domain.imports.schemas import ImportRead, ImportSummary, ImportUpload
-from crm.domain.imports.services import ImportService, export_chunks, provide_import_service
+from crm.domain.imports.services import ImportService, enqueue_import, export_chunks, provide_import_service
+from crm.lib.actor import current_actor
 from crm.lib.listing import ListQuery, page, provide_list_query
 from crm.lib.schemas import Page
 
@@ -47,8 +50,11 @@ def _read(batch: ImportBatch) -> ImportRead:
         status=batch.status,
         encoding=batch.encoding,
         delimiter=batch.delimiter,
-        row_count=len(batch.rows),
-        report=batch.report,  # type: ignore[arg-type]
+        row_count=batch.total,
+        processed=batch.processed,
+        total=batch.total,
+        # Until the first check is done, the report holds only what reading the file found.
+        report=batch.report if "error_count" in batch.report else None,  # type: ignore[arg-type]
         created_at=batch.created_at,
         applied_at=batch.applied_at,
     )
@@ -67,9 +73,14 @@ class ImportController(Controller):
         "/",
         operation_id="checkImport",
         summary="Check a CSV file (dry run)",
+        status_code=HTTP_202_ACCEPTED,
         description="Upload a CSV of organisations or people (multipart form: `file`, and `kind` = organisations "
-        "or people). Nothing is written: the answer reports every bad row (line in the file, column, why) and "
-        "what an apply would create, update or leave unchanged. Accepts UTF-8 with or without BOM and "
+        "or people). A file that cannot be read at all is refused at once (422 naming `file`). Otherwise the "
+        "answer is 202 with the import, status `checking`: the check runs in the background, whatever the "
+        "file's size (a few hundred rows take well under a second). Follow it with `GET /api/v1/imports/{id}`: "
+        "`processed` counts the rows done out of `total`, and once the status is `checked` the report lists "
+        "every bad row (line in the file, column, why) and what an apply would create, update or leave "
+        "unchanged. Nothing is written. Accepts UTF-8 with or without BOM and "
         "Windows-1252, semicolons or commas, and French header names (Code INSEE, Courriel, Prénom...). "
         "Header names are compared without case, accents, spaces or punctuation. Dates: 2024-01-31 or "
         "31/01/2024; yes/no: oui/non; tags separated by |. An empty cell leaves the stored value as it is; "
@@ -79,18 +90,22 @@ class ImportController(Controller):
     )
     async def check_import(
         self,
+        request: Request[Any, Any, Any],
         data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         import_service: NamedDependency[ImportService],
     ) -> ImportRead:
         content = await data.file.read()
-        batch = await import_service.check(str(data.kind).strip().lower(), data.file.filename, content)
+        batch = await import_service.upload(
+            str(data.kind).strip().lower(), data.file.filename, content, current_actor.get().id
+        )
+        await _queue(request, import_service, batch)
         return _read(batch)
 
     @get(
         "/",
         operation_id="listImports",
         summary="List imports",
-        description="Checked, applied and failed imports, latest first.",
+        description="Imports being checked or applied, checked, applied and failed, latest first.",
     )
     async def list_imports(
         self,
@@ -105,7 +120,7 @@ class ImportController(Controller):
                 kind=b.kind,
                 filename=b.filename,
                 status=b.status,
-                row_count=len(b.rows),
+                row_count=b.total,
                 error_count=int(b.report.get("error_count", 0)),
                 created_at=b.created_at,
                 applied_at=b.applied_at,
@@ -118,7 +133,9 @@ class ImportController(Controller):
         "/{import_id:uuid}",
         operation_id="getImport",
         summary="One import and its report",
-        description="The status (checked, applied, failed) and the report of the last check or apply.",
+        description="The status (checking, checked, applying, applied, failed), the progress of the check or "
+        "apply under way (`processed` rows out of `total`) and the report of the last check or apply (null "
+        "until the first check is done). An apply that failed has the report of the apply.",
     )
     async def get_import(self, import_service: NamedDependency[ImportService], import_id: FromPath[UUID]) -> ImportRead:
         return _read(await import_service.get(import_id))
@@ -127,15 +144,25 @@ class ImportController(Controller):
         "/{import_id:uuid}/apply",
         operation_id="applyImport",
         summary="Apply a checked import",
-        description="Writes every row of a checked import in one transaction, all or nothing: if any row is "
-        "bad now, nothing is written and the answer is 422 with the report (the import is marked failed). "
-        "An applied import cannot be applied again (409).",
-        status_code=200,
+        description="Answers 202 with the import, status `applying`: the worker writes every row in one "
+        "transaction, all or nothing, whatever the file's size; follow it with `GET /api/v1/imports/{id}` "
+        "until the status is `applied`, or `failed` with the report naming the rows that are bad now (then "
+        "nothing was written). An import whose check found bad rows is refused at once: 422 with the report, "
+        "and the import is marked failed. 409 while it is being checked or applied, and once applied.",
+        status_code=HTTP_202_ACCEPTED,
     )
     async def apply_import(
-        self, import_service: NamedDependency[ImportService], import_id: FromPath[UUID]
+        self, request: Request[Any, Any, Any], import_service: NamedDependency[ImportService], import_id: FromPath[UUID]
     ) -> ImportRead:
-        return _read(await import_service.apply(import_id))
+        batch = await import_service.request_apply(import_id, current_actor.get().id)
+        await _queue(request, import_service, batch)
+        return _read(batch)
+
+
+async def _queue(request: Request[Any, Any, Any], import_service: ImportService, batch: ImportBatch) -> None:
+    # Committed before the job is queued, so that the job finds the batch.
+    await import_service.repository.session.commit()
+    await enqueue_import(request.app.state.redis, batch.id)
 
 
 def _stream(request: Request[Any, Any, Any], kind: str, filters: dict[str, Any], q: str | None) -> Stream:

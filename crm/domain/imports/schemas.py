@@ -51,7 +51,9 @@ class ImportRead(Schema):
     encoding: str
     delimiter: str
     row_count: int
-    report: ImportReport
+    processed: int = Field(description="Rows done by the check or apply under way (all of them once it is over)")
+    total: int = Field(description="Rows in the file")
+    report: ImportReport | None = Field(description="The last check's or apply's; null until the first check is done")
     created_at: datetime
     applied_at: datetime | None
 

@@ -1,36 +1,40 @@
 """CSV imports and exports of organisations and people.
 
 An import is checked first (the dry run), then applied, and the two cannot disagree: the dry run
-*is* the apply, run inside a savepoint that is rolled back. Each row goes through the same
-services as the API (organisations, people, positions, memberships, tags), so every rule about
-codes, e-mail addresses and duplicates is the one those services hold. Each row runs in its own
-nested savepoint, so that a bad row leaves nothing behind and the rows after it see the database
-as the apply would.
+*is* the apply, in a transaction that is rolled back. Each row goes through the same rules as the
+API (organisations, people, positions, memberships, tags), so every rule about codes, e-mail
+addresses and duplicates is the one the services and schemas hold. A bad row leaves nothing behind,
+so the rows after it see the database as the apply would.
 
+Both run in the worker (`jobs/imports.py`), which writes its progress on the batch as it goes.
 An apply is all or nothing: one bad row and nothing is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from advanced_alchemy.exceptions import RepositoryError
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from crm.db.audit_listener import record
 from crm.db.models.imports import ImportBatch, ImportStatus
 from crm.db.models.organisation import Membership, MembershipStatus, Organisation, OrganisationKind
 from crm.db.models.person import Person, Position, PositionKind
-from crm.db.models.tag import Tag
+from crm.db.models.tag import Tag, Tagging
 from crm.domain.geo.codes import clean_departement_code, clean_insee_code, clean_region_code, clean_siren
 from crm.domain.imports.csvfiles import (
     COLUMNS,
@@ -52,9 +56,10 @@ from crm.domain.memberships.services import MembershipService
 from crm.domain.organisations.schemas import OrganisationCreate, OrganisationUpdate
 from crm.domain.organisations.services import OrganisationService
 from crm.domain.people.schemas import PersonCreate, PersonUpdate, PositionCreate
-from crm.domain.people.services import PersonService, PositionService, is_current
-from crm.domain.tags.schemas import TagCreate, TaggingCreate
+from crm.domain.people.services import PersonService, is_current
+from crm.domain.tags.schemas import TagCreate
 from crm.domain.tags.services import TagService, tag_names_for
+from crm.lib.actor import SYSTEM, Actor, acting_as
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.schemas import normalise_email
@@ -63,6 +68,14 @@ SAMPLE_SIZE = 10
 MAX_LISTED_ERRORS = 1_000
 EXPORT_PAGE = 500
 IMPORT_NOTE = "Import CSV"
+FETCH_CHUNK = 5_000  # values in one IN (...) when reading what a file refers to
+# Rows between two flushes of the waiting writes and two progress reports.
+PROGRESS_EVERY = 250
+# A job silent for this long is taken for dead: the sweeper queues its batch again.
+SILENT_AFTER = timedelta(minutes=3)
+ORGANISATION = "organisation"
+PERSON = "person"
+COLUMN_CODES = ("insee_code", "siren")
 
 # Words accepted in the cells, compared as `plain_key` writes them.
 KIND_WORDS: dict[str, str] = {
@@ -187,8 +200,31 @@ class ImportBatchRepository(SQLAlchemyAsyncRepository[ImportBatch]):
     model_type = ImportBatch
 
 
+def _quietly(clean: Callable[[str], str], value: str | None) -> str | None:
+    """The cleaned code or address, or None when the cell is empty or bad (its row says why later)."""
+    if not value:
+        return None
+    try:
+        return clean(value)
+    except (CellError, ProblemError, ValueError):
+        return None
+
+
+def _chunks(values: Iterable[Any], size: int = FETCH_CHUNK) -> Iterator[list[Any]]:
+    ordered = sorted(values)
+    for i in range(0, len(ordered), size):
+        yield ordered[i : i + size]
+
+
 class _Run:
-    """One pass over the rows, writing through the services in the current transaction."""
+    """One pass over the rows, writing through the services in the current transaction.
+
+    What the rows refer to (organisations by code, people by e-mail, their positions and tags, the
+    tags by name, memberships) is read for the whole file first, in a few queries. A people row is
+    then checked entirely before it writes anything, so it needs no savepoint: its writes wait in
+    the session and go to the database in batches, audit entries included. Organisation rows go
+    through `create_organisation` / `update_organisation` and the membership rules, which read the
+    reference geography; each runs in a savepoint, so that a bad row leaves nothing behind."""
 
     def __init__(self, session: AsyncSession, kind: str) -> None:
         self.session = session
@@ -197,42 +233,96 @@ class _Run:
         self.organisations = OrganisationService(session=session)
         self.memberships = MembershipService(session=session)
         self.people = PersonService(session=session)
-        self.positions = PositionService(session=session)
         self.tags = TagService(session=session)
-        self.tag_ids: dict[str, UUID] = {}
+        self.tag_ids: dict[str, UUID] = {}  # lower-case name -> id, as `func.lower(Tag.name)` compares
         self.seen: dict[str, int] = {}  # a key of this file (code, e-mail) -> the line it was first on
-        # People files name the same few hundred organisations again and again; they do not change
-        # during a people import, so each code is looked up once.
-        self.organisation_by_code: dict[tuple[str | None, str | None], Organisation | None] = {}
-        # The addresses of the file already in the database, read in bulk before the rows: a row
-        # whose address is not there creates a person without looking it up again.
-        self.known_emails: set[str] | None = None
+        self.by_insee: dict[str, Organisation] = {}
+        self.by_siren: dict[str, Organisation] = {}
+        self.membership_of: dict[UUID, Membership] = {}
+        self.people_by_email: dict[str, Person] = {}
+        self.positions_of: dict[UUID, list[Position]] = defaultdict(list)
+        self.tags_of: dict[UUID, set[str]] = {}  # record id -> lower-case names of its tags
+        self.emails: dict[str, str | ValueError] = {}
+        self.prefetched: set[UUID] = set()  # the organisations whose membership and tags were read
 
     async def prefetch(self, rows: list[Row]) -> None:
-        if self.kind != PEOPLE:
-            return
-        emails = set()
+        people = self.kind == PEOPLE
+        insee_column, siren_column = ("organisation_insee_code", "organisation_siren") if people else COLUMN_CODES
+        insee_codes: set[str] = set()
+        sirens: set[str] = set()
+        emails: set[str] = set()
+        tag_names: set[str] = set()
         for row in rows:
-            try:
-                emails.add(normalise_email(row.values.get("email") or ""))
-            except ValueError:
-                continue
-        self.known_emails = set()
-        wanted = sorted(emails)
-        for i in range(0, len(wanted), 5_000):
-            found = await self.session.scalars(select(Person.email).where(Person.email.in_(wanted[i : i + 5_000])))
-            self.known_emails.update(e for e in found if e)
+            values = row.values
+            if code := _quietly(clean_insee_code, values.get(insee_column)):
+                insee_codes.add(code)
+            if code := _quietly(clean_siren, values.get(siren_column)):
+                sirens.add(code)
+            if people and (email := _quietly(self.email, values.get("email"))):
+                emails.add(email)
+            tag_names.update(name.lower() for name in parse_tags(values.get("tags") or ""))
+        scalars = self.session.scalars
+        for chunk in _chunks(insee_codes):
+            for org in await scalars(select(Organisation).where(Organisation.insee_code.in_(chunk))):
+                self.by_insee[org.insee_code or ""] = org
+        for chunk in _chunks(sirens):
+            for org in await scalars(select(Organisation).where(Organisation.siren.in_(chunk))):
+                self.by_siren[org.siren or ""] = org
+        for chunk in _chunks(tag_names):
+            for tag in await scalars(select(Tag).where(func.lower(Tag.name).in_(chunk))):
+                self.tag_ids[tag.name.lower()] = tag.id
+        if people:
+            for chunk in _chunks(emails):
+                for person in await scalars(select(Person).where(Person.email.in_(chunk))):
+                    self.people_by_email[person.email or ""] = person
+            found = [p.id for p in self.people_by_email.values()]
+            for chunk in _chunks(found):
+                for position in await scalars(select(Position).where(Position.person_id.in_(chunk))):
+                    self.positions_of[position.person_id].append(position)
+            await self._prefetch_tags(PERSON, found)
+        else:
+            await self._prefetch_organisations({o.id for o in (*self.by_insee.values(), *self.by_siren.values())})
 
-    async def row(self, row: Row) -> Outcome:
-        if self.kind == ORGANISATIONS:
-            return await self.organisation_row(row)
-        return await self.person_row(row)
+    async def _prefetch_organisations(self, ids: set[UUID]) -> None:
+        """The memberships and tags of organisations an organisations file names."""
+        for chunk in _chunks(ids):
+            for membership in await self.session.scalars(
+                select(Membership).where(Membership.organisation_id.in_(chunk))
+            ):
+                self.membership_of[membership.organisation_id] = membership
+        await self._prefetch_tags(ORGANISATION, list(ids))
+        self.prefetched.update(ids)
+
+    async def _prefetch_tags(self, entity_type: str, ids: list[UUID]) -> None:
+        for chunk in _chunks(ids):
+            for entity_id, names in (await tag_names_for(self.session, entity_type, chunk)).items():
+                self.tags_of[entity_id] = {n.lower() for n in names}
+
+    def email(self, raw: str) -> str:
+        """`normalise_email`, once per address of the file (it is the slowest step of a row)."""
+        known = self.emails.get(raw)
+        if known is None:
+            try:
+                known = normalise_email(raw)
+            except ValueError as exc:
+                known = exc
+            self.emails[raw] = known
+        if isinstance(known, ValueError):
+            raise ValueError(str(known))
+        return known
 
     def first_seen(self, key: str, line: int) -> int | None:
         earlier = self.seen.get(key)
         if earlier is None:
             self.seen[key] = line
         return earlier
+
+    def organisation_by_code(self, c: Cells, insee_code: str | None, siren: str | None, siren_column: str) -> Any:
+        by_insee = self.by_insee.get(insee_code) if insee_code else None
+        by_siren = self.by_siren.get(siren) if siren else None
+        if by_insee and by_siren and by_insee.id != by_siren.id:
+            c.fail(siren_column, f"belongs to {by_siren.name}, while the INSEE code is that of {by_insee.name}")
+        return by_insee or by_siren
 
     # --- organisations -------------------------------------------------------------------------
 
@@ -261,12 +351,7 @@ class _Run:
                 c.fail(column, f"{code} is also on line {earlier}: one line per organisation")
         c.check()
 
-        existing = None
-        by_insee = await self.organisations.find_by_code(insee_code=insee_code) if insee_code else None
-        by_siren = await self.organisations.find_by_code(siren=siren) if siren else None
-        if by_insee and by_siren and by_insee.id != by_siren.id:
-            c.fail("siren", f"belongs to {by_siren.name}, while the INSEE code is that of {by_insee.name}")
-        existing = by_insee or by_siren
+        existing = self.organisation_by_code(c, insee_code, siren, "siren")
         name = c.text("name")
         if existing is None and not insee_code and not siren and kind and name:
             # Without an official code (associations, agencies...), the same kind and name is the same organisation.
@@ -279,11 +364,14 @@ class _Run:
             ).all()
             if len(same_name) == 1:
                 existing = same_name[0]
+                if existing.id not in self.prefetched:
+                    await self._prefetch_organisations({existing.id})
         if existing is not None and existing.kind.value != kind and c.text("kind"):
             c.fail("kind", f"{existing.name} is a {existing.kind.value}, not a {kind}")
         if existing is not None and siren and existing.siren and existing.siren != siren:
             c.fail("siren", f"{existing.name} has the SIREN {existing.siren}; a SIREN does not change")
         c.check()
+        self.check_new_tags(tags, set() if existing is None else self.tags_of.get(existing.id, set()))
 
         official = kind in (OrganisationKind.COMMUNE.value, OrganisationKind.EPCI.value)
         fields: dict[str, Any] = {
@@ -329,16 +417,16 @@ class _Run:
             outcome = Outcome("update" if changes else "unchanged", organisation.name, changes)
 
         if status is not None or member_since is not None:
-            await self._membership(organisation, status, member_since, outcome)
-        await self._tags("organisation", organisation.id, tags, outcome, new=existing is None)
+            await self._membership(organisation, status, member_since, outcome, new=existing is None)
+        await self._tags(ORGANISATION, organisation.id, tags, outcome, new=existing is None)
         if outcome.action == "unchanged" and outcome.changes:
             outcome.action = "update"
         return outcome
 
     async def _membership(
-        self, organisation: Organisation, status: str | None, member_since: date | None, outcome: Outcome
+        self, organisation: Organisation, status: str | None, member_since: date | None, outcome: Outcome, *, new: bool
     ) -> None:
-        membership = await self.session.scalar(select(Membership).where(Membership.organisation_id == organisation.id))
+        membership = None if new else self.membership_of.get(organisation.id)
         columns = {"status": "membership_status", "member_since": "member_since", "ended_on": "membership_status"}
         if membership is None:
             chosen = MembershipStatus(status) if status else MembershipStatus.ACTIVE
@@ -378,7 +466,7 @@ class _Run:
             c.fail("email", "required: people are matched on their e-mail address")
         else:
             try:
-                email = normalise_email(raw_email)
+                email = self.email(raw_email)
             except ValueError as exc:
                 c.fail("email", str(exc))
         insee_code = c.parse("organisation_insee_code", lambda v: clean_insee_code(v, "organisation_insee_code"))
@@ -392,12 +480,7 @@ class _Run:
         organisation = None
         if insee_code or siren:
             column = "organisation_insee_code" if insee_code else "organisation_siren"
-            key = (insee_code, siren)
-            if key not in self.organisation_by_code:
-                self.organisation_by_code[key] = await self.organisations.find_by_code(
-                    insee_code=insee_code, siren=siren
-                )
-            organisation = self.organisation_by_code[key]
+            organisation = self.organisation_by_code(c, insee_code, siren, "organisation_siren")
             if organisation is None:
                 c.fail(column, f"no organisation has the code {insee_code or siren}; import the organisations first")
             if not title:
@@ -414,30 +497,60 @@ class _Run:
             "language": c.text("language"),
         }
         sent = {k: v for k, v in fields.items() if v is not None}
-        known = self.known_emails is None or email in self.known_emails
-        existing = await self.people.find_by_email(email) if known else None
+        # `create_person` refuses an address another person has: the file's addresses were looked
+        # up in one query beforehand, and the unique index stands behind that lookup.
+        existing = self.people_by_email.get(email)
+        created: PersonCreate | None = None
+        changes: dict[str, Any] = {}
         if existing is None:
             for required in ("first_name", "last_name"):
                 if required not in sent:
                     c.fail(required, "required for a new person")
             c.check()
             try:
-                data = PersonCreate(email=email, **sent)
+                created = PersonCreate(email=email, **sent)
             except ValidationError as exc:
                 raise RowRejected(_validation_errors(exc)) from exc
-            person = await self._service_call(self.people.create_person(data))
-            outcome = Outcome("create", f"{person.first_name} {person.last_name} <{email}>", dict(sent))
+            person_id: UUID = uuid7()
         else:
-            person = existing
+            person_id = existing.id
             try:
                 update = PersonUpdate(**sent)
             except ValidationError as exc:
                 raise RowRejected(_validation_errors(exc)) from exc
             changes = {
-                k: {"old": getattr(person, k), "new": v}
+                k: {"old": getattr(existing, k), "new": v}
                 for k, v in update.model_dump(exclude_unset=True).items()
-                if getattr(person, k) != v
+                if getattr(existing, k) != v
             }
+        position: PositionCreate | None = None
+        if (
+            organisation is not None
+            and title
+            and (existing is None or not self.holds(existing.id, organisation, title))
+        ):
+            if kind is None:
+                raise RowRejected([("position_kind", "required for a new position: elected or staff")])
+            try:
+                position = PositionCreate(
+                    person_id=person_id,
+                    organisation_id=organisation.id,
+                    title=title,
+                    kind=PositionKind(kind),
+                    started_on=started_on,
+                )
+            except ValidationError as exc:
+                raise RowRejected(_validation_errors(exc, POSITION_FIELDS)) from exc
+        self.check_new_tags(tags, set() if existing is None else self.tags_of.get(existing.id, set()))
+
+        # The row is good: from here on it writes.
+        if created is not None:
+            person = Person(id=person_id, **created.model_dump())
+            self.session.add(person)
+            outcome = Outcome("create", f"{person.first_name} {person.last_name} <{email}>", dict(sent))
+        else:
+            assert existing is not None
+            person = existing
             if changes:
                 person = await self._service_call(
                     self.people.update_person(person.id, PersonUpdate(**{k: v["new"] for k, v in changes.items()}))
@@ -445,84 +558,61 @@ class _Run:
             outcome = Outcome(
                 "update" if changes else "unchanged", f"{person.first_name} {person.last_name} <{email}>", changes
             )
-
-        if organisation is not None and title:
-            await self._position(person.id, organisation, title, kind, started_on, outcome, new=existing is None)
-        await self._tags("person", person.id, tags, outcome, new=existing is None)
+        if position is not None:
+            # The person and the organisation were just found or created and an import sets no end
+            # date, so the checks of `create_position` hold.
+            self.session.add(Position(**position.model_dump()))
+            outcome.changes["position"] = f"{title} ({kind}) at {organisation.name}"  # type: ignore[union-attr]
+        await self._tags(PERSON, person_id, tags, outcome, new=existing is None)
         if outcome.action == "unchanged" and outcome.changes:
             outcome.action = "update"
         return outcome
 
-    async def _position(
-        self,
-        person_id: UUID,
-        organisation: Organisation,
-        title: str,
-        kind: str | None,
-        started_on: date | None,
-        outcome: Outcome,
-        *,
-        new: bool,
-    ) -> None:
-        if not new:
-            held = (
-                await self.session.scalars(
-                    select(Position).where(Position.person_id == person_id, Position.organisation_id == organisation.id)
-                )
-            ).all()
-            wanted = title.casefold()
-            if any(p.title.casefold() == wanted and is_current(p, self.today) for p in held):
-                return
-        if kind is None:
-            raise RowRejected([("position_kind", "required for a new position: elected or staff")])
-        try:
-            data = PositionCreate(
-                person_id=person_id,
-                organisation_id=organisation.id,
-                title=title,
-                kind=PositionKind(kind),
-                started_on=started_on,
-            )
-        except ValidationError as exc:
-            raise RowRejected(_validation_errors(exc, POSITION_FIELDS)) from exc
-        # The person and the organisation were just found or created and an import sets no end date,
-        # so the checks of `create_position` hold; skipping its read shape saves three queries a row.
-        await self._service_call(self.positions.create(Position(**data.model_dump()), auto_refresh=False))
-        outcome.changes["position"] = f"{title} ({kind}) at {organisation.name}"
+    def holds(self, person_id: UUID, organisation: Organisation, title: str) -> bool:
+        """Whether the person holds this position (whatever its case) there today."""
+        wanted = title.casefold()
+        return any(
+            p.organisation_id == organisation.id and p.title.casefold() == wanted and is_current(p, self.today)
+            for p in self.positions_of.get(person_id, ())
+        )
 
     # --- shared --------------------------------------------------------------------------------
 
+    def check_new_tags(self, names: list[str], have: set[str]) -> None:
+        """The names of tags to be created are checked before the row writes anything."""
+        for name in names:
+            if name.lower() in have or name.lower() in self.tag_ids:
+                continue
+            try:
+                TagCreate(name=name)
+            except ValidationError as exc:
+                raise RowRejected([("tags", f"{name!r}: {e['msg']}") for e in exc.errors()]) from exc
+
     async def _tags(self, entity_type: str, entity_id: UUID, names: list[str], outcome: Outcome, *, new: bool) -> None:
-        """Adds the tags listed (an import never removes a tag)."""
+        """Adds the tags listed (an import never removes a tag). The record was just found or
+        created and does not carry the tag yet: the checks of `TagService.tag` hold."""
         if not names:
             return
-        have = (
-            set()
-            if new
-            else {n.casefold() for n in (await tag_names_for(self.session, entity_type, [entity_id]))[entity_id]}
-        )
+        have = set() if new else set(self.tags_of.get(entity_id, ()))
         added = []
         for name in names:
-            if name.casefold() in have:
+            if name.lower() in have:
                 continue
+            have.add(name.lower())  # "Jury|jury" is one tag
             tag_id = await self._tag_id(name)
-            await self._service_call(self.tags.tag(tag_id, TaggingCreate(entity_type=entity_type, entity_id=entity_id)))  # type: ignore[arg-type]
+            self.session.add(Tagging(tag_id=tag_id, entity_type=entity_type, entity_id=entity_id))
             added.append(name)
         if added:
             outcome.changes["tags"] = added if new else {"added": added}
 
     async def _tag_id(self, name: str) -> UUID:
-        key = name.casefold()
+        key = name.lower()
         if key not in self.tag_ids:
-            tag = await self.tags.get_one_or_none(func.lower(Tag.name) == name.lower())
-            if tag is None:
-                try:
-                    created = await self._service_call(self.tags.create_tag(TagCreate(name=name)), {"name": "tags"})
-                except ValidationError as exc:
-                    raise RowRejected([("tags", f"{name!r}: {e['msg']}") for e in exc.errors()]) from exc
-                self.tag_ids[key] = created.id
-            else:
-                self.tag_ids[key] = tag.id
+            try:
+                created = await self._service_call(self.tags.create_tag(TagCreate(name=name)), {"name": "tags"})
+            except ValidationError as exc:
+                raise RowRejected([("tags", f"{name!r}: {e['msg']}") for e in exc.errors()]) from exc
+            self.tag_ids[key] = created.id
         return self.tag_ids[key]
 
     async def _service_call(self, call: Awaitable[Any], columns: dict[str, str] | None = None) -> Any:
@@ -542,89 +632,122 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-class ImportService(SQLAlchemyAsyncRepositoryService[ImportBatch]):
-    repository_type = ImportBatchRepository
+Progress = Callable[[int], Awaitable[None]]
 
-    async def _run(self, kind: str, rows: list[Row], meta: dict[str, Any]) -> dict[str, Any]:
-        """Runs every row through the services in the current transaction; returns the report."""
-        session = self.repository.session
-        run = _Run(session, kind)
-        await run.prefetch(rows)
-        errors: list[dict[str, Any]] = []
-        counts = {"create": 0, "update": 0, "unchanged": 0}
-        samples: dict[str, list[dict[str, Any]]] = {"create": [], "update": [], "unchanged": []}
-        for row in rows:
-            try:
+
+async def _no_progress(_processed: int) -> None:
+    return None
+
+
+async def run_rows(
+    session: AsyncSession, kind: str, rows: list[Row], meta: dict[str, Any], progress: Progress = _no_progress
+) -> dict[str, Any]:
+    """Runs every row through the services in the session's transaction; returns the report. The
+    caller commits (an apply without errors) or rolls back (a dry run, or an apply with errors)."""
+    run = _Run(session, kind)
+    await run.prefetch(rows)
+    errors: list[dict[str, Any]] = []
+    counts = {"create": 0, "update": 0, "unchanged": 0}
+    samples: dict[str, list[dict[str, Any]]] = {"create": [], "update": [], "unchanged": []}
+    since_flush: list[Row] = []
+    for done, row in enumerate(rows, start=1):
+        since_flush.append(row)
+        try:
+            if kind == ORGANISATIONS:
                 async with session.begin_nested():
-                    outcome = await run.row(row)
-            except RowRejected as exc:
-                errors.extend({"line": row.line, "column": col, "why": why} for col, why in exc.errors)
-                continue
+                    outcome = await run.organisation_row(row)
+            else:
+                outcome = await run.person_row(row)
+        except RowRejected as exc:
+            errors.extend({"line": row.line, "column": col, "why": why} for col, why in exc.errors)
+        else:
             counts[outcome.action] += 1
             if len(samples[outcome.action]) < SAMPLE_SIZE:
                 sample: dict[str, Any] = {"line": row.line, "label": outcome.label}
                 if outcome.changes:
                     sample["changes"] = outcome.changes
                 samples[outcome.action].append(sample)
-        return {
-            **meta,
-            "kind": kind,
-            "rows": len(rows),
-            "errors": errors[:MAX_LISTED_ERRORS],
-            "error_count": len(errors),
-            "to_create": counts["create"],
-            "to_update": counts["update"],
-            "unchanged": counts["unchanged"],
-            "first_to_create": samples["create"],
-            "first_to_update": samples["update"],
-            "first_unchanged": samples["unchanged"],
-        }
+        if done % PROGRESS_EVERY == 0 or done == len(rows):
+            try:
+                await session.flush()
+            except DBAPIError as exc:
+                # Only a concurrent change can get here (every rule was checked row by row): the
+                # run stops, and the lines whose writes were refused are named.
+                errors.append(
+                    {
+                        "line": since_flush[0].line,
+                        "column": "",
+                        "why": f"lines {since_flush[0].line} to {since_flush[-1].line}: the database refused "
+                        f"them ({type(exc.orig).__name__}); the rest was not checked: check the file again",
+                    }
+                )
+                break
+            since_flush = []
+            await progress(done)
+    return {
+        **meta,
+        "kind": kind,
+        "rows": len(rows),
+        "errors": errors[:MAX_LISTED_ERRORS],
+        "error_count": len(errors),
+        "to_create": counts["create"],
+        "to_update": counts["update"],
+        "unchanged": counts["unchanged"],
+        "first_to_create": samples["create"],
+        "first_to_update": samples["update"],
+        "first_unchanged": samples["unchanged"],
+    }
 
-    async def check(self, kind: str, filename: str, data: bytes) -> ImportBatch:
-        """The dry run: reads the file, runs the apply in a savepoint, rolls it back, and keeps
-        the rows and the report for the apply."""
+
+def _meta(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: report.get(k) for k in ("encoding", "delimiter", "columns", "ignored_columns")}
+
+
+class ImportService(SQLAlchemyAsyncRepositoryService[ImportBatch]):
+    repository_type = ImportBatchRepository
+
+    async def upload(self, kind: str, filename: str, data: bytes, requested_by: UUID | None) -> ImportBatch:
+        """Reads the file (a file that cannot be read is a 422 now) and keeps its rows; the dry run
+        is the worker's (`run_import`)."""
         parsed = read_csv(data, kind)
-        meta = {
-            "encoding": parsed.encoding,
-            "delimiter": parsed.delimiter,
-            "columns": parsed.columns,
-            "ignored_columns": parsed.ignored_columns,
-        }
-        session = self.repository.session
-        savepoint = await session.begin_nested()
-        try:
-            report = await self._run(kind, parsed.rows, meta)
-        finally:
-            await savepoint.rollback()
         batch = ImportBatch(
             kind=kind,
             filename=(filename or "import.csv")[:300],
-            status=ImportStatus.CHECKED,
+            status=ImportStatus.CHECKING,
             encoding=parsed.encoding,
             delimiter=parsed.delimiter,
             rows=[{"line": r.line, "values": r.values} for r in parsed.rows],
-            report=report,
+            report={
+                "kind": kind,
+                "encoding": parsed.encoding,
+                "delimiter": parsed.delimiter,
+                "columns": parsed.columns,
+                "ignored_columns": parsed.ignored_columns,
+            },
+            total=len(parsed.rows),
+            processed=0,
+            heartbeat_at=datetime.now(UTC),
+            requested_by=requested_by,
         )
         return await self.create(batch)
 
-    async def apply(self, batch_id: UUID) -> ImportBatch:
-        """All or nothing. A batch with a bad row is marked failed, with the new report, and
-        answers 422; an applied batch is never applied again (409)."""
+    async def request_apply(self, batch_id: UUID, requested_by: UUID | None) -> ImportBatch:
+        """Hands a checked import to the worker. A batch whose check found bad rows is marked failed
+        and answers 422 at once; one being checked or applied, or already applied, answers 409."""
         session = self.repository.session
         batch = await session.scalar(select(ImportBatch).where(ImportBatch.id == batch_id).with_for_update())
         if batch is None:
             raise ProblemError(404, "No such import")
         if batch.status == ImportStatus.APPLIED:
             raise ProblemError(409, f"This import was already applied on {batch.applied_at:%Y-%m-%d %H:%M} UTC")
-        rows = [Row(line=r["line"], values=r["values"]) for r in batch.rows]
-        meta = {k: batch.report.get(k) for k in ("encoding", "delimiter", "columns", "ignored_columns")}
-        savepoint = await session.begin_nested()
-        report = await self._run(batch.kind, rows, meta)
-        if report["error_count"]:
-            await savepoint.rollback()
+        if batch.status == ImportStatus.CHECKING:
+            raise ProblemError(409, "This import is still being checked: apply it once its report is ready")
+        if batch.status == ImportStatus.APPLYING:
+            raise ProblemError(409, "This import is being applied already")
+        report = batch.report
+        if report.get("error_count"):
             batch.status = ImportStatus.FAILED
-            batch.report = report
-            await session.commit()  # keep the failed state and its report; nothing else was written
+            await session.commit()  # keep the failed state; nothing else was written
             raise ProblemError(
                 422,
                 f"{report['error_count']} row error(s): nothing was imported; fix the file and check it again",
@@ -634,10 +757,11 @@ class ImportService(SQLAlchemyAsyncRepositoryService[ImportBatch]):
                 ],
                 report=report,
             )
-        await savepoint.commit()
-        batch.status = ImportStatus.APPLIED
-        batch.applied_at = datetime.now(UTC)
-        batch.report = report
+        batch.status = ImportStatus.APPLYING
+        batch.processed = 0
+        batch.heartbeat_at = datetime.now(UTC)
+        batch.run_token = None
+        batch.requested_by = requested_by
         return await self.update(batch)
 
     async def list_batches(self, query: ListQuery, sortable: frozenset[str], kind: str | None) -> tuple[Any, int]:
@@ -748,6 +872,124 @@ async def export_chunks(
 def _lines(columns: tuple[str, ...], rows: list[dict[str, Any]], *, header: bool) -> list[str]:
     lines = list(csv_lines(columns, rows))
     return lines if header else lines[1:]
+
+
+# --- the worker's side -----------------------------------------------------------------------
+# A job carries only the batch id; the batch's status says what is to be done. A job first claims
+# the batch (a fresh token, unless another job has shown signs of life within SILENT_AFTER), writes
+# its progress on a connection of its own (so that it is seen while the apply's transaction is
+# open), and finishes only if it still holds the claim. A job that dies leaves the batch checking
+# or applying with an old heartbeat: the sweeper queues it again, and the new job starts over
+# (nothing of a dry run is kept, and an apply commits its rows and its status together).
+
+CLAIM = text("""
+UPDATE import_batch SET run_token = :token, heartbeat_at = now(), processed = 0
+WHERE id = :id AND status IN ('checking', 'applying')
+  AND (run_token IS NULL OR heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => :silent))
+RETURNING status
+""")
+PROGRESS = text("""
+UPDATE import_batch SET processed = :processed, heartbeat_at = now() WHERE id = :id AND run_token = :token
+""")
+STALLED = text("""
+UPDATE import_batch SET run_token = NULL, heartbeat_at = now()
+WHERE status IN ('checking', 'applying')
+  AND coalesce(heartbeat_at, updated_at) < now() - make_interval(secs => :silent)
+RETURNING id
+""")
+
+
+class ClaimLost(Exception):
+    """Another job took the batch over: this one stops and writes nothing."""
+
+
+async def enqueue_import(redis: Any, batch_id: UUID) -> None:
+    # A fresh job id each time, so that a job stuck in a dead worker never blocks a new one.
+    await redis.enqueue_job("run_import", str(batch_id), _job_id=f"import:{batch_id}:{uuid4().hex}")
+
+
+async def stalled_imports(config: SQLAlchemyAsyncConfig, silent: timedelta = SILENT_AFTER) -> list[UUID]:
+    """The batches whose job has been silent too long, made claimable again; queue a job for each."""
+    async with config.get_engine().begin() as conn:
+        return [row.id for row in await conn.execute(STALLED, {"silent": silent.total_seconds()})]
+
+
+async def run_batch(config: SQLAlchemyAsyncConfig, batch_id: UUID) -> str:
+    """Does what the batch is waiting for (its check or its apply); says what happened."""
+    token = uuid4().hex
+    engine = config.get_engine()
+    async with engine.begin() as conn:
+        status = await conn.scalar(CLAIM, {"id": batch_id, "token": token, "silent": SILENT_AFTER.total_seconds()})
+    if status is None:
+        return "nothing to do"
+
+    async def progress(processed: int) -> None:
+        async with engine.begin() as conn:
+            found = await conn.execute(PROGRESS, {"id": batch_id, "token": token, "processed": processed})
+        if not found.rowcount:
+            raise ClaimLost
+
+    async with config.get_session() as session:
+        batch = await session.get(ImportBatch, batch_id)
+        assert batch is not None
+        actor = Actor(kind="staff", id=batch.requested_by) if batch.requested_by else SYSTEM
+        rows = [Row(line=r["line"], values=r["values"]) for r in batch.rows]
+        meta = _meta(batch.report)
+        applying = ImportStatus(status) == ImportStatus.APPLYING
+        with acting_as(actor):
+            try:
+                report = await run_rows(session, batch.kind, rows, meta, progress)
+            except ClaimLost:
+                await session.rollback()
+                return "taken over by another job"
+            except Exception as exc:
+                await session.rollback()
+                await _finish(session, batch_id, token, ImportStatus.FAILED, _stopped_report(batch, meta, exc))
+                raise
+            if not applying or report["error_count"]:
+                # A dry run writes nothing; nor does an apply with a bad row.
+                await session.rollback()
+                outcome = ImportStatus.FAILED if applying else ImportStatus.CHECKED
+            else:
+                outcome = ImportStatus.APPLIED
+            finished = await _finish(session, batch_id, token, outcome, report)
+    return f"{outcome.value}: {len(rows)} rows" if finished else "taken over by another job"
+
+
+async def _finish(
+    session: AsyncSession, batch_id: UUID, token: str, status: ImportStatus, report: dict[str, Any]
+) -> bool:
+    """Writes the outcome, and commits it with the apply's rows, if this job still holds the batch."""
+    batch = await session.get(ImportBatch, batch_id, with_for_update=True, populate_existing=True)
+    if batch is None or batch.run_token != token:
+        await session.rollback()
+        return False
+    batch.status = status
+    batch.report = report
+    batch.processed = batch.total
+    batch.run_token = None
+    batch.heartbeat_at = datetime.now(UTC)
+    if status == ImportStatus.APPLIED:
+        batch.applied_at = datetime.now(UTC)
+    await session.commit()
+    return True
+
+
+def _stopped_report(batch: ImportBatch, meta: dict[str, Any], exc: Exception) -> dict[str, Any]:
+    why = f"the import stopped on an unexpected error ({type(exc).__name__}); nothing was written"
+    return {
+        **meta,
+        "kind": batch.kind,
+        "rows": len(batch.rows),
+        "errors": [{"line": 0, "column": "", "why": why}],
+        "error_count": 1,
+        "to_create": 0,
+        "to_update": 0,
+        "unchanged": 0,
+        "first_to_create": [],
+        "first_to_update": [],
+        "first_unchanged": [],
+    }
 
 
 provide_import_service = create_service_provider(ImportService)
