@@ -61,6 +61,19 @@ async def _ensure_admin(settings: Settings, email: str, password: str | None) ->
         await config.get_engine().dispose()
 
 
+def _wait_until_serving(host: str, port: int, children: list[subprocess.Popen[bytes]]) -> None:
+    """The banner promises a running API: wait until it answers (or a child died)."""
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and all(child.poll() is None for child in children):
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/health/live", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+
+
 @click.group()
 def main() -> None:
     """Member-network CRM and newsletter service."""
@@ -197,6 +210,7 @@ def up(host: str, port: int, data_dir: Path | None) -> None:
         command = [sys.executable, "-m", "crm.cli"]
         children.append(subprocess.Popen([*command, "serve", "--host", host, "--port", str(port)]))  # noqa: S603
         children.append(subprocess.Popen([*command, "worker"]))  # noqa: S603
+        _wait_until_serving(host, port, children)
         click.echo("")
         click.echo(f"CRM is running at http://{host}:{port}  (API: /api/v1, docs: /schema)")
         if admin:
