@@ -506,3 +506,14 @@ async def test_a_job_change_naming_a_position_not_held_changes_nothing(
         json={"organisation_id": lyon, "title": "DGS", "kind": "staff", "on": str(TODAY)},
     )
     assert missing.status_code == 404
+
+
+async def test_a_search_without_sort_puts_the_best_match_first(admin_client: Any) -> None:
+    for first, last in (("Martine", "Dupontel"), ("Jean", "Dupont"), ("Luc", "Dupond-Dupontier")):
+        response = await admin_client.post("/api/v1/people", json={"first_name": first, "last_name": last})
+        assert response.status_code == 201
+    found = (await admin_client.get("/api/v1/people", params={"q": "jean dupont"})).json()
+    assert [p["last_name"] for p in found["items"]] == ["Dupont"]
+    ranked = (await admin_client.get("/api/v1/people", params={"q": "dupont"})).json()["items"]
+    assert ranked[0]["last_name"] == "Dupont"
+    assert {p["last_name"] for p in ranked} == {"Dupont", "Dupontel", "Dupond-Dupontier"}

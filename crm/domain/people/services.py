@@ -13,6 +13,7 @@ from typing import Literal
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, exists, func, nulls_last, or_, select
@@ -38,7 +39,7 @@ from crm.domain.tags.services import tag_filter, tag_names_for
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
-from crm.lib.search import matches
+from crm.lib.search import matches, ranking
 
 PERSON_ENTITY = "person"
 
@@ -148,7 +149,15 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
             conditions.append(on_board if board_member else ~on_board)
         if tag and tag.strip():
             conditions.append(tag_filter(PERSON_ENTITY, Person.id, tag))
-        items, total = await self.get_many_and_count(*query.filters(sortable, "last_name"), *conditions)
+        if query.q and not query.sort:
+            # Best match first (as for organisations); names settle ties so pages do not shift.
+            items, total = await self.get_many_and_count(
+                LimitOffset(limit=query.limit, offset=query.offset),
+                *conditions,
+                order_by=[ranking(Person.search_text, query.q), Person.last_name.asc(), Person.first_name.asc()],
+            )
+        else:
+            items, total = await self.get_many_and_count(*query.filters(sortable, "last_name"), *conditions)
         return await self.reads(items, today), total
 
     async def reads(self, people: Sequence[Person], today: date | None = None) -> list[PersonRead]:
