@@ -205,7 +205,8 @@ class CampaignRun:
                 )
             ).one()
         self.list_name, self.list_slug = row.name, row.slug
-        self.common_headers.append(("List-Id", header_value(f"{self.list_name} <{self.list_slug}.{self.domain}>")))
+        # RFC 2919: only the phrase may be an encoded word; the id itself stays plain.
+        self.common_headers.append(("List-Id", f"{header_value(self.list_name)} <{self.list_slug}.{self.domain}>"))
 
     async def status(self) -> CampaignStatus:
         async with self.db_config.get_engine().connect() as conn:
@@ -237,7 +238,7 @@ class CampaignRun:
         mailto = f"mailto:{mailbox}?subject={quote('unsubscribe ' + str(recipient.delivery_id))}"
         headers = [
             *self.common_headers,
-            ("To", recipient.email),
+            ("To", address(context["full_name"], recipient.email)),
             ("Message-ID", f"<{recipient.delivery_id}@{self.domain}>"),
             ("List-Unsubscribe", f"<{context['unsubscribe_url']}>, <{mailto}>"),
         ]
@@ -474,6 +475,9 @@ async def send_campaign_test(ctx: dict[str, Any], campaign_id: str, staff_id: st
     if person is None:
         return "no such person"
     context = recipient_context(settings, campaign, mailing_list.name if mailing_list else "", person)
+    # The test shows a recipient's fields, but its links must not act for that recipient: a click
+    # in a test message would unsubscribe someone else.
+    context["unsubscribe_url"] = context["preferences_url"] = f"{settings.public_url}/archive"
     html, plain = template.render(context)
     headers = [
         ("From", address(campaign.from_name, campaign.from_email)),

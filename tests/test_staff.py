@@ -113,6 +113,9 @@ async def test_staff_list_pages_sorts_and_searches(admin_client: AsyncTestClient
     assert page["limit"] == 2
     assert page["offset"] == 1
     assert [s["email"] for s in page["items"]] == ["personne2@example.org", "personne1@example.org"]
+    past_the_end = (await admin_client.get("/api/v1/staff", params={"limit": 2, "offset": 10})).json()
+    assert past_the_end["items"] == []
+    assert past_the_end["total"] == 5  # still the true total, as a pager needs
     found = (await admin_client.get("/api/v1/staff", params={"q": "NNE3"})).json()
     assert [s["email"] for s in found["items"]] == ["personne3@example.org"]
     bad = await admin_client.get("/api/v1/staff", params={"sort": "password_hash"})

@@ -32,9 +32,11 @@ async def blocked_for(redis: Redis, windows: list[Window]) -> int:
 async def hit(redis: Redis, windows: list[Window]) -> None:
     async with redis.pipeline(transaction=True) as pipe:
         for w in windows:
+            # The window starts at the first hit and is not stretched by later ones. SET NX EX then
+            # INCR keeps the TTL; EXPIRE ... NX would too, but needs Redis 7 and the embedded
+            # Redis of `crm up` is 6.2.
+            pipe.set(w.key, 0, ex=w.seconds, nx=True)
             pipe.incr(w.key)
-            # NX: the window starts at the first hit and is not stretched by later ones.
-            pipe.expire(w.key, w.seconds, nx=True)
         await pipe.execute()
 
 

@@ -14,12 +14,18 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.config import Settings
 from crm.db.base import metadata
 
 S = TypeVar("S")
+
+# advanced-alchemy counts a page's total with a window function over the page's own rows: past the
+# last page there is no row to carry it and the total reads 0. Two queries (rows, then count) give
+# the true total on every page; this sets the default for every service of the project.
+SQLAlchemyAsyncRepositoryService.count_with_window_function = False
 
 
 def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:

@@ -10,7 +10,7 @@ from arq.connections import ArqRedis
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
-from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.config import Settings
@@ -35,6 +35,7 @@ from crm.domain.campaigns.services import (
     provide_campaign_service,
     provide_delivery_service,
 )
+from crm.domain.events.display import to_utc
 from crm.lib.listing import ListQuery, page, provide_list_query
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.schemas import Page
@@ -232,6 +233,7 @@ class CampaignController(Controller):
     @post(
         "/{campaign_id:uuid}/schedule",
         operation_id="scheduleCampaign",
+        status_code=HTTP_200_OK,
         summary="Schedule",
         guards=[requires_editor],
         description="Sends at the given time (the sweeper starts it). Change or cancel it until then.",
@@ -239,11 +241,13 @@ class CampaignController(Controller):
     async def schedule(
         self, campaign_id: FromPath[UUID], data: JSONBody[Schedule], campaign_service: NamedDependency[CampaignService]
     ) -> CampaignRead:
-        return _read(await campaign_service.schedule(campaign_id, data.scheduled_at))
+        # Like event times, a time typed without an offset is Paris time.
+        return _read(await campaign_service.schedule(campaign_id, to_utc(data.scheduled_at)))
 
     @post(
         "/{campaign_id:uuid}/pause",
         operation_id="pauseCampaign",
+        status_code=HTTP_200_OK,
         summary="Pause",
         guards=[requires_editor],
         description="Stops handing out new messages; those being sent finish. Resume picks up where it stopped.",
@@ -256,6 +260,7 @@ class CampaignController(Controller):
     @post(
         "/{campaign_id:uuid}/resume",
         operation_id="resumeCampaign",
+        status_code=HTTP_200_OK,
         summary="Resume",
         guards=[requires_editor],
         description="Sends the rest of a paused campaign; nobody already served gets it again.",
@@ -274,6 +279,7 @@ class CampaignController(Controller):
     @post(
         "/{campaign_id:uuid}/cancel",
         operation_id="cancelCampaign",
+        status_code=HTTP_200_OK,
         summary="Cancel",
         guards=[requires_editor],
         description="Stops the campaign for good: what was not sent yet never will be.",
