@@ -32,6 +32,7 @@ from crm.domain.public.controllers import PublicController
 from crm.domain.publications.controllers import PublicationController
 from crm.domain.segments.controllers import SegmentController
 from crm.domain.staff.controllers import StaffController
+from crm.domain.staff.pages import StaffInvitationPage
 from crm.domain.system.controllers import HealthController, SystemController
 from crm.domain.tags.controllers import TagController
 from crm.lib.logging import configure_logging, request_id_middleware
@@ -44,6 +45,7 @@ ROUTE_HANDLERS: list[type] = [
     HealthController,
     AuthController,
     StaffController,
+    StaffInvitationPage,
     AuditController,
     SystemController,
     # organisations, memberships, dues, fee bands, labels

@@ -22,6 +22,8 @@ from jobs.context import JobContext
 log = structlog.get_logger("jobs.system_mail")
 PARIS = ZoneInfo("Europe/Paris")
 RETRY_DELAYS = (5, 30, 120, 600)
+# The role as the invited person reads it, in French.
+ROLE_LABELS = {"admin": "administrateur·rice", "editor": "éditeur·rice", "viewer": "lecture seule"}
 
 
 def _when(moment: datetime) -> str:
@@ -86,9 +88,9 @@ async def send_staff_invitation(ctx: JobContext, invitation_id: str) -> str:
                 | {
                     "name": staff.name or staff.email,
                     "invited_by": (inviter.name or inviter.email) if inviter else settings.organisation.name,
-                    "role": staff.role.value,
+                    "role": ROLE_LABELS[staff.role.value],
                     "expires_at": _when(invitation.expires_at),
-                    "accept_url": f"{settings.public_url}/admin/#/accept-invitation?token={token}",
+                    "accept_url": f"{settings.public_url}/staff/invitation?token={token}",
                     "reason": "Vous recevez ce message parce qu'un administrateur vous a invité·e.",
                 }
             )

@@ -136,6 +136,7 @@ def test_placeholders_survive_mjml_and_inlining(name: str) -> None:
     assert "<style" in html or 'style="' in html
     assert 'style="' in html  # the mj-style inline rules were inlined
     assert "googleapis" not in html
+    assert '<html lang="fr"' in html  # screen readers pronounce it in French
 
 
 def test_a_broken_template_is_reported_with_its_name() -> None:

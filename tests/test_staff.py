@@ -40,7 +40,8 @@ async def test_an_invited_person_chooses_a_password_from_the_emailed_link_and_lo
     [message] = smtp.to("chargee.com@example.org")
     assert "Invitation" in message.message["Subject"]
     assert "Chloé d'Arbois" in message.text
-    token = re.search(r"accept-invitation\?token=([\w-]+)", message.text).group(1)  # type: ignore[union-attr]
+    assert "« éditeur·rice »" in message.text
+    token = re.search(r"/staff/invitation\?token=([\w-]+)", message.text).group(1)  # type: ignore[union-attr]
     assert token in message.html
 
     # The worker running again (a retry, a restart) does not send a second invitation.
@@ -137,3 +138,33 @@ async def test_changes_to_staff_are_audited_without_secrets(
     assert update["changes"]["role"] == {"old": "viewer", "new": "editor"}
     assert update["changes"]["name"]["new"] == "Renommée"
     assert log[1]["changes"]["password_hash"] == "[redacted]"
+
+
+async def test_the_invitation_link_opens_a_page_that_sets_the_password(
+    admin_client: AsyncTestClient[Any], smtp: SmtpSink, run_worker: Any, settings: Any
+) -> None:
+    await admin_client.post("/api/v1/staff", json={"email": "dgs@example.org", "name": "Élise", "role": "viewer"})
+    await run_worker()
+    [message] = smtp.to("dgs@example.org")
+    link = re.search(r"(http\S+/staff/invitation\?token=[\w-]+)", message.text).group(1)  # type: ignore[union-attr]
+    path = link.removeprefix(settings.public_url)
+    admin_client.cookies.clear()
+    shown = await admin_client.get(path)
+    assert shown.status_code == 200
+    assert "Choisissez le mot de passe" in shown.text
+    token = path.split("token=", 1)[1]
+    differ = await admin_client.post(
+        "/staff/invitation", data={"token": token, "password": PASSWORD, "password_again": PASSWORD + "x"}
+    )
+    assert differ.status_code == 422
+    assert "diffèrent" in differ.text
+    done = await admin_client.post(
+        "/staff/invitation", data={"token": token, "password": PASSWORD, "password_again": PASSWORD}
+    )
+    assert done.status_code == 200
+    assert "Compte activé" in done.text
+    again = await admin_client.post(
+        "/staff/invitation", data={"token": token, "password": PASSWORD, "password_again": PASSWORD}
+    )
+    assert again.status_code == 410
+    assert (await log_in(admin_client, "dgs@example.org"))["role"] == "viewer"
