@@ -1,4 +1,5 @@
-"""The messages of events: confirmations, waiting list, promotions, reminders, updates, cancellations.
+"""The messages of events: confirmations, waiting list, promotions, reminders, updates, cancellations,
+and the confirmation of a no that follows a yes (it removes the calendar entry).
 
 Each is an `event_notification` row written with the change that called for it. Workers lease due
 rows (FOR UPDATE SKIP LOCKED, with a lease that expires), send, and write the SMTP answer at once,
@@ -82,8 +83,23 @@ NEEDS: dict[str, tuple[str, ...] | None] = {
     "reminder": ("yes",),
     "update": ("yes",),
     "waiting": ("waiting",),
+    "declined": ("no",),
     "cancellation": None,
 }
+
+DECLINES = text("""
+SELECT count(*) FROM event_notification WHERE invitation_id = :id AND kind = 'declined'
+""")
+
+
+async def attendee_sequence(conn: Any, notification: Any, event: Event) -> int:
+    """The calendar SEQUENCE of one attendee's file: the event's, raised by two for each time this
+    person declined, so that their files only ever grow newer: yes (N), the no that removes the
+    entry (N+1), yes again (N+2)... A staff change raises the event's own number for everyone."""
+    if str(notification.kind) == "declined":
+        return event.ics_sequence + 2 * notification.sequence + 1
+    declines = (await conn.execute(DECLINES, {"id": notification.invitation_id})).scalar_one()
+    return event.ics_sequence + 2 * int(declines)
 
 
 def _days(n: int) -> str:
@@ -103,8 +119,8 @@ def _texts(kind: str, sequence: int, title: str) -> tuple[str, str, str]:
         return (
             f"Liste d’attente : {title}",
             "Vous êtes sur la liste d’attente",
-            "L’événement est complet pour le moment. Vous êtes sur la liste d’attente : si une place se "
-            "libère, elle vous sera attribuée dans l’ordre des réponses et nous vous écrirons aussitôt.",
+            "Il n’y a pas assez de places libres pour le moment. Vous êtes sur la liste d’attente : les "
+            "places qui se libèrent sont attribuées dans l’ordre des réponses, et nous vous écrirons aussitôt.",
         )
     if kind == "promoted":
         return (
@@ -127,6 +143,14 @@ def _texts(kind: str, sequence: int, title: str) -> tuple[str, str, str]:
             "L’événement a changé",
             "La date ou le lieu de l’événement auquel vous participez a changé. Voici les nouvelles "
             "informations ; le rendez-vous joint remplace le précédent dans votre agenda.",
+        )
+    if kind == "declined":
+        return (
+            f"Réponse enregistrée : {title}",
+            "Vous ne participez pas",
+            "Nous avons bien noté que vous ne participerez pas à l’événement ci-dessous. Le fichier joint "
+            "le retire de votre agenda. Si vous changez d’avis avant la clôture des réponses, répondez "
+            "de nouveau avec le lien ci-dessous.",
         )
     return (
         f"Annulé : {title}",
@@ -172,7 +196,9 @@ def build(settings: Settings, notification: Any, details: Any, event: Event) -> 
     return message
 
 
-def with_calendar(settings: Settings, message: OutgoingMessage, event: Event, details: Any, cancel: bool) -> Any:
+def with_calendar(
+    settings: Settings, message: OutgoingMessage, event: Event, details: Any, cancel: bool, sequence: int | None = None
+) -> Any:
     org = settings.organisation
     ics = calendar(
         event,
@@ -182,6 +208,7 @@ def with_calendar(settings: Settings, message: OutgoingMessage, event: Event, de
         attendee_email=details.email,
         attendee_name=f"{details.first_name} {details.last_name}".strip(),
         cancel=cancel,
+        sequence=sequence,
     )
     email = message.build()
     email.add_attachment(
@@ -189,7 +216,8 @@ def with_calendar(settings: Settings, message: OutgoingMessage, event: Event, de
         maintype="text",
         subtype="calendar",
         filename="invitation.ics",
-        params={"method": "CANCEL" if cancel else "REQUEST"},
+        # The file is UTF-8 ("Cérémonie", "Hôtel de ville"): said so, or clients guess and garble it.
+        params={"method": "CANCEL" if cancel else "REQUEST", "charset": "utf-8"},
     )
     return email
 
@@ -240,7 +268,9 @@ async def _deliver_one(ctx: dict[str, Any], conn: Any, notification: Any, owner:
     if kind == "waiting":
         email = message.build()
     else:
-        email = with_calendar(settings, message, event, details, cancel=kind == "cancellation")
+        cancel = kind in ("cancellation", "declined")
+        sequence = await attendee_sequence(conn, notification, event)
+        email = with_calendar(settings, message, event, details, cancel=cancel, sequence=sequence)
     try:
         answer = await ctx["mailer"].send(email)
     except SmtpError as exc:

@@ -273,7 +273,7 @@ async def test_check_in_figures_and_participants_csv(
 
     export = await admin_client.get(f"/api/v1/events/{event['id']}/participants.csv")
     assert export.status_code == 200
-    assert export.headers["content-type"].startswith("text/csv")
+    assert export.headers["content-type"] == "text/csv; charset=utf-8"
     assert export.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:3] == ["Nom", "Prénom", "E-mail"]

@@ -194,7 +194,8 @@ async def test_past_capacity_a_yes_waits_and_a_freed_seat_goes_to_the_first_wait
         [promoted] = smtp.to(email)
         assert promoted.message["Subject"].startswith("Une place s’est libérée")
         assert str(vevent_of(calendar_of(promoted))["UID"]) == f"event-{event['id']}@example.org"
-    assert smtp.to(people[0][1]) == []
+    [declined] = smtp.to(people[0][1])
+    assert declined.message["Subject"].startswith("Réponse enregistrée")
     figures = (await admin_client.get(f"/api/v1/events/{event['id']}")).json()["figures"]
     assert (figures["yes"], figures["no"], figures["waiting"], figures["seats_taken"]) == (2, 1, 0, 2)
 
@@ -316,3 +317,146 @@ async def test_two_transactions_on_the_last_seat_cannot_both_get_it(
         await second.commit()
     statuses = await invitation_status(engine, event["id"])
     assert sorted(statuses.values()) == ["waiting", "yes"]
+
+
+async def _statuses(engine: AsyncEngine, event_id: str, people: list[Any]) -> list[str]:
+    statuses = await invitation_status(engine, event_id)
+    return [statuses[pid] for pid, _ in people]
+
+
+async def test_a_seat_goes_to_whoever_it_fits_not_only_to_the_head_of_the_waiting_list(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, settings: Any
+) -> None:
+    event = await make_event(admin_client, capacity=2, guests_allowed=True)
+    list_id = await make_list(engine, "l")
+    people = await make_audience(engine, list_id, 5)
+    await invite(engine, event["id"], people)
+    url = [rsvp_url(settings, event["id"], pid) for pid, _ in people]
+
+    assert "participation est enregistrée" in (await _answer(admin_client, url[0], "yes")).text
+    # One seat left: not enough for two, and the page does not pretend the event is full.
+    pair = await _answer(admin_client, url[1], "yes", with_guest="on")
+    assert pair.status_code == 200
+    assert "liste d’attente" in pair.text
+    assert "Il reste une place" in pair.text
+    assert "complet" not in pair.text
+    # That free seat fits the next single, although the pair waits before them.
+    single = await _answer(admin_client, url[2], "yes")
+    assert "participation est enregistrée" in single.text
+    full = await _answer(admin_client, url[3], "yes")
+    assert "L’événement est complet" in full.text
+    await _answer(admin_client, url[4], "yes")
+    assert await _statuses(engine, event["id"], people) == ["yes", "waiting", "yes", "waiting", "waiting"]
+
+    # A freed seat goes to the first waiting person it fits, in waiting order: the pair keeps its
+    # rank, the next single gets the seat, then the one after them.
+    await _answer(admin_client, url[0], "no")
+    assert await _statuses(engine, event["id"], people) == ["no", "waiting", "yes", "yes", "waiting"]
+    await _answer(admin_client, url[2], "no")
+    assert await _statuses(engine, event["id"], people) == ["no", "waiting", "no", "yes", "yes"]
+    # Two more seats: now the pair fits.
+    raised = await admin_client.patch(f"/api/v1/events/{event['id']}", json={"capacity": 4})
+    assert raised.status_code == 200, raised.text
+    assert raised.json()["figures"] | {"yes": 3, "waiting": 0, "seats_taken": 4} == raised.json()["figures"]
+    assert await _statuses(engine, event["id"], people) == ["no", "yes", "no", "yes", "yes"]
+
+    await run_worker()
+    for _, email in (people[1], people[3], people[4]):
+        assert any(m.message["Subject"].startswith("Une place s’est libérée") for m in smtp.to(email))
+
+
+async def test_a_guest_the_capacity_can_never_hold_is_refused_and_never_blocks_a_free_seat(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, settings: Any
+) -> None:
+    """The tester's workshop: one seat, guests allowed, people waiting with a guest (as the old rule
+    left them), the seat empty. A single gets it; a pair is taken alone, never waits forever."""
+    event = await make_event(admin_client, kind="workshop", capacity=1, guests_allowed=True)
+    list_id = await make_list(engine, "l")
+    people = await make_audience(engine, list_id, 5)
+    await invite(engine, event["id"], people)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE invitation SET status = 'waiting', with_guest = true, answered_at = now(), "
+                "waiting_since = now() - make_interval(mins => :rank) WHERE person_id = :person"
+            ),
+            [{"person": pid, "rank": 10 - rank} for rank, (pid, _) in enumerate(people[:3])],
+        )
+    ana = rsvp_url(settings, event["id"], people[3][0])
+    answered = await _answer(admin_client, ana, "yes")
+    assert "participation est enregistrée" in answered.text
+    assert "complet" not in answered.text
+    assert await _statuses(engine, event["id"], people) == ["waiting", "waiting", "waiting", "yes", "invited"]
+
+    # A pair that one seat can never hold: told so, and waits alone rather than forever.
+    pair = await _answer(admin_client, rsvp_url(settings, event["id"], people[4][0]), "yes", with_guest="on")
+    assert pair.status_code == 200
+    assert "La personne accompagnante ne peut pas être acceptée" in pair.text
+    invitations = (await admin_client.get(f"/api/v1/events/{event['id']}/invitations")).json()["items"]
+    latest = next(i for i in invitations if i["person_id"] == str(people[4][0]))
+    assert (latest["status"], latest["with_guest"]) == ("waiting", False)
+
+    # Ana cannot come after all: the seat goes to the first waiting, alone.
+    await _answer(admin_client, ana, "no")
+    assert await _statuses(engine, event["id"], people) == ["yes", "waiting", "waiting", "no", "waiting"]
+    figures = (await admin_client.get(f"/api/v1/events/{event['id']}")).json()["figures"]
+    assert figures["seats_taken"] == 1
+    await run_worker()
+    [promoted] = smtp.to(people[0][1])
+    assert promoted.message["Subject"].startswith("Une place s’est libérée")
+
+
+async def test_a_no_after_a_yes_is_confirmed_and_removes_the_calendar_entry(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, settings: Any
+) -> None:
+    event = await make_event(admin_client, capacity=1)
+    list_id = await make_list(engine, "l")
+    people = await make_audience(engine, list_id, 2)
+    await invite(engine, event["id"], people)
+    (person_id, email), (other_id, other_email) = people
+    url = rsvp_url(settings, event["id"], person_id)
+    uid = f"event-{event['id']}@example.org"
+
+    await _answer(admin_client, url, "yes")
+    await run_worker()
+    [confirmation] = smtp.to(email)
+    assert int(vevent_of(calendar_of(confirmation))["SEQUENCE"]) == 0
+    [part] = [p for p in confirmation.message.walk() if p.get_content_type() == "text/calendar"]
+    assert part.get_content_charset() == "utf-8"
+    assert part.get_param("method") == "REQUEST"
+    assert "Cérémonie des labels" in part.get_payload(decode=True).decode(part.get_content_charset())
+
+    smtp.clear()
+    declined = await _answer(admin_client, url, "no")
+    assert "retire le rendez-vous de votre agenda" in declined.text
+    await run_worker()
+    [message] = smtp.to(email)
+    assert message.message["Subject"].startswith("Réponse enregistrée")
+    assert "ne participerez pas" in message.text
+    [part] = [p for p in message.message.walk() if p.get_content_type() == "text/calendar"]
+    assert (part.get_param("method"), part.get_content_charset()) == ("CANCEL", "utf-8")
+    cal = calendar_of(message)
+    assert str(cal["METHOD"]) == "CANCEL"
+    vevent = vevent_of(cal)
+    assert str(vevent["UID"]) == uid
+    assert int(vevent["SEQUENCE"]) == 1
+    assert str(vevent["STATUS"]) == "CANCELLED"
+    assert vevent["ATTENDEE"].params["PARTSTAT"] == "DECLINED"
+
+    # Changing one's mind again: the new entry is newer than the removal.
+    smtp.clear()
+    await _answer(admin_client, url, "yes")
+    await run_worker()
+    [again] = smtp.to(email)
+    assert again.message["Subject"].startswith("Participation confirmée")
+    assert str(vevent_of(calendar_of(again))["UID"]) == uid
+    assert int(vevent_of(calendar_of(again))["SEQUENCE"]) == 2
+
+    # A no from the waiting list had no calendar entry to remove: no message.
+    other = rsvp_url(settings, event["id"], other_id)
+    await _answer(admin_client, other, "yes")
+    await run_worker()
+    smtp.clear()
+    await _answer(admin_client, other, "no")
+    await run_worker()
+    assert smtp.to(other_email) == []

@@ -94,6 +94,9 @@ class NotificationKind(enum.StrEnum):
     REMINDER = "reminder"
     UPDATE = "update"  # `sequence` is the event's ics_sequence after the change
     CANCELLATION = "cancellation"
+    # A yes became a no: confirms the answer and removes the accepted calendar entry (METHOD:CANCEL).
+    # `sequence` counts this invitation's declines (0, 1...), which the calendar SEQUENCE builds on.
+    DECLINED = "declined"
 
 
 class NotificationStatus(enum.StrEnum):

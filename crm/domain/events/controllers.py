@@ -24,7 +24,8 @@ from crm.lib.listing import ListQuery, page, provide_list_query
 from crm.lib.schemas import Page
 
 EVENT_SORTABLE = frozenset({"starts_at", "title", "kind", "status", "created_at"})
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+# Litestar adds the charset of text types itself (utf-8): naming it here would double it.
+CSV_MEDIA_TYPE = "text/csv"
 ANSWER_LABELS = {"yes": "Oui", "no": "Non", "waiting": "Liste d’attente", "invited": "Sans réponse"}
 
 

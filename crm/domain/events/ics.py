@@ -27,7 +27,10 @@ def calendar(
     attendee_email: str | None = None,
     attendee_name: str = "",
     cancel: bool = False,
+    sequence: int | None = None,
 ) -> bytes:
+    """`sequence` overrides the event's SEQUENCE for one attendee (see jobs/events.py: a person who
+    declines, then accepts again, needs each file newer than the one before)."""
     cal = Calendar()
     cal.add("prodid", f"-//{organiser_name}//CRM//FR")
     cal.add("version", "2.0")
@@ -35,7 +38,7 @@ def calendar(
     cal.add("method", "CANCEL" if cancel else "REQUEST")
     vevent = VEvent()
     vevent.add("uid", event_uid(event, domain))
-    vevent.add("sequence", event.ics_sequence)
+    vevent.add("sequence", event.ics_sequence if sequence is None else sequence)
     vevent.add("dtstamp", datetime.now(UTC))
     vevent.add("dtstart", event.starts_at.astimezone(PARIS))
     vevent.add("dtend", event.ends_at.astimezone(PARIS))

@@ -138,8 +138,9 @@ class RsvpController(Controller):
         "/{token:str}",
         operation_id="answerInvitation",
         summary="Answer an invitation",
-        description="`answer=yes|no`, `with_guest=on` when guests are allowed. Past capacity a yes goes "
-        "to the waiting list; after the deadline nothing changes.",
+        description="`answer=yes|no`, `with_guest=on` when guests are allowed. A yes that fits the free "
+        "seats is taken, otherwise it waits; a guest the capacity can never hold is refused and the yes "
+        "taken alone; after the deadline nothing changes.",
         status_code=200,
     )
     async def answer(
@@ -183,8 +184,22 @@ class RsvpController(Controller):
             "closed": "Les réponses sont closes pour cet événement : votre réponse n’a pas été modifiée.",
             "cancelled": "Cet événement est annulé.",
         }
+        if outcome.state == "waiting" and outcome.seats_left:
+            # Seats are free, just not enough for the party: the event is not full.
+            free = "Il reste une place" if outcome.seats_left == 1 else f"Il reste {outcome.seats_left} places"
+            notices["waiting"] = (
+                f"{free}, pas assez pour vous et la personne qui vous accompagne : vous êtes sur la liste "
+                "d’attente. Nous vous écrirons dès qu’il y aura assez de places."
+            )
+        if outcome.state == "no" and outcome.notify:
+            notices["no"] += " Un message vous le confirme et retire le rendez-vous de votre agenda."
         notice = notices[outcome.state]
-        if outcome.guest_refused:
+        if outcome.guest_never_fits:
+            notice += (
+                " La personne accompagnante ne peut pas être acceptée : l’événement ne compte pas assez de "
+                "places pour venir à deux. Votre réponse vaut pour vous seul·e."
+            )
+        elif outcome.guest_refused:
             notice += " Il ne reste pas de place pour une personne accompagnante."
         if outcome.state in ("closed", "cancelled"):
             return _answer_page(

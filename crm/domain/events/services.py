@@ -131,9 +131,16 @@ async def queue_for_answers(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def guest_can_never_fit(event: Event) -> bool:
+    """A capacity of one seat (or none) never holds a party of two: such a yes is taken alone."""
+    return event.capacity is not None and event.capacity < 2
+
+
 async def promote(session: AsyncSession, event: Event, now: datetime) -> list[Invitation]:
-    """Gives free seats to the people waiting, first come first served, and queues their message.
-    Strictly in order: someone who needs two seats (a guest) is not overtaken by a single."""
+    """Gives free seats to the people waiting, in waiting order, to each one the seats fit: a party
+    of two that does not fit does not keep a single seat empty for the next person who fits (it
+    keeps its rank for the next seats). A waiting party of two that the capacity can never hold
+    is taken alone, as a new answer would be. Queues each promoted person's message."""
     if event.status != EventStatus.SCHEDULED:
         return []
     waiting = (
@@ -147,8 +154,12 @@ async def promote(session: AsyncSession, event: Event, now: datetime) -> list[In
     taken = await seats_taken(session, event.id)
     promoted = []
     for invitation in waiting:
-        if event.capacity is not None and taken + seats(invitation) > event.capacity:
+        if event.capacity is not None and taken >= event.capacity:
             break
+        if invitation.with_guest and guest_can_never_fit(event):
+            invitation.with_guest = False
+        if event.capacity is not None and taken + seats(invitation) > event.capacity:
+            continue
         invitation.status = InvitationStatus.YES
         invitation.waiting_since = None
         taken += seats(invitation)
@@ -167,6 +178,10 @@ class Outcome:
     event: Event | None = None
     invitation: Invitation | None = None
     guest_refused: bool = False
+    # The guest was refused for good: the capacity can never hold a party of two.
+    guest_never_fits: bool = False
+    # Seats still free after the answer (None: no limit), so that a page never says "full" wrongly.
+    seats_left: int | None = None
     notify: bool = False
     promoted: list[UUID] = field(default_factory=list)
 
@@ -196,6 +211,10 @@ async def answer(
     outcome = Outcome("", event, invitation)
     invitation.first_opened_at = invitation.first_opened_at or now
     guest = with_guest and event.guests_allowed
+    if guest and guest_can_never_fit(event):
+        # Waiting for a seat pair that can never exist would be waiting forever: taken alone.
+        guest = False
+        outcome.guest_refused = outcome.guest_never_fits = True
     before = invitation.status
     if not yes:
         changed = before != InvitationStatus.NO
@@ -206,10 +225,12 @@ async def answer(
             invitation.answered_at = now
         await session.flush()
         if before == InvitationStatus.YES:
+            # Their calendar holds the accepted entry: the message confirming the no removes it.
+            await queue_notification(session, invitation.id, NotificationKind.DECLINED)
             outcome.promoted = [i.id for i in await promote(session, event, now)]
-            outcome.notify = bool(outcome.promoted)
+            outcome.notify = True
         outcome.state = "no"
-        return outcome
+        return await _with_seats_left(session, outcome)
 
     taken = await seats_taken(session, event_id)
     if before == InvitationStatus.YES:
@@ -226,18 +247,13 @@ async def answer(
                 outcome.promoted = [i.id for i in await promote(session, event, now)]
         outcome.state = "yes"
         outcome.notify = bool(outcome.promoted)
-        return outcome
+        return await _with_seats_left(session, outcome)
 
-    someone_waits = await session.scalar(
-        select(func.count()).where(
-            Invitation.event_id == event_id,
-            Invitation.status == InvitationStatus.WAITING,
-            Invitation.id != invitation.id,
-        )
-    )
+    # A seat goes to whoever it fits: people waiting for more seats than are free do not keep
+    # them empty (they keep their rank for the seats that free up later).
     need = 2 if guest else 1
     fits = event.capacity is None or taken + need <= event.capacity
-    if fits and not someone_waits:
+    if fits:
         invitation.status = InvitationStatus.YES
         invitation.with_guest = guest
         invitation.waiting_since = None
@@ -255,6 +271,15 @@ async def answer(
             await queue_notification(session, invitation.id, NotificationKind.WAITING)
         outcome.state = "waiting"
     outcome.notify = True
+    return await _with_seats_left(session, outcome)
+
+
+async def _with_seats_left(session: AsyncSession, outcome: Outcome) -> Outcome:
+    event = outcome.event
+    assert event is not None
+    if event.capacity is not None:
+        await session.flush()
+        outcome.seats_left = max(event.capacity - await seats_taken(session, event.id), 0)
     return outcome
 
 
