@@ -168,3 +168,23 @@ async def test_the_invitation_link_opens_a_page_that_sets_the_password(
     )
     assert again.status_code == 410
     assert (await log_in(admin_client, "dgs@example.org"))["role"] == "viewer"
+
+
+async def test_a_deleted_record_stays_named_in_the_audit_log(
+    admin_client: AsyncTestClient[Any], make_staff: Any, settings: Any
+) -> None:
+    viewer = await make_staff(StaffRole.VIEWER, email="ancien@example.org")
+    # Staff accounts are deactivated, not deleted; tags show deletion through the same hook.
+    created = await admin_client.post("/api/v1/tags", json={"name": "Villes d’Or"})
+    assert created.status_code == 201
+    tag_id = created.json()["id"]
+    assert (await admin_client.delete(f"/api/v1/tags/{tag_id}")).status_code == 204
+    [deleted] = (await admin_client.get("/api/v1/audit-log", params={"entity_id": tag_id, "action": "delete"})).json()[
+        "items"
+    ]
+    assert deleted["changes"]["name"] == "Villes d’Or"
+    # Logging in updates last_login_at: the login entry says it, no second "update" entry.
+    async with AsyncTestClient(app=create_app(settings)) as viewer_client:
+        await log_in(viewer_client, viewer.email)
+    entries = (await admin_client.get("/api/v1/audit-log", params={"entity_id": viewer.id})).json()["items"]
+    assert [e["action"] for e in entries] == ["login", "create"]

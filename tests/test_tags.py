@@ -151,3 +151,11 @@ async def test_the_helpers_other_lists_use(admin_client: AsyncTestClient[Any], e
         ).all() == []
         names = await tag_names_for(session, "person", [zoe["id"], jf["id"]])
     assert {str(k): v for k, v in names.items()} == {zoe["id"]: ["Atlaas", "Élu·e référent"], jf["id"]: []}
+
+
+async def test_a_typographic_apostrophe_does_not_make_a_second_tag(admin_client: Any) -> None:
+    first = await admin_client.post("/api/v1/tags", json={"name": "Villes d'Or"})
+    assert first.status_code == 201
+    twin = await admin_client.post("/api/v1/tags", json={"name": "villes  d’or"})
+    assert twin.status_code == 409
+    assert twin.json()["errors"][0]["field"] == "name"

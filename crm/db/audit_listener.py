@@ -78,12 +78,13 @@ def _audit_before_flush(session: Session, _flush_context: Any, _instances: Any) 
             entries.append(_entry(obj, "create", _column_changes(obj, new=True)))
     for obj in session.dirty:
         if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
-            changes = _column_changes(obj, new=False)
+            changes = {k: v for k, v in _column_changes(obj, new=False).items() if k not in obj.__audit_ignore__}
             if changes:
                 entries.append(_entry(obj, "update", changes))
     for obj in session.deleted:
         if isinstance(obj, Audited):
-            entries.append(_entry(obj, "delete", None))
+            # What was deleted, so that the log still says which record it was.
+            entries.append(_entry(obj, "delete", _column_changes(obj, new=True)))
     session.add_all(entries)
 
 

@@ -15,3 +15,5 @@ class Audited:
     the log says that they changed, never what they hold."""
 
     __audit_exclude__: frozenset[str] = frozenset()
+    # Columns whose changes alone are not worth an entry (bookkeeping the log records otherwise).
+    __audit_ignore__: frozenset[str] = frozenset()

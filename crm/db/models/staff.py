@@ -26,6 +26,8 @@ class Staff(Audited, Base):
 
     __tablename__ = "staff"
     __audit_exclude__ = frozenset({"password_hash"})
+    # A login is logged as such; the timestamp it updates is not a change of the account.
+    __audit_ignore__ = frozenset({"last_login_at"})
 
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")

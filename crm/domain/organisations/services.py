@@ -19,7 +19,7 @@ from crm.db.models.organisation import Dues, LabelAward, Membership, MembershipS
 from crm.db.models.partner import Convention
 from crm.db.models.person import Mandate, Position
 from crm.db.models.reference import Departement, Region
-from crm.db.models.tag import Tag, Tagging
+from crm.db.models.tag import Tagging
 from crm.domain.geo import services as geo
 from crm.domain.geo.codes import (
     clean_departement_code,
@@ -30,7 +30,7 @@ from crm.domain.geo.codes import (
 )
 from crm.domain.geo.services import reference_names
 from crm.domain.organisations.schemas import LabelSummary, OrganisationCreate, OrganisationRead, OrganisationUpdate
-from crm.domain.tags.services import tag_names_for
+from crm.domain.tags.services import tag_filter, tag_names_for
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import matches, ranking
@@ -227,14 +227,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
             running = board_mandate_running(date.today())
             conditions.append(running if board_member else ~running)
         if tag:
-            conditions.append(
-                exists().where(
-                    Tagging.entity_type == ENTITY_TYPE,
-                    Tagging.entity_id == Organisation.id,
-                    Tagging.tag_id == Tag.id,
-                    func.lower(Tag.name) == tag.strip().lower(),
-                )
-            )
+            conditions.append(tag_filter(ENTITY_TYPE, Organisation.id, tag))
         if is_partner is not None:
             conditions.append(Organisation.is_partner.is_(is_partner))
         if query.q:

@@ -24,16 +24,27 @@ from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 
 
+def tag_key(name: str) -> str:
+    """What makes two tag names the same tag: case, the typographic apostrophe (’ as ') and spaces
+    do not count, so "Villes d’Or" and "villes d'or" are one tag."""
+    return " ".join(name.replace("’", "'").split()).lower()
+
+
+def tag_key_sql(column: Any) -> Any:
+    """`tag_key()` in SQL, for the stored names (which keep their spaces as typed at the edges)."""
+    return func.lower(func.btrim(func.replace(column, "’", "'")))
+
+
 def tag_filter(entity_type: str, id_column: Any, tag_name: str) -> ColumnElement[bool]:
     """An EXISTS condition: the record whose id is `id_column` carries the tag named `tag_name`
-    (case-insensitive, as tag names are unique regardless of case)."""
+    (compared by `tag_key`)."""
     return exists(
         select(Tagging.id)
         .join(Tag, Tag.id == Tagging.tag_id)
         .where(
             Tagging.entity_type == entity_type,
             Tagging.entity_id == id_column,
-            func.lower(Tag.name) == tag_name.strip().lower(),
+            tag_key_sql(Tag.name) == tag_key(tag_name),
         )
     )
 
@@ -213,13 +224,15 @@ class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
         ]
 
     async def _check_name_free(self, name: str, *, exclude: UUID | None) -> None:
-        conditions = [func.lower(Tag.name) == name.strip().lower()]
+        conditions = [tag_key_sql(Tag.name) == tag_key(name)]
         if exclude is not None:
             conditions.append(Tag.id != exclude)
         existing = await self.repository.session.scalar(select(Tag.name).where(*conditions))
         if existing is not None:
             raise ProblemError(
-                409, f"The tag {existing!r} already exists", errors=[field_error("name", "already used (any case)")]
+                409,
+                f"The tag {existing!r} already exists",
+                errors=[field_error("name", "already used (whatever the case or apostrophe)")],
             )
 
 
