@@ -51,8 +51,10 @@ async def test_one_president_at_a_time(admin_client: AsyncTestClient[Any], make_
         admin_client, person_id=jf["id"], organisation_id=lyon, role="president", term_start="2024-06-01"
     )
     # Several vice-presidents and members may sit at once.
-    for role in ("vice_president", "vice_president", "member"):
-        await add_mandate(admin_client, person_id=zoe["id"], organisation_id=lyon, role=role, term_start="2024-06-01")
+    for person, role in ((zoe, "vice_president"), (jf, "vice_president"), (zoe, "member")):
+        await add_mandate(
+            admin_client, person_id=person["id"], organisation_id=lyon, role=role, term_start="2024-06-01"
+        )
     # An open-ended treasurer blocks a later one; so does stretching a past term over the current one.
     await add_mandate(
         admin_client, person_id=zoe["id"], organisation_id=lyon, role="treasurer", term_start="2020-01-01"
@@ -225,3 +227,49 @@ async def test_roles_on_the_board(client: AsyncTestClient[Any], make_staff: Any,
     await as_role(client, make_staff, StaffRole.ADMIN)
     assert (await client.delete(f"/api/v1/mandates/{mandate['id']}")).status_code == 204
     assert (await client.get("/api/v1/mandates")).json()["total"] == 0
+
+
+async def test_the_same_mandate_cannot_be_held_twice_at_once(
+    admin_client: AsyncTestClient[Any], make_org: MakeOrg
+) -> None:
+    lyon = await make_org("Lyon", OrganisationKind.COMMUNE, insee_code="69123")
+    nice = await make_org("Nice", OrganisationKind.COMMUNE, insee_code="06088")
+    zoe = await add_person(admin_client, first_name="Zoé", last_name="Lefèvre-Dupont")
+    term = {"person_id": zoe["id"], "organisation_id": lyon, "role": "member"}
+    first = await add_mandate(admin_client, **term, term_start="2021-06-01", term_end="2024-05-31")
+    for start, end in (("2021-06-01", "2024-05-31"), ("2024-05-31", None), ("2019-01-01", "2021-06-01")):
+        twice = await admin_client.post("/api/v1/mandates", json={**term, "term_start": start, "term_end": end})
+        assert twice.status_code == 409, (start, end)
+        assert [e["field"] for e in twice.json()["errors"]] == ["term_start"]
+    # The next term, another role or another organisation are other mandates.
+    renewed = await add_mandate(admin_client, **term, term_start="2024-06-01")
+    await add_mandate(admin_client, **{**term, "role": "vice_president"}, term_start="2021-06-01")
+    await add_mandate(admin_client, **{**term, "organisation_id": nice}, term_start="2021-06-01")
+    # Stretching the first term over the renewal is refused too, and changes nothing.
+    stretched = await admin_client.patch(f"/api/v1/mandates/{first['id']}", json={"term_end": "2024-06-01"})
+    assert stretched.status_code == 409
+    assert [e["field"] for e in stretched.json()["errors"]] == ["term_start"]
+    assert (await admin_client.get(f"/api/v1/mandates/{renewed['id']}")).json()["term_start"] == "2024-06-01"
+    assert (await admin_client.get(f"/api/v1/mandates/{first['id']}")).json()["term_end"] == "2024-05-31"
+    assert (await admin_client.get("/api/v1/mandates")).json()["total"] == 4
+
+
+async def test_q_finds_mandates_by_person_or_organisation(
+    admin_client: AsyncTestClient[Any], make_org: MakeOrg
+) -> None:
+    lyon = await make_org("Lyon", OrganisationKind.COMMUNE, insee_code="69123")
+    nice = await make_org("Nice", OrganisationKind.COMMUNE, insee_code="06088")
+    zoe = await add_person(admin_client, first_name="Zoé", last_name="Lefèvre-Dupont", email="zoe@lyon.fr")
+    jf = await add_person(admin_client, first_name="Jean-François", last_name="d’Arcy")
+    await add_mandate(admin_client, person_id=zoe["id"], organisation_id=lyon, role="member", term_start="2022-01-01")
+    await add_mandate(admin_client, person_id=jf["id"], organisation_id=nice, role="member", term_start="2022-01-01")
+
+    async def found(q: str) -> list[str]:
+        response = await admin_client.get("/api/v1/mandates", params={"q": q})
+        assert response.status_code == 200
+        return sorted(f"{i['person_name']} @ {i['organisation_name']}" for i in response.json()["items"])
+
+    assert await found("lefevre") == ["Zoé Lefèvre-Dupont @ Lyon"]
+    assert await found("jean francois") == ["Jean-François d’Arcy @ Nice"]
+    assert await found("nice") == ["Jean-François d’Arcy @ Nice"]
+    assert await found("zzzzzz") == []

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -141,3 +142,45 @@ async def test_viewers_read_editors_award_admins_withdraw(client: AsyncTestClien
     admin = await make_staff(StaffRole.ADMIN)
     await log_in(client, admin.email)
     assert (await client.delete(f"{LABELS}/{label['id']}")).status_code == 204
+
+
+async def test_q_finds_labels_by_the_city_name_or_code(admin_client: AsyncTestClient[Any]) -> None:
+    ajaccio = await organisation(admin_client, kind="commune", insee_code="2A004")
+    bastia = await organisation(admin_client, kind="commune", insee_code="2B033")
+    for org in (ajaccio, bastia):
+        assert (await award(admin_client, org, 2024, 3)).status_code == 201
+
+    async def found(q: str) -> list[str]:
+        response = await admin_client.get(LABELS, params={"q": q})
+        assert response.status_code == 200
+        return sorted(i["organisation_name"] for i in response.json()["items"])
+
+    assert await found("ajac") == ["Ajaccio"]
+    assert await found("2B033") == ["Bastia"]
+    assert await found("zzzzzz") == []
+
+
+async def test_no_green_label_before_2021_and_no_label_years_ahead(admin_client: AsyncTestClient[Any]) -> None:
+    corte = await organisation(admin_client, kind="commune", insee_code="2B096")
+    too_early = await award(admin_client, corte, 2020, 3, green=True)
+    assert too_early.status_code == 422
+    assert fields(too_early) == {"green"}
+    plain = await award(admin_client, corte, 2020, 3)
+    assert plain.status_code == 201
+    made_green = await admin_client.patch(f"{LABELS}/{plain.json()['id']}", json={"green": True})
+    assert made_green.status_code == 422
+    assert fields(made_green) == {"green"}
+    green = await award(admin_client, corte, 2021, 3, green=True)
+    assert green.status_code == 201
+    moved_back = await admin_client.patch(f"{LABELS}/{green.json()['id']}", json={"year": 2019})
+    assert moved_back.status_code == 422
+    assert fields(moved_back) == {"green"}
+
+    next_year = date.today().year + 1
+    assert (await award(admin_client, corte, next_year, 4)).status_code == 201
+    too_far = await award(admin_client, corte, next_year + 1, 4)
+    assert too_far.status_code == 422
+    assert fields(too_far) == {"year"}
+    # Nothing refused was stored or changed.
+    labels = (await admin_client.get(LABELS, params={"sort": "year"})).json()["items"]
+    assert [(i["year"], i["green"]) for i in labels] == [(2020, False), (2021, True), (next_year, False)]

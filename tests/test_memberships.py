@@ -248,3 +248,43 @@ async def test_dues_and_memberships_are_audited(admin_client: AsyncTestClient[An
     assert [e["action"] for e in log] == ["update", "create"]
     assert log[0]["changes"]["status"] == {"old": "invoiced", "new": "paid"}
     assert log[0]["changes"]["paid_on"] == {"old": None, "new": "2026-02-01"}
+
+
+async def test_history_follows_the_day_things_happened_not_the_day_they_were_typed(
+    admin_client: AsyncTestClient[Any],
+) -> None:
+    ajaccio = await commune(admin_client, "2A004")
+    membership = await member(admin_client, ajaccio, changed_on="2024-06-01", note="Premier contact")
+    # The council's decision of January is typed in later: it still comes first in the history.
+    url = f"{MEMBERSHIPS}/{membership['id']}"
+    joined = await admin_client.patch(url, json={"status": "active", "changed_on": "2024-01-15"})
+    assert joined.status_code == 200
+    history = (await admin_client.get(f"{url}/history")).json()
+    assert [(h["changed_on"], h["status"]) for h in history] == [("2024-01-15", "active"), ("2024-06-01", "prospect")]
+
+
+async def test_q_searches_memberships_dues_and_fee_bands(admin_client: AsyncTestClient[Any]) -> None:
+    ajaccio = await commune(admin_client, "2A004")
+    bastia = await commune(admin_client, "2B033")
+    for org in (ajaccio, bastia):
+        await member(admin_client, org)
+        dues = await admin_client.post(DUES, json={"organisation_id": org["id"], "year": 2025, "amount": "450"})
+        assert dues.status_code == 201, dues.text
+
+    async def found(url: str, q: str) -> list[str]:
+        response = await admin_client.get(url, params={"q": q})
+        assert response.status_code == 200, response.text
+        return sorted(i.get("organisation_name") or i.get("label") for i in response.json()["items"])
+
+    assert await found(MEMBERSHIPS, "ajac") == ["Ajaccio"]
+    assert await found(MEMBERSHIPS, "2B033") == ["Bastia"]
+    assert await found(MEMBERSHIPS, "zzzzzz") == []
+    assert await found(DUES, "BASTIA") == ["Bastia"]
+    assert await found(DUES, "zzzzzz") == []
+    assert len(await found(MEMBERSHIPS, "")) == 2
+
+    await schedule(admin_client, 2025)
+    assert await found(BANDS, "plus") == ["plus de 100 000"]
+    assert await found(BANDS, "a 100") == ["50 000 à 100 000"]
+    assert await found(BANDS, "100") == ["50 000 à 100 000", "plus de 100 000"]
+    assert await found(BANDS, "zzzzzz") == []

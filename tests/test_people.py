@@ -517,3 +517,42 @@ async def test_a_search_without_sort_puts_the_best_match_first(admin_client: Any
     ranked = (await admin_client.get("/api/v1/people", params={"q": "dupont"})).json()["items"]
     assert ranked[0]["last_name"] == "Dupont"
     assert {p["last_name"] for p in ranked} == {"Dupont", "Dupontel", "Dupond-Dupontier"}
+
+
+async def test_people_sort_by_name_ignoring_accents(admin_client: AsyncTestClient[Any]) -> None:
+    for first, last in (("Zoé", "Zola"), ("Émile", "Étienne"), ("Anne", "Durand"), ("Éric", "Fabre")):
+        await add_person(admin_client, first_name=first, last_name=last)
+
+    async def order(sort: str, key: str) -> list[str]:
+        response = await admin_client.get("/api/v1/people", params={"sort": sort})
+        assert response.status_code == 200
+        return [p[key] for p in response.json()["items"]]
+
+    assert await order("last_name", "last_name") == ["Durand", "Étienne", "Fabre", "Zola"]
+    assert await order("-last_name", "last_name") == ["Zola", "Fabre", "Étienne", "Durand"]
+    assert await order("first_name", "first_name") == ["Anne", "Émile", "Éric", "Zoé"]
+    assert await order("-first_name", "first_name") == ["Zoé", "Éric", "Émile", "Anne"]
+
+
+async def test_q_finds_positions_by_person_organisation_or_title(
+    admin_client: AsyncTestClient[Any], make_org: MakeOrg
+) -> None:
+    lyon = await make_org("Lyon", OrganisationKind.COMMUNE, insee_code="69123")
+    nice = await make_org("Nice", OrganisationKind.COMMUNE, insee_code="06088")
+    zoe = await add_person(admin_client, first_name="Zoé", last_name="Lefèvre", email="zoe@mairie-lyon.fr")
+    jf = await add_person(admin_client, first_name="Jean-François", last_name="d’Arcy")
+    await add_position(admin_client, person_id=zoe["id"], organisation_id=lyon, title="Maire", kind="elected")
+    await add_position(
+        admin_client, person_id=jf["id"], organisation_id=nice, title="Directeur général des services", kind="staff"
+    )
+
+    async def found(q: str) -> list[str]:
+        response = await admin_client.get("/api/v1/positions", params={"q": q})
+        assert response.status_code == 200
+        return sorted(f"{i['person_name']}, {i['title']}" for i in response.json()["items"])
+
+    assert await found("lefevre") == ["Zoé Lefèvre, Maire"]
+    assert await found("zoe@mairie") == ["Zoé Lefèvre, Maire"]
+    assert await found("nice") == ["Jean-François d’Arcy, Directeur général des services"]
+    assert await found("general services") == ["Jean-François d’Arcy, Directeur général des services"]
+    assert await found("zzzzzz") == []

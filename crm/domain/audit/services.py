@@ -7,6 +7,7 @@ from uuid import UUID
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import or_
 
 from crm.db.models.audit import AuditEntry
 from crm.lib.listing import ListQuery
@@ -40,6 +41,14 @@ class AuditService(SQLAlchemyAsyncRepositoryService[AuditEntry]):
             conditions.append(AuditEntry.actor_id == actor_id)
         if action:
             conditions.append(AuditEntry.action == action)
+        if query.q:
+            # Few distinct short values: a plain ILIKE is enough, and '%'/'_' typed by staff stay literal.
+            conditions.append(
+                or_(
+                    AuditEntry.entity_type.icontains(query.q, autoescape=True),
+                    AuditEntry.action.icontains(query.q, autoescape=True),
+                )
+            )
         return await self.get_many_and_count(*query.filters(sortable, "-occurred_at"), *conditions)
 
 

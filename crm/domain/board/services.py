@@ -22,6 +22,7 @@ from crm.db.models.person import BoardRole, Mandate, Person
 from crm.domain.board.schemas import BoardRead, BoardSeat, MandateCreate, MandateRead, MandateUpdate
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.search import organisation_matches, person_matches
 
 # One holder at a time for these roles (président·e, trésorier·e, secrétaire).
 SINGLE_HOLDER_ROLES = frozenset({BoardRole.PRESIDENT, BoardRole.TREASURER, BoardRole.SECRETARY})
@@ -49,6 +50,9 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
         await self._check_parties(data.person_id, data.organisation_id)
         self._check_term(data.term_start, data.term_end)
         await self._check_single_holder(data.role, data.term_start, data.term_end, exclude=None)
+        await self._check_duplicate(
+            data.person_id, data.organisation_id, data.role, data.term_start, data.term_end, exclude=None
+        )
         mandate = await self.create(Mandate(**data.model_dump()))
         return (await self.reads([mandate]))[0]
 
@@ -68,6 +72,14 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
         )
         self._check_term(merged["term_start"], merged["term_end"])
         await self._check_single_holder(merged["role"], merged["term_start"], merged["term_end"], exclude=mandate_id)
+        await self._check_duplicate(
+            merged["person_id"],
+            merged["organisation_id"],
+            merged["role"],
+            merged["term_start"],
+            merged["term_end"],
+            exclude=mandate_id,
+        )
         for key, value in sent.items():
             setattr(mandate, key, value)
         mandate = await self.update(mandate)
@@ -100,6 +112,10 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
             conditions.append(running if current else ~running)
         if ending_within_days is not None:
             conditions.append(Mandate.term_end.between(today, today + timedelta(days=ending_within_days)))
+        if query.q:
+            conditions.append(
+                or_(person_matches(Mandate.person_id, query.q), organisation_matches(Mandate.organisation_id, query.q))
+            )
         # Mandates ending soon read best soonest first.
         default_sort = "term_end" if ending_within_days is not None else "-term_start"
         items, total = await self.get_many_and_count(*query.filters(sortable, default_sort), *conditions)
@@ -163,6 +179,45 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
     def _check_term(term_start: date, term_end: date | None) -> None:
         if term_end is not None and term_end < term_start:
             raise invalid("term_end", "the term cannot end before it starts")
+
+    async def _check_duplicate(
+        self,
+        person_id: UUID,
+        organisation_id: UUID,
+        role: BoardRole,
+        term_start: date,
+        term_end: date | None,
+        *,
+        exclude: UUID | None,
+    ) -> None:
+        """A person holds a role for an organisation once at a time: an overlapping second mandate
+        is a duplicate (typed twice, or a renewal that should extend the first one)."""
+        session = self.repository.session
+        # Taken after the role lock (same order everywhere): two identical requests run one after the other.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"crm:mandate:person:{person_id}"}
+        )
+        overlap = [
+            Mandate.person_id == person_id,
+            Mandate.organisation_id == organisation_id,
+            Mandate.role == role,
+            or_(Mandate.term_end.is_(None), Mandate.term_end >= term_start),
+        ]
+        if term_end is not None:
+            overlap.append(Mandate.term_start <= term_end)
+        if exclude is not None:
+            overlap.append(Mandate.id != exclude)
+        other = await session.scalar(select(Mandate).where(*overlap).order_by(Mandate.term_start).limit(1))
+        if other is not None:
+            until = f" to {other.term_end}" if other.term_end else " with no end date"
+            message = f"overlaps the same mandate from {other.term_start}{until}"
+            raise ProblemError(
+                409,
+                f"This person already holds the {role.value} role for this organisation from "
+                f"{other.term_start}{until}; change that mandate instead",
+                errors=[field_error("term_start", message)],
+                conflicting_mandate_id=str(other.id),
+            )
 
     async def _check_single_holder(
         self, role: BoardRole, term_start: date, term_end: date | None, *, exclude: UUID | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -17,9 +18,21 @@ from crm.domain.labels.schemas import LabelCreate, LabelRead, LabelUpdate, Palma
 from crm.domain.organisations.services import existing_organisation
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.search import organisation_matches
 
 LABELLED_KINDS = frozenset({OrganisationKind.COMMUNE, OrganisationKind.EPCI})
 LEVELS = range(1, 6)
+# The green "@" was first awarded in 2021.
+GREEN_SINCE = 2021
+
+
+def _check_award(year: int, green: bool) -> None:
+    # Labels are announced for the coming year at the latest; further out is a typing error.
+    latest = date.today().year + 1
+    if year > latest:
+        raise invalid("year", f"cannot be after {latest}")
+    if green and year < GREEN_SINCE:
+        raise invalid("green", f'the green "@" exists only since {GREEN_SINCE}, not in {year}')
 
 
 class LabelRepository(SQLAlchemyAsyncRepository[LabelAward]):
@@ -44,6 +57,7 @@ class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
         organisation = await existing_organisation(self.repository.session, data.organisation_id)
         if organisation.kind not in LABELLED_KINDS:
             raise invalid("organisation_id", f"only communes and EPCI are labelled, not a {organisation.kind.value}")
+        _check_award(data.year, data.green)
         await self._refuse_second_label(data.organisation_id, data.year)
         return await self.create(LabelAward(**data.model_dump()))
 
@@ -53,6 +67,7 @@ class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
         for key, value in changes.items():
             if value is None:
                 raise invalid(key, "cannot be empty")
+        _check_award(changes.get("year", label.year), changes.get("green", label.green))
         if "year" in changes and changes["year"] != label.year:
             await self._refuse_second_label(label.organisation_id, changes["year"], label.id)
         for key, value in changes.items():
@@ -78,6 +93,8 @@ class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
             conditions.append(LabelAward.green.is_(green))
         if organisation_id is not None:
             conditions.append(LabelAward.organisation_id == organisation_id)
+        if query.q:
+            conditions.append(organisation_matches(LabelAward.organisation_id, query.q))
         return await self.get_many_and_count(*query.filters(sortable, "-year"), *conditions)
 
     async def history(

@@ -40,6 +40,7 @@ from crm.domain.organisations.services import existing_organisation
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import Schema
+from crm.lib.search import organisation_matches, text_matches
 
 S = TypeVar("S", bound=Schema)
 ENDED = frozenset({MembershipStatus.LAPSED, MembershipStatus.RESIGNED})
@@ -123,6 +124,8 @@ class MembershipService(SQLAlchemyAsyncRepositoryService[Membership]):
             conditions.append(Membership.status == status)
         if organisation_id:
             conditions.append(Membership.organisation_id == organisation_id)
+        if query.q:
+            conditions.append(organisation_matches(Membership.organisation_id, query.q))
         return await self.get_many_and_count(*query.filters(sortable, "-created_at"), *conditions)
 
     async def history(self, membership_id: UUID) -> Sequence[MembershipStatusChange]:
@@ -131,7 +134,10 @@ class MembershipService(SQLAlchemyAsyncRepositoryService[Membership]):
             await self.repository.session.scalars(
                 select(MembershipStatusChange)
                 .where(MembershipStatusChange.membership_id == membership_id)
-                .order_by(MembershipStatusChange.created_at, MembershipStatusChange.id)
+                # In the order things happened: a change recorded late (backdated) sits where it belongs.
+                .order_by(
+                    MembershipStatusChange.changed_on, MembershipStatusChange.created_at, MembershipStatusChange.id
+                )
             )
         ).all()
 
@@ -207,7 +213,9 @@ class FeeBandService(SQLAlchemyAsyncRepositoryService[FeeBand]):
     async def search(
         self, query: ListQuery, sortable: frozenset[str], *, year: int | None = None
     ) -> tuple[Sequence[FeeBand], int]:
-        conditions = [FeeBand.year == year] if year is not None else []
+        conditions: list[Any] = [FeeBand.year == year] if year is not None else []
+        if query.q:
+            conditions.append(text_matches(FeeBand.label, query.q))
         return await self.get_many_and_count(*query.filters(sortable, "min_population"), *conditions)
 
 
@@ -324,6 +332,8 @@ class DuesService(SQLAlchemyAsyncRepositoryService[Dues]):
             conditions.append(Dues.status == status)
         if organisation_id:
             conditions.append(Dues.organisation_id == organisation_id)
+        if query.q:
+            conditions.append(organisation_matches(Dues.organisation_id, query.q))
         return await self.get_many_and_count(*query.filters(sortable, "-year"), *conditions)
 
     async def read(self, dues: Sequence[Dues]) -> list[DuesRead]:

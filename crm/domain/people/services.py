@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
@@ -39,7 +39,7 @@ from crm.domain.tags.services import tag_filter, tag_names_for
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
-from crm.lib.search import matches, ranking
+from crm.lib.search import matches, organisation_matches, person_matches, ranking, text_matches
 
 PERSON_ENTITY = "person"
 
@@ -157,7 +157,22 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
                 order_by=[ranking(Person.search_text, query.q), Person.last_name.asc(), Person.first_name.asc()],
             )
         else:
-            items, total = await self.get_many_and_count(*query.filters(sortable, "last_name"), *conditions)
+            sort = query.sort or "last_name"
+            field = sort.lstrip("-")
+            names = {
+                "last_name": [Person.last_name, Person.first_name],
+                "first_name": [Person.first_name, Person.last_name],
+            }
+            if field in names:
+                # As a reader expects, whatever the database collation: Étienne among the E, not after Z.
+                # The raw names and the id settle ties so that pages do not shift.
+                columns: list[Any] = [func.crm_search_text(c) for c in names[field]] + [*names[field], Person.id]
+                order_by: list[Any] = [c.desc() if sort.startswith("-") else c.asc() for c in columns]
+                items, total = await self.get_many_and_count(
+                    LimitOffset(limit=query.limit, offset=query.offset), *conditions, order_by=order_by
+                )
+            else:
+                items, total = await self.get_many_and_count(*query.filters(sortable, "last_name"), *conditions)
         return await self.reads(items, today), total
 
     async def reads(self, people: Sequence[Person], today: date | None = None) -> list[PersonRead]:
@@ -296,6 +311,14 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
         if current is not None:
             held = position_current(today)
             conditions.append(held if current else ~held)
+        if query.q:
+            conditions.append(
+                or_(
+                    person_matches(Position.person_id, query.q),
+                    organisation_matches(Position.organisation_id, query.q),
+                    text_matches(Position.title, query.q),
+                )
+            )
         items, total = await self.get_many_and_count(*query.filters(sortable, "-started_on"), *conditions)
         return await self.reads(items, today), total
 
