@@ -7,7 +7,7 @@ import asyncio
 import csv
 import io
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -232,6 +232,71 @@ async def test_export_then_import_changes_nothing(
         assert sorted(exports) == ["organisation", "person"], "each export is in the audit log"
 
 
+async def test_records_nothing_else_tells_apart_survive_export_then_import_by_their_id(
+    client: AsyncTestClient[Any], make_staff: Any, run_worker: Any
+) -> None:
+    await editor(client, make_staff)
+    await check_and_apply(client, run_worker, "organisations", b"code_insee\n42218\n")
+    # Two associations of one kind and name (allowed), so neither is found on its name.
+    for _ in range(2):
+        created = await client.post("/api/v1/organisations", json={"kind": "association", "name": "Les Maires d’Oc"})
+        assert created.status_code == 201, created.text
+    # A person without an e-mail (allowed) comes in through an import: created, with a warning.
+    checked = await check(
+        client,
+        run_worker,
+        "people",
+        "Prénom;Nom;Code INSEE;Fonction;Type de fonction\nÉlise;L’Hôte;42218;Maire;élue\n".encode(),
+    )
+    report = checked["report"]
+    assert (report["errors"], report["to_create"]) == ([], 1)
+    assert "only by the id" in report["first_to_create"][0]["note"]
+    await apply(client, run_worker, checked["id"])
+    await check_and_apply(client, run_worker, "people", b"first_name;last_name;email\nPaul;Martin;paul@example.org\n")
+
+    for kind, count in (("organisations", 3), ("people", 2)):
+        exported = (await client.get(f"/api/v1/{kind}/export.csv")).content
+        assert exported.decode("utf-8-sig").split(";", 1)[0] == "id", "the id is the first column"
+        rows = parse_export(exported)
+        assert sorted(r["id"] for r in rows) == sorted(
+            o["id"] for o in (await client.get(f"/api/v1/{kind}")).json()["items"]
+        )
+        applied = await check_and_apply(client, run_worker, kind, exported)
+        report = applied["report"]
+        assert (report["errors"], report["to_create"], report["to_update"], report["unchanged"]) == ([], 0, 0, count)
+        assert await total(client, kind) == count
+
+    # The id finds the person without an e-mail, who may now be given one.
+    exported = (await client.get("/api/v1/people/export.csv")).content.decode("utf-8-sig")
+    filled = exported.replace("Élise;L’Hôte;;", "Élise;L’Hôte;elise.lhote@saint-etienne.fr;").encode()
+    report = (await check_and_apply(client, run_worker, "people", filled))["report"]
+    assert (report["to_create"], report["to_update"], report["unchanged"]) == (0, 1, 1)
+    assert report["first_to_update"][0]["changes"] == {"email": {"old": None, "new": "elise.lhote@saint-etienne.fr"}}
+    found = (await client.get("/api/v1/people", params={"q": "hote"})).json()["items"]
+    assert [p["email"] for p in found] == ["elise.lhote@saint-etienne.fr"]
+
+
+async def test_an_unknown_or_bad_id_is_reported_on_its_line_and_column(
+    client: AsyncTestClient[Any], make_staff: Any, run_worker: Any
+) -> None:
+    await editor(client, make_staff)
+    unknown = str(uuid4())
+    organisations = f"ID;Type;Nom\n{unknown};association;Les Maires d’Oc\n\n;association;Nouvelle\n".encode()
+    report = (await check(client, run_worker, "organisations", organisations))["report"]
+    assert report["errors"] == [{"line": 2, "column": "id", "why": "no organisation with this id"}]
+    assert report["to_create"] == 1
+
+    people = (
+        f"Identifiant;Prénom;Nom;Courriel\n;Ana;Sans-Id;ana@example.org\n{unknown};Paul;Martin;\npas-un-id;Léa;Roux;\n"
+    )
+    report = (await check(client, run_worker, "people", people.encode()))["report"]
+    assert [(e["line"], e["column"]) for e in report["errors"]] == [(3, "id"), (4, "id")]
+    assert report["errors"][0]["why"] == "no person with this id"
+    assert "not an id" in report["errors"][1]["why"]
+    assert report["to_create"] == 1
+    assert await total(client, "people") == 0
+
+
 async def test_export_follows_the_list_filters(client: AsyncTestClient[Any], make_staff: Any, run_worker: Any) -> None:
     await editor(client, make_staff)
     await check_and_apply(client, run_worker, "organisations", b"code_insee\n42218\n2A004\n97411\n")
@@ -274,7 +339,7 @@ async def test_only_editors_import_and_viewers_export(client: AsyncTestClient[An
     assert exported.status_code == 200
     assert parse_export(exported.content) == []
     assert exported.content.decode("utf-8-sig").splitlines()[0] == (
-        "first_name;last_name;email;phone;language;organisation_insee_code;organisation_siren;"
+        "id;first_name;last_name;email;phone;language;organisation_insee_code;organisation_siren;"
         "position_title;position_kind;position_started_on;tags"
     )
 

@@ -84,8 +84,11 @@ class ImportController(Controller):
         "Windows-1252, semicolons or commas, and French header names (Code INSEE, Courriel, Prénom...). "
         "Header names are compared without case, accents, spaces or punctuation. Dates: 2024-01-31 or "
         "31/01/2024; yes/no: oui/non; tags separated by |. An empty cell leaves the stored value as it is; "
-        "tags are added, never removed. Organisations are matched on INSEE code or SIREN (else on kind and "
-        "name), people on e-mail; a person with an organisation code and a position title gets that position "
+        "tags are added, never removed. A row is matched first on `id` (the record's id, the first column of "
+        "an export; an unknown id is a row error), then organisations on INSEE code or SIREN (else on kind and "
+        "name), people on e-mail; a person found by id may get an e-mail address or change it. A person with "
+        "neither id nor e-mail is created (first and last names required), and a later import finds them only "
+        "by id. A person with an organisation code and a position title gets that position "
         "there unless they hold it already. " + _accepted_columns(),
     )
     async def check_import(
@@ -193,7 +196,8 @@ class OrganisationExportController(Controller):
         operation_id="exportOrganisations",
         summary="Export organisations as CSV",
         description="The organisations the filters select, in the columns of the organisations import "
-        "(UTF-8 with BOM, semicolons: Excel opens it as is). Importing the file again changes nothing.",
+        "(UTF-8 with BOM, semicolons: Excel opens it as is), each organisation's `id` first. Importing the file "
+        "again changes nothing.",
         media_type=CSV_MEDIA_TYPE,
     )
     async def export_organisations(
@@ -237,7 +241,8 @@ class PeopleExportController(Controller):
         summary="Export people as CSV",
         description="The people the filters select, each with their latest current position at an organisation that "
         "has an INSEE code or a SIREN, in the columns "
-        "of the people import (UTF-8 with BOM, semicolons). Importing the file again changes nothing.",
+        "of the people import (UTF-8 with BOM, semicolons), each person's `id` first. Importing the file again "
+        "changes nothing.",
         media_type=CSV_MEDIA_TYPE,
     )
     async def export_people(

@@ -7,7 +7,8 @@ keeps the line number it starts on in the file (the header is line 1 when it com
 a report can say where to look.
 
 Writing uses UTF-8 with a BOM and semicolons (what French Excel expects), in exactly the columns
-an import accepts: an export imported again changes nothing.
+an import accepts, the record's id first: an export imported again changes nothing, even for the
+records that nothing else tells apart (a person without an e-mail, two associations of one name).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from crm.lib.problems import invalid
 
@@ -29,7 +31,9 @@ KINDS = (ORGANISATIONS, PEOPLE)
 TAG_SEPARATOR = "|"
 MAX_ROWS = 50_000
 
+# `id` comes first: the import matches on it before anything else.
 ORGANISATION_COLUMNS: tuple[str, ...] = (
+    "id",
     "kind",
     "name",
     "insee_code",
@@ -47,6 +51,7 @@ ORGANISATION_COLUMNS: tuple[str, ...] = (
     "tags",
 )
 PEOPLE_COLUMNS: tuple[str, ...] = (
+    "id",
     "first_name",
     "last_name",
     "email",
@@ -64,11 +69,13 @@ COLUMNS = {ORGANISATIONS: ORGANISATION_COLUMNS, PEOPLE: PEOPLE_COLUMNS}
 _EMAIL = ("e_mail", "courriel", "mail", "adresse_e_mail", "adresse_email", "adresse_mail", "adresse_courriel")
 _PHONE = ("telephone", "tel", "numero_de_telephone", "n_de_telephone")
 _TAGS = ("tag", "etiquettes", "etiquette", "mots_cles")
+_ID = ("identifiant", "uuid")
 
 # Other names accepted for each column, written as `header_key` makes them (lower case, no accents,
 # "_" for anything else). The canonical names themselves are always accepted.
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     ORGANISATIONS: {
+        "id": _ID,
         "kind": ("type", "nature", "type_d_organisation", "type_organisation", "categorie"),
         "name": ("nom", "raison_sociale", "libelle", "denomination", "nom_de_l_organisation", "organisation"),
         "insee_code": ("code_insee", "insee", "code_commune", "cog", "code_insee_commune"),
@@ -86,6 +93,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "tags": _TAGS,
     },
     PEOPLE: {
+        "id": _ID,
         "first_name": ("prenom", "firstname", "given_name"),
         "last_name": ("nom", "nom_de_famille", "lastname", "surname", "family_name"),
         "email": _EMAIL,
@@ -265,6 +273,14 @@ def parse_int(value: str) -> int:
     if not re.fullmatch(r"\d+", digits):
         raise CellError(f"{value!r} is not a whole number")
     return int(digits)
+
+
+def parse_id(value: str) -> UUID:
+    """A record's id, as the export writes it (with or without hyphens or braces, any case)."""
+    try:
+        return UUID(value.strip())
+    except ValueError as exc:
+        raise CellError(f"{value!r} is not an id as the export writes it; leave it empty for a new record") from exc
 
 
 def parse_tags(value: str) -> list[str]:

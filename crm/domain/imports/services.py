@@ -47,6 +47,7 @@ from crm.domain.imports.csvfiles import (
     parse_bool,
     parse_choice,
     parse_date,
+    parse_id,
     parse_int,
     parse_tags,
     read_csv,
@@ -140,6 +141,7 @@ class Outcome:
     action: str  # create, update, unchanged
     label: str
     changes: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
 
 
 class Cells:
@@ -200,7 +202,7 @@ class ImportBatchRepository(SQLAlchemyAsyncRepository[ImportBatch]):
     model_type = ImportBatch
 
 
-def _quietly(clean: Callable[[str], str], value: str | None) -> str | None:
+def _quietly(clean: Callable[[str], Any], value: str | None) -> Any:
     """The cleaned code or address, or None when the cell is empty or bad (its row says why later)."""
     if not value:
         return None
@@ -235,11 +237,13 @@ class _Run:
         self.people = PersonService(session=session)
         self.tags = TagService(session=session)
         self.tag_ids: dict[str, UUID] = {}  # lower-case name -> id, as `func.lower(Tag.name)` compares
-        self.seen: dict[str, int] = {}  # a key of this file (code, e-mail) -> the line it was first on
+        self.seen: dict[str, int] = {}  # a key of this file (id, code, e-mail) -> the line it was first on
+        self.by_id: dict[UUID, Organisation] = {}
         self.by_insee: dict[str, Organisation] = {}
         self.by_siren: dict[str, Organisation] = {}
         self.membership_of: dict[UUID, Membership] = {}
         self.people_by_email: dict[str, Person] = {}
+        self.people_by_id: dict[UUID, Person] = {}
         self.positions_of: dict[UUID, list[Position]] = defaultdict(list)
         self.tags_of: dict[UUID, set[str]] = {}  # record id -> lower-case names of its tags
         self.emails: dict[str, str | ValueError] = {}
@@ -251,9 +255,12 @@ class _Run:
         insee_codes: set[str] = set()
         sirens: set[str] = set()
         emails: set[str] = set()
+        ids: set[UUID] = set()
         tag_names: set[str] = set()
         for row in rows:
             values = row.values
+            if record_id := _quietly(parse_id, values.get("id")):
+                ids.add(record_id)
             if code := _quietly(clean_insee_code, values.get(insee_column)):
                 insee_codes.add(code)
             if code := _quietly(clean_siren, values.get(siren_column)):
@@ -272,16 +279,23 @@ class _Run:
             for tag in await scalars(select(Tag).where(func.lower(Tag.name).in_(chunk))):
                 self.tag_ids[tag.name.lower()] = tag.id
         if people:
+            for chunk in _chunks(ids):
+                for person in await scalars(select(Person).where(Person.id.in_(chunk))):
+                    self.people_by_id[person.id] = person
             for chunk in _chunks(emails):
                 for person in await scalars(select(Person).where(Person.email.in_(chunk))):
                     self.people_by_email[person.email or ""] = person
-            found = [p.id for p in self.people_by_email.values()]
+            found = list({p.id for p in (*self.people_by_id.values(), *self.people_by_email.values())})
             for chunk in _chunks(found):
                 for position in await scalars(select(Position).where(Position.person_id.in_(chunk))):
                     self.positions_of[position.person_id].append(position)
             await self._prefetch_tags(PERSON, found)
         else:
-            await self._prefetch_organisations({o.id for o in (*self.by_insee.values(), *self.by_siren.values())})
+            for chunk in _chunks(ids):
+                for org in await scalars(select(Organisation).where(Organisation.id.in_(chunk))):
+                    self.by_id[org.id] = org
+            named = (*self.by_id.values(), *self.by_insee.values(), *self.by_siren.values())
+            await self._prefetch_organisations({o.id for o in named})
 
     async def _prefetch_organisations(self, ids: set[UUID]) -> None:
         """The memberships and tags of organisations an organisations file names."""
@@ -326,8 +340,29 @@ class _Run:
 
     # --- organisations -------------------------------------------------------------------------
 
+    def first_row_of(self, c: Cells, record: Organisation | Person, label: str, column: str) -> None:
+        """One line per record, however each line found it (id, code, e-mail or name)."""
+        if (earlier := self.first_seen(f"record:{record.id}", c.row.line)) is not None:
+            c.fail(column, f"{label} is also on line {earlier}: one line per record")
+
+    def check_codes(self, c: Cells, organisation: Organisation, insee_code: str | None, siren: str | None) -> None:
+        """A row found by its id may repeat the organisation's official codes, not name others."""
+        for column, what, code, stored, owners in (
+            ("insee_code", "INSEE code", insee_code, organisation.insee_code, self.by_insee),
+            ("siren", "SIREN", siren, organisation.siren, self.by_siren),
+        ):
+            if code is None or code == stored:
+                continue
+            owner = owners.get(code)
+            if owner is not None:
+                c.fail(column, f"{code} is the {what} of {owner.name}, not of {organisation.name} (this id)")
+            else:
+                has = f"has the {what} {stored}" if stored else f"has no {what}"
+                c.fail(column, f"{organisation.name} (this id) {has}; an official code does not change")
+
     async def organisation_row(self, row: Row) -> Outcome:
         c = Cells(row)
+        record_id = c.parse("id", parse_id)
         kind = c.parse("kind", lambda v: parse_choice(v, KIND_WORDS, "kind of organisation"))
         insee_code = c.parse("insee_code", clean_insee_code)
         siren = c.parse("siren", clean_siren)
@@ -338,9 +373,14 @@ class _Run:
         status = c.parse("membership_status", lambda v: parse_choice(v, MEMBERSHIP_WORDS, "membership status"))
         member_since = c.parse("member_since", parse_date)
         tags = c.parse("tags", parse_tags) or []
+        by_id = self.by_id.get(record_id) if record_id else None
+        if record_id and by_id is None:
+            c.fail("id", "no organisation with this id")
         c.check()
         if kind is None:
-            if insee_code:
+            if by_id is not None:
+                kind = by_id.kind.value
+            elif insee_code:
                 kind = OrganisationKind.COMMUNE.value
             elif siren:
                 kind = OrganisationKind.EPCI.value
@@ -351,8 +391,14 @@ class _Run:
                 c.fail(column, f"{code} is also on line {earlier}: one line per organisation")
         c.check()
 
-        existing = self.organisation_by_code(c, insee_code, siren, "siren")
         name = c.text("name")
+        matched_on = "id"
+        if by_id is not None:
+            self.check_codes(c, by_id, insee_code, siren)
+            existing: Organisation | None = by_id
+        else:
+            existing = self.organisation_by_code(c, insee_code, siren, "siren")
+            matched_on = "insee_code" if existing is not None and existing.insee_code == insee_code else "siren"
         if existing is None and not insee_code and not siren and kind and name:
             # Without an official code (associations, agencies...), the same kind and name is the same organisation.
             same_name = (
@@ -363,13 +409,15 @@ class _Run:
                 )
             ).all()
             if len(same_name) == 1:
-                existing = same_name[0]
+                existing, matched_on = same_name[0], "name"
                 if existing.id not in self.prefetched:
                     await self._prefetch_organisations({existing.id})
         if existing is not None and existing.kind.value != kind and c.text("kind"):
             c.fail("kind", f"{existing.name} is a {existing.kind.value}, not a {kind}")
-        if existing is not None and siren and existing.siren and existing.siren != siren:
+        if by_id is None and existing is not None and siren and existing.siren and existing.siren != siren:
             c.fail("siren", f"{existing.name} has the SIREN {existing.siren}; a SIREN does not change")
+        if existing is not None:
+            self.first_row_of(c, existing, existing.name, matched_on)
         c.check()
         self.check_new_tags(tags, set() if existing is None else self.tags_of.get(existing.id, set()))
 
@@ -460,11 +508,13 @@ class _Run:
 
     async def person_row(self, row: Row) -> Outcome:
         c = Cells(row)
+        record_id = c.parse("id", parse_id)
+        by_id = self.people_by_id.get(record_id) if record_id else None
+        if record_id and by_id is None:
+            c.fail("id", "no person with this id")
         raw_email = c.text("email")
         email = None
-        if raw_email is None:
-            c.fail("email", "required: people are matched on their e-mail address")
-        else:
+        if raw_email is not None:
             try:
                 email = self.email(raw_email)
             except ValueError as exc:
@@ -477,6 +527,13 @@ class _Run:
         title = c.text("position_title")
         if email and (earlier := self.first_seen(f"email:{email}", row.line)) is not None:
             c.fail("email", f"{email} is also on line {earlier}: one line per person")
+        # Found on its id first, else on its e-mail address; a row with neither is a new person.
+        by_email = self.people_by_email.get(email) if email else None
+        if by_id is not None and by_email is not None and by_email.id != by_id.id:
+            c.fail("email", f"{email} is the address of {_person_label(by_email)}, not of the person with this id")
+        existing = by_id or by_email
+        if existing is not None:
+            self.first_row_of(c, existing, _person_label(existing), "id" if by_id is not None else "email")
         organisation = None
         if insee_code or siren:
             column = "organisation_insee_code" if insee_code else "organisation_siren"
@@ -488,7 +545,6 @@ class _Run:
         elif title or kind or started_on:
             c.fail("organisation_insee_code", "a position needs the INSEE code or the SIREN of its organisation")
         c.check()
-        assert email is not None
 
         fields: dict[str, Any] = {
             "first_name": c.text("first_name"),
@@ -496,10 +552,11 @@ class _Run:
             "phone": c.text("phone"),
             "language": c.text("language"),
         }
+        if by_id is not None and email is not None:
+            fields["email"] = email  # found on its id, a person may get an address or change it
         sent = {k: v for k, v in fields.items() if v is not None}
         # `create_person` refuses an address another person has: the file's addresses were looked
         # up in one query beforehand, and the unique index stands behind that lookup.
-        existing = self.people_by_email.get(email)
         created: PersonCreate | None = None
         changes: dict[str, Any] = {}
         if existing is None:
@@ -547,17 +604,22 @@ class _Run:
         if created is not None:
             person = Person(id=person_id, **created.model_dump())
             self.session.add(person)
-            outcome = Outcome("create", f"{person.first_name} {person.last_name} <{email}>", dict(sent))
+            outcome = Outcome("create", _person_label(person), dict(sent))
+            if email is None:
+                outcome.note = "no e-mail: a later import finds this person only by the id column of an export"
         else:
             assert existing is not None
             person = existing
+            old_email = person.email
             if changes:
                 person = await self._service_call(
                     self.people.update_person(person.id, PersonUpdate(**{k: v["new"] for k, v in changes.items()}))
                 )
-            outcome = Outcome(
-                "update" if changes else "unchanged", f"{person.first_name} {person.last_name} <{email}>", changes
-            )
+            if person.email != old_email:
+                # Later rows find the person on the new address, and no longer on the old one.
+                self.people_by_email.pop(old_email or "", None)
+                self.people_by_email[person.email or ""] = person
+            outcome = Outcome("update" if changes else "unchanged", _person_label(person), changes)
         if position is not None:
             # The person and the organisation were just found or created and an import sets no end
             # date, so the checks of `create_position` hold.
@@ -626,6 +688,11 @@ class _Run:
             raise RowRejected([("", f"the database refused this row ({type(exc).__name__})")]) from exc
 
 
+def _person_label(person: Person) -> str:
+    name = f"{person.first_name} {person.last_name}"
+    return f"{name} <{person.email}>" if person.email else name
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
@@ -666,6 +733,8 @@ async def run_rows(
                 sample: dict[str, Any] = {"line": row.line, "label": outcome.label}
                 if outcome.changes:
                     sample["changes"] = outcome.changes
+                if outcome.note:
+                    sample["note"] = outcome.note
                 samples[outcome.action].append(sample)
         if done % PROGRESS_EVERY == 0 or done == len(rows):
             try:
@@ -838,6 +907,7 @@ async def people_rows(session: AsyncSession, filters: dict[str, Any], q: str | N
             position = next((x for x in p.positions if any(codes.get(x.organisation_id, ()))), None)
             insee_code, siren = codes[position.organisation_id] if position else (None, None)
             yield {
+                "id": p.id,
                 "first_name": p.first_name,
                 "last_name": p.last_name,
                 "email": p.email,
