@@ -32,15 +32,18 @@ async def send_subscription_confirmation(ctx: JobContext, *subscription_ids: str
     async with open_session(ctx["db_config"]) as session:
         rows = (
             await session.execute(
-                select(Subscription.id, Subscription.person_id, MailingList.name)
+                select(Subscription.id, Subscription.person_id, MailingList.name, Subscription.source)
                 .join(MailingList, MailingList.id == Subscription.list_id)
                 .where(Subscription.id.in_(ids), Subscription.status == SubscriptionStatus.PENDING)
                 .order_by(MailingList.name)
             )
         ).all()
         by_person: dict[UUID, list[tuple[UUID, str]]] = defaultdict(list)
-        for subscription_id, person_id, list_name in rows:
+        from_form: set[UUID] = set()
+        for subscription_id, person_id, list_name, source in rows:
             by_person[person_id].append((subscription_id, list_name))
+            if source == "public form":
+                from_form.add(person_id)
         people = {p.id: p for p in (await session.scalars(select(Person).where(Person.id.in_(by_person)))).all()}
         suppressed = {pid for pid, p in people.items() if not p.email or await is_suppressed(session, p.email)}
     sent = 0
@@ -50,14 +53,20 @@ async def send_subscription_confirmation(ctx: JobContext, *subscription_ids: str
         if person is None or person_id in suppressed:
             continue
         names = ", ".join(name for _, name in items)
+        # Staff may record a consent given elsewhere (a paper form, an event): say where it came from.
+        origin = (
+            "votre adresse a été saisie sur notre formulaire d'inscription"
+            if person_id in from_form
+            else "votre inscription nous a été transmise"
+        )
         html, text = template.render(
             base_context(org)
             | {
                 "name": " ".join(filter(None, [person.first_name, person.last_name])) or person.email,
                 "accept_url": confirm_url(settings, person_id, [i for i, _ in items]),
                 "expires_at": _when(datetime.now(UTC) + timedelta(seconds=CONFIRM_MAX_AGE)),
-                "reason": "Vous recevez ce message parce que votre adresse a été saisie sur notre formulaire "
-                f"d'inscription pour : {names}. Si ce n'est pas vous, ignorez-le.",
+                "reason": f"Vous recevez ce message parce que {origin} pour : {names}. "
+                "Si ce n'est pas vous, ignorez-le.",
             }
         )
         assert person.email is not None

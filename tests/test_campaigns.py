@@ -478,3 +478,46 @@ async def test_a_list_name_with_accents_keeps_a_readable_list_id(
     # On the wire the id stays plain (RFC 2919); only the name may be an encoded word.
     raw = dict(message.message.raw_items())["List-Id"]
     assert raw.endswith(" <lettre-info.example.org>")
+
+
+async def test_progress_counts_the_people_who_left_through_the_campaign(
+    admin_client: AsyncTestClient[Any],
+    engine: AsyncEngine,
+    smtp: SmtpSink,
+    run_worker: Any,
+    fast_sending: Any,
+    settings: Any,
+) -> None:
+    from crm.domain.public.links import preferences_url, unsubscribe_url
+
+    def path(url: str) -> str:
+        return url.split("testserver.local", 1)[1]
+
+    list_id = await make_list(engine, "lettre")
+    people = await make_audience(engine, list_id, 6)
+    campaign = await compose(admin_client, list_id)
+    other = await compose(admin_client, list_id, name="Lettre de décembre")
+    await admin_client.post(f"/api/v1/campaigns/{campaign['id']}/send")
+    # Before their message goes, someone leaves with this campaign's link: held back, counted once.
+    early = path(unsubscribe_url(settings, people[0][0], list_id, campaign["id"]))
+    assert (await admin_client.post(early, data={"List-Unsubscribe": "One-Click"})).status_code == 200
+    await run_worker()
+    progress = (await admin_client.get(f"/api/v1/campaigns/{campaign['id']}/progress")).json()
+    assert progress["status"] == "finished"
+    assert (progress["sent"], progress["unsubscribed"]) == (5, 1)
+
+    # A recipient uses the one-click link of the message they received.
+    [message] = smtp.to(people[1][1])
+    one_click = re.findall(r"<([^>]+)>", message.message["List-Unsubscribe"])[0]
+    assert (await admin_client.post(path(one_click), data={"List-Unsubscribe": "One-Click"})).status_code == 200
+    # Another unticks the list on the preference page reached from this campaign.
+    page = path(preferences_url(settings, people[2][0], campaign["id"]))
+    assert (await admin_client.post(page, data={"lists": []})).status_code == 200
+    # A third leaves from a link of no campaign: not this campaign's doing.
+    plain = path(unsubscribe_url(settings, people[3][0], list_id, None))
+    assert (await admin_client.post(plain, data={"List-Unsubscribe": "One-Click"})).status_code == 200
+
+    progress = (await admin_client.get(f"/api/v1/campaigns/{campaign['id']}/progress")).json()
+    assert (progress["sent"], progress["unsubscribed"]) == (5, 3)
+    untouched = (await admin_client.get(f"/api/v1/campaigns/{other['id']}/progress")).json()
+    assert untouched["unsubscribed"] == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
+from uuid import uuid4
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
@@ -227,3 +229,90 @@ async def test_suppression_list_never_shows_the_address(client: Any, make_staff:
     async with AsyncSession(engine) as session:
         assert not await is_suppressed(session, "plainte@ville.fr")
         assert await session.scalar(select(Suppression)) is None
+
+
+# ---- consent on a double opt-in list: the person confirms --------------------------------
+
+
+async def test_staff_consent_on_a_double_opt_in_list_emails_the_person_who_confirms(
+    client: Any, make_staff: Any, engine: AsyncEngine, smtp: Any, run_worker: Any
+) -> None:
+    from tests.mailing_helpers import links_in, subscriptions_of
+
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    person = await make_person(engine, "maire@commune-corte.fr", "Jean-Marc", "O’Neill")
+    news = await make_list(engine, "lettre", "Lettre d’information")
+    colleague = await make_person(engine, "dgs@commune-corte.fr")
+
+    response = await client.post(
+        "/api/v1/subscriptions",
+        json={
+            "person_id": str(person),
+            "list_id": str(news),
+            "legal_basis": "consent",
+            "source": "salon des maires",
+            "consent_text": "J’accepte de recevoir la lettre d’information.",
+        },
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "pending"
+    # Legitimate interest subscribes at once: nothing to confirm, nothing sent.
+    direct = await client.post(
+        "/api/v1/subscriptions",
+        json={"person_id": str(colleague), "list_id": str(news), "legal_basis": "legitimate_interest"},
+    )
+    assert direct.json()["status"] == "subscribed"
+
+    await run_worker()
+    assert smtp.to("dgs@commune-corte.fr") == []
+    [message] = smtp.to("maire@commune-corte.fr")
+    assert "Lettre d’information" in message.text
+    assert "formulaire" not in message.text  # staff recorded it: the message does not blame the form
+    confirm_links = {u for u in links_in(message.text) if "/confirm/" in u}
+    assert len(confirm_links) == 1
+    link = confirm_links.pop()
+
+    client.cookies.clear()  # the person is no staff member
+    client.headers.pop("X-CSRF-Token", None)
+    confirmed = await client.post(urlsplit(link).path)
+    assert confirmed.status_code == 200
+    assert "confirmée" in confirmed.text
+    [subscription] = (await subscriptions_of(engine, person)).values()
+    assert subscription.status.value == "subscribed"
+    assert subscription.confirmed_at is not None
+
+
+async def test_resend_confirmation_for_a_pending_subscription_only(
+    client: Any, make_staff: Any, engine: AsyncEngine, smtp: Any, run_worker: Any
+) -> None:
+    viewer = await make_staff(StaffRole.VIEWER)
+    editor = await make_staff(StaffRole.EDITOR)
+    await log_in(client, editor.email)
+    person = await make_person(engine, "adjointe@ville-fort-de-france.fr")
+    news = await make_list(engine, "lettre")
+    direct = await make_list(engine, "sans-confirmation", double_opt_in=False)
+    payload = {"person_id": str(person), "legal_basis": "consent", "consent_text": "J’accepte."}
+    pending = (await client.post("/api/v1/subscriptions", json=payload | {"list_id": str(news)})).json()
+    active = (await client.post("/api/v1/subscriptions", json=payload | {"list_id": str(direct)})).json()
+    await run_worker()
+    assert len(smtp.to("adjointe@ville-fort-de-france.fr")) == 1
+
+    again = await client.post(f"/api/v1/subscriptions/{pending['id']}/resend-confirmation")
+    assert again.status_code == 202, again.text
+    assert again.json()["status"] == "pending"
+    refused = await client.post(f"/api/v1/subscriptions/{active['id']}/resend-confirmation")
+    assert refused.status_code == 409
+    assert refused.json()["errors"][0]["field"] == "status"
+    missing = await client.post(f"/api/v1/subscriptions/{uuid4()}/resend-confirmation")
+    assert missing.status_code == 404
+    await run_worker()
+    messages = smtp.to("adjointe@ville-fort-de-france.fr")
+    assert len(messages) == 2
+    assert all("/confirm/" in m.text for m in messages)
+
+    await log_in(client, viewer.email)
+    assert (await client.post(f"/api/v1/subscriptions/{pending['id']}/resend-confirmation")).status_code == 403
+    # Taken off the list meanwhile: nothing left to confirm.
+    await log_in(client, editor.email)
+    await client.patch(f"/api/v1/subscriptions/{pending['id']}", json={"status": "unsubscribed"})
+    assert (await client.post(f"/api/v1/subscriptions/{pending['id']}/resend-confirmation")).status_code == 409

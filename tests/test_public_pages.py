@@ -475,3 +475,86 @@ async def test_archive_lists_public_publications_only(client: Any, engine: Async
     assert 'href="https://example.org/barometre"' in response.text
     assert "Note interne" not in response.text
     assert '<html lang="fr">' in response.text
+
+
+# ---- which campaign's link a person left through -----------------------------------------
+
+
+async def make_campaign(engine: AsyncEngine, list_id: Any) -> Any:
+    from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus
+
+    (campaign_id,) = await add(
+        engine,
+        Campaign(
+            name="Lettre de décembre",
+            kind=CampaignKind.NEWSLETTER,
+            status=CampaignStatus.FINISHED,
+            subject="La lettre – décembre",
+            from_name="L’association",
+            from_email="lettre@example.org",
+            list_id=list_id,
+            template="newsletter",
+            content={"blocks": []},
+        ),
+    )
+    return campaign_id
+
+
+async def test_one_click_from_a_campaign_records_the_campaign(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "elue@mairie-cayenne.fr")
+    other = await make_person(engine, "dgs@mairie-cayenne.fr")
+    news = await make_list(engine, "lettre")
+    await subscribe(engine, person, news)
+    await subscribe(engine, other, news)
+    campaign = await make_campaign(engine, news)
+
+    response = await client.post(path_of(links.unsubscribe_url(settings, person, news, campaign)), data=ONE_CLICK)
+    # A campaign deleted since (or never known) is no reason to refuse the person's way out.
+    gone = await client.post(path_of(links.unsubscribe_url(settings, other, news, uuid4())), data=ONE_CLICK)
+
+    assert response.status_code == gone.status_code == 200
+    left = (await subscriptions_of(engine, person))[news]
+    assert left.status == SubscriptionStatus.UNSUBSCRIBED
+    assert left.unsubscribed_via_campaign_id == campaign
+    other_left = (await subscriptions_of(engine, other))[news]
+    assert other_left.status == SubscriptionStatus.UNSUBSCRIBED
+    assert other_left.unsubscribed_via_campaign_id is None
+    # The page's "manage my subscriptions" link still knows where the person came from.
+    preferences = [u for u in links_in(response.text) if "/p/" in u]
+    assert preferences
+    again = await client.post(path_of(preferences[0]), data={"lists": ["lettre"]})
+    assert again.status_code == 200
+    back = (await subscriptions_of(engine, person))[news]
+    assert back.status == SubscriptionStatus.SUBSCRIBED
+    assert back.unsubscribed_via_campaign_id is None  # back on the list: no longer a departure
+
+
+async def test_preference_page_from_a_campaign_records_who_left_through_it(
+    client: Any, engine: AsyncEngine, settings: Settings
+) -> None:
+    person = await make_person(engine, "president@agglo-bastia.fr")
+    leaver = await make_person(engine, "vp@agglo-bastia.fr")
+    news = await make_list(engine, "lettre")
+    events = await make_list(engine, "evenements")
+    for someone in (person, leaver):
+        await subscribe(engine, someone, news)
+        await subscribe(engine, someone, events)
+    campaign = await make_campaign(engine, news)
+
+    kept = await client.post(path_of(links.preferences_url(settings, person, campaign)), data={"lists": ["evenements"]})
+    everything = await client.post(
+        path_of(links.preferences_url(settings, leaver, campaign)), data={"action": "leave_all"}
+    )
+    unrelated = await client.post(path_of(links.preferences_url(settings, person)), data={"lists": []})
+
+    assert kept.status_code == everything.status_code == unrelated.status_code == 200
+    subs = await subscriptions_of(engine, person)
+    assert subs[news].unsubscribed_via_campaign_id == campaign
+    # Left later from a link that came from no campaign: not this campaign's doing.
+    assert subs[events].status == SubscriptionStatus.UNSUBSCRIBED
+    assert subs[events].unsubscribed_via_campaign_id is None
+    leaver_subs = await subscriptions_of(engine, leaver)
+    assert {s.status for s in leaver_subs.values()} == {SubscriptionStatus.UNSUBSCRIBED}
+    assert {s.unsubscribed_via_campaign_id for s in leaver_subs.values()} == {campaign}

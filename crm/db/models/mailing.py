@@ -67,6 +67,11 @@ class Subscription(Audited, Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     unsubscribe_reason: Mapped[str | None] = mapped_column(Text)
+    # The campaign whose link (one-click or preference page) the person left through, so that the
+    # campaign's progress counts them; kept only while the person stays unsubscribed.
+    unsubscribed_via_campaign_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("campaign.id", ondelete="SET NULL"), index=True
+    )
 
 
 class SuppressionReason(enum.StrEnum):

@@ -63,7 +63,7 @@ def recipient_context(settings: Settings, campaign: Campaign, list_name: str, pe
         "organisation": person.organisation or "",
         "reason": reason(list_name, person),
         "unsubscribe_url": unsubscribe_url(settings, person.id, campaign.list_id, campaign.id),
-        "preferences_url": preferences_url(settings, person.id),
+        "preferences_url": preferences_url(settings, person.id, campaign.id),
     }
 
 

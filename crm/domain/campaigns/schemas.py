@@ -88,7 +88,10 @@ class Progress(Schema):
     sent: int
     failed: int
     bounced: int
-    unsubscribed: int
+    unsubscribed: int = Field(
+        description="People who left: the deliveries not sent because the person had left the list, plus "
+        "the people who left through this campaign's links (one-click or preference page), each once"
+    )
     cancelled: int
 
 
@@ -99,7 +102,9 @@ class AudienceCount(Schema):
 
 
 class TestSend(Schema):
-    person_id: UUID | None = Field(default=None, description="Whose fields fill the message; yours when left out")
+    person_id: UUID | None = Field(
+        default=None, description="Whose fields fill the message; the first recipient when left out"
+    )
 
 
 class DeliveryRead(Schema):

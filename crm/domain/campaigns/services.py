@@ -292,6 +292,22 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         counts = {status.value: 0 for status in DeliveryStatus}
         for status, count in rows:
             counts[status.value] = count
+        # "Unsubscribed": the deliveries held back because the person had left, and the people who
+        # left through this campaign's links (one-click or preference page) — each person once.
+        left = (
+            select(Delivery.person_id)
+            .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.UNSUBSCRIBED)
+            .union(
+                select(Subscription.person_id).where(
+                    Subscription.unsubscribed_via_campaign_id == campaign_id,
+                    Subscription.status == SubscriptionStatus.UNSUBSCRIBED,
+                )
+            )
+            .subquery()
+        )
+        counts[DeliveryStatus.UNSUBSCRIBED.value] = (
+            await self.session.scalar(select(func.count()).select_from(left)) or 0
+        )
         return counts
 
     async def search(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 
-from crm.db.models.mailing import ListKind, SubscriptionStatus, SuppressionReason
+from crm.db.models.mailing import ListKind, Subscription, SubscriptionStatus, SuppressionReason
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.lists.schemas import (
     MailingListCreate,
@@ -35,6 +35,15 @@ from crm.lib.schemas import Page
 LIST_SORTABLE = frozenset({"name", "slug", "kind", "created_at"})
 SUBSCRIPTION_SORTABLE = frozenset({"created_at", "updated_at", "status", "consented_at", "confirmed_at"})
 SUPPRESSION_SORTABLE = frozenset({"created_at", "reason"})
+
+
+async def _send_confirmation(
+    request: Request[Any, Any, Any], subscription_service: SubscriptionService, subscription: Subscription
+) -> None:
+    """The double opt-in e-mail the public form sends too. Committed first, so that the job finds
+    the pending subscription; the job gets the id only."""
+    await subscription_service.repository.session.commit()
+    await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription.id))
 
 
 class MailingListController(Controller):
@@ -159,13 +168,39 @@ class SubscriptionController(Controller):
         operation_id="createSubscription",
         summary="Subscribe a person to a list",
         description="Records the subscription and its proof. On legitimate interest (a professional "
-        "address) the person is subscribed at once; on consent to a double opt-in list the subscription "
-        "is pending until confirmed. A suppressed address is refused (422).",
+        "address) the person is subscribed at once. Consent on a double opt-in list waits for the "
+        "person's confirmation: the subscription stays `pending` and the person is e-mailed the same "
+        "confirmation link as from the public form (see `resendSubscriptionConfirmation`). A suppressed "
+        "address is refused (422).",
     )
     async def create_subscription(
-        self, data: JSONBody[SubscriptionCreate], subscription_service: NamedDependency[SubscriptionService]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SubscriptionCreate],
+        subscription_service: NamedDependency[SubscriptionService],
     ) -> SubscriptionRead:
         subscription = await subscription_service.add_by_staff(**data.model_dump())
+        if subscription.status == SubscriptionStatus.PENDING:
+            await _send_confirmation(request, subscription_service, subscription)
+        return SubscriptionRead.model_validate(subscription)
+
+    @post(
+        "/{subscription_id:uuid}/resend-confirmation",
+        guards=[requires_editor],
+        operation_id="resendSubscriptionConfirmation",
+        summary="Send the confirmation e-mail again",
+        description="E-mails the person the double opt-in link again (e.g. the first one was lost or has "
+        "expired). Only for a pending subscription (409 otherwise); a suppressed address gets nothing.",
+        status_code=202,
+    )
+    async def resend_confirmation(
+        self,
+        request: Request[Any, Any, Any],
+        subscription_id: FromPath[UUID],
+        subscription_service: NamedDependency[SubscriptionService],
+    ) -> SubscriptionRead:
+        subscription = await subscription_service.pending_for_confirmation(subscription_id)
+        await _send_confirmation(request, subscription_service, subscription)
         return SubscriptionRead.model_validate(subscription)
 
     @patch(

@@ -173,15 +173,32 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
         subscription.confirmed_at = None if pending else now
         subscription.unsubscribed_at = None
         subscription.unsubscribe_reason = None
+        subscription.unsubscribed_via_campaign_id = None
         if existing is None:
             return await self.create(subscription)
         return await self.update(subscription)
 
-    async def unsubscribe(self, subscription: Subscription, reason: str | None) -> Subscription:
+    async def pending_for_confirmation(self, subscription_id: UUID) -> Subscription:
+        """A subscription whose confirmation e-mail may be sent (again): only a pending one."""
+        subscription = await self.get(subscription_id)
+        if subscription.status != SubscriptionStatus.PENDING:
+            raise ProblemError(
+                409,
+                f"Only a pending subscription waits for a confirmation (this one is {subscription.status.value})",
+                errors=[field_error("status", "not pending")],
+            )
+        return subscription
+
+    async def unsubscribe(
+        self, subscription: Subscription, reason: str | None, campaign_id: UUID | None = None
+    ) -> Subscription:
+        """`campaign_id`: the campaign whose link the person used, counted in its progress. A person
+        already unsubscribed stays on record as they left the first time."""
         if subscription.status != SubscriptionStatus.UNSUBSCRIBED:
             subscription.status = SubscriptionStatus.UNSUBSCRIBED
             subscription.unsubscribed_at = datetime.now(UTC)
             subscription.unsubscribe_reason = reason
+            subscription.unsubscribed_via_campaign_id = campaign_id
             await self.update(subscription)
         return subscription
 
@@ -194,7 +211,9 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
             raise invalid("status", "only 'unsubscribed' can be set; to subscribe again, POST with the proof")
         return await self.unsubscribe(subscription, reason or "staff")
 
-    async def unsubscribe_from(self, person_id: UUID, list_id: UUID, reason: str) -> Subscription | None:
+    async def unsubscribe_from(
+        self, person_id: UUID, list_id: UUID, reason: str, campaign_id: UUID | None = None
+    ) -> Subscription | None:
         """Takes a person off a list. Without a subscription row (the message went to a segment),
         one is written as unsubscribed, so that the refusal is on record."""
         subscription = await self.get_one_or_none(Subscription.person_id == person_id, Subscription.list_id == list_id)
@@ -211,16 +230,17 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
                     source="unsubscribe link",
                     unsubscribed_at=datetime.now(UTC),
                     unsubscribe_reason=reason,
+                    unsubscribed_via_campaign_id=campaign_id,
                 )
             )
-        return await self.unsubscribe(subscription, reason)
+        return await self.unsubscribe(subscription, reason, campaign_id)
 
-    async def unsubscribe_everywhere(self, person_id: UUID, reason: str) -> int:
+    async def unsubscribe_everywhere(self, person_id: UUID, reason: str, campaign_id: UUID | None = None) -> int:
         active = await self.get_many(
             Subscription.person_id == person_id, Subscription.status != SubscriptionStatus.UNSUBSCRIBED
         )
         for subscription in active:
-            await self.unsubscribe(subscription, reason)
+            await self.unsubscribe(subscription, reason, campaign_id)
         return len(active)
 
     async def confirm(self, person_id: UUID, subscription_ids: list[UUID]) -> list[Subscription]:

@@ -173,7 +173,7 @@ class PublicController(Controller):
             list_name=mailing_list.name if mailing_list else None,
             email=None,
             action=f"/u/{token}",
-            preferences_url=links.preferences_url(_settings(request), person_id),
+            preferences_url=links.preferences_url(_settings(request), person_id, payload.get("campaign_id")),
         )
 
     @post(
@@ -195,18 +195,19 @@ class PublicController(Controller):
             return link_error_page(request, exc)
         campaign = payload.get("campaign_id")
         reason = f"one-click link (campaign {campaign})" if campaign else "one-click link"
+        campaign_id = await public.campaign_of_link(db_session, campaign)
         list_name = None
         with _as_contact(request, person_id):
             if list_id is not None:
                 subscription = await SubscriptionService(session=db_session).unsubscribe_from(
-                    person_id, list_id, reason
+                    person_id, list_id, reason, campaign_id
                 )
                 mailing_list = await db_session.get(MailingList, list_id) if subscription else None
                 list_name = mailing_list.name if mailing_list else None
             else:
                 person = await db_session.get(Person, person_id)
                 if person is not None:
-                    await public.leave_everything(db_session, person)
+                    await public.leave_everything(db_session, person, campaign_id)
             await db_session.commit()
         what = f"de la liste « {list_name} »" if list_name else "de nos envois"
         return message(
@@ -214,19 +215,23 @@ class PublicController(Controller):
             "Vous êtes désinscrit·e",
             f"C’est fait : vous ne recevrez plus de messages {what}.",
             "Vous pouvez changer d’avis à tout moment depuis la page de vos abonnements.",
-            link={"url": links.preferences_url(_settings(request), person_id), "text": "Gérer mes abonnements"},
+            link={
+                "url": links.preferences_url(_settings(request), person_id, campaign),
+                "text": "Gérer mes abonnements",
+            },
         )
 
     # ---- preferences ----------------------------------------------------------------------
 
     async def _preferences_person(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: str
-    ) -> Person:
+    ) -> tuple[Person, Any]:
+        """The person of the link, and the campaign whose message carried it (if any)."""
         payload = _read(request, links.PREFERENCES, token, links.PREFERENCES_MAX_AGE)
         person = await db_session.get(Person, _uuid(payload.get("person_id")))
         if person is None or not person.email:
             raise LinkError(expired=True)  # the person was erased since: the link leads nowhere now
-        return person
+        return person, payload.get("campaign_id")
 
     async def _preferences_page(
         self,
@@ -257,7 +262,7 @@ class PublicController(Controller):
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
     ) -> Response[str]:
         try:
-            person = await self._preferences_person(request, db_session, token)
+            person, _campaign = await self._preferences_person(request, db_session, token)
         except LinkError as exc:
             return link_error_page(request, exc)
         return await self._preferences_page(request, db_session, token, person, None)
@@ -274,17 +279,18 @@ class PublicController(Controller):
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
     ) -> Response[str]:
         try:
-            person = await self._preferences_person(request, db_session, token)
+            person, campaign = await self._preferences_person(request, db_session, token)
         except LinkError as exc:
             return link_error_page(request, exc)
         form = await _form(request)
         wanted = {s for s in form.get("lists") or [] if isinstance(s, str)}
+        campaign_id = await public.campaign_of_link(db_session, campaign)
         with _as_contact(request, person.id):
             if form.get("action") == "leave_all":
-                await public.leave_everything(db_session, person)
+                await public.leave_everything(db_session, person, campaign_id)
                 saved = "C’est fait : vous ne recevrez plus rien de notre part à cette adresse."
             else:
-                await public.set_preferences(db_session, person, wanted)
+                await public.set_preferences(db_session, person, wanted, campaign_id)
                 saved = "Vos choix sont enregistrés."
             await db_session.commit()
         return await self._preferences_page(request, db_session, token, person, saved)

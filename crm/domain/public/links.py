@@ -41,8 +41,13 @@ def unsubscribe_url(
     return f"{settings.public_url}/u/{unsubscribe_token(settings, person_id, list_id, campaign_id)}"
 
 
-def preferences_url(settings: Settings, person_id: UUID | str) -> str:
-    token = make_token(_secret(settings), PREFERENCES, {"person_id": str(person_id)})
+def preferences_url(settings: Settings, person_id: UUID | str, campaign_id: UUID | str | None = None) -> str:
+    """`campaign_id`: the campaign whose message carries the link, so that leaving a list from the
+    page counts in that campaign's progress."""
+    payload = {"person_id": str(person_id)}
+    if campaign_id is not None:
+        payload["campaign_id"] = str(campaign_id)
+    token = make_token(_secret(settings), PREFERENCES, payload)
     return f"{settings.public_url}/p/{token}"
 
 

@@ -94,6 +94,7 @@ async def subscribe_from_form(
         subscription.consented_at = now
         subscription.unsubscribed_at = None
         subscription.unsubscribe_reason = None
+        subscription.unsubscribed_via_campaign_id = None
         if mailing_list.double_opt_in:
             subscription.status = SubscriptionStatus.PENDING
             subscription.confirmed_at = None
@@ -158,9 +159,23 @@ async def preference_rows(session: AsyncSession, person_id: UUID) -> list[Prefer
     return [PreferenceRow(m.id, m.slug, m.name, m.description, statuses.get(m.id)) for m in lists]
 
 
-async def set_preferences(session: AsyncSession, person: Person, wanted_slugs: set[str]) -> None:
+async def campaign_of_link(session: AsyncSession, value: Any) -> UUID | None:
+    """The campaign named in a signed link, if it still exists (a deleted one counts nothing)."""
+    if not value:
+        return None
+    try:
+        campaign_id = UUID(str(value))
+    except ValueError:
+        return None
+    return campaign_id if await session.get(Campaign, campaign_id) is not None else None
+
+
+async def set_preferences(
+    session: AsyncSession, person: Person, wanted_slugs: set[str], campaign_id: UUID | None = None
+) -> None:
     """Subscribes to the checked lists and leaves the unchecked ones. The link came to the
-    person's mailbox, so a list chosen here needs no second confirmation."""
+    person's mailbox, so a list chosen here needs no second confirmation. `campaign_id`: the
+    campaign whose message carried the link."""
     subscriptions = SubscriptionService(session=session)
     suppressions = SuppressionService(session=session)
     now = datetime.now(UTC)
@@ -186,13 +201,16 @@ async def set_preferences(session: AsyncSession, person: Person, wanted_slugs: s
             subscription.confirmed_at = now
             subscription.unsubscribed_at = None
             subscription.unsubscribe_reason = None
+            subscription.unsubscribed_via_campaign_id = None
             await (subscriptions.update(subscription) if existing else subscriptions.create(subscription))
         elif row.slug not in wanted_slugs and row.checked:
-            await subscriptions.unsubscribe_from(person.id, row.list_id, "preference page")
+            await subscriptions.unsubscribe_from(person.id, row.list_id, "preference page", campaign_id)
 
 
-async def leave_everything(session: AsyncSession, person: Person) -> None:
-    await SubscriptionService(session=session).unsubscribe_everywhere(person.id, "left everything (preference page)")
+async def leave_everything(session: AsyncSession, person: Person, campaign_id: UUID | None = None) -> None:
+    await SubscriptionService(session=session).unsubscribe_everywhere(
+        person.id, "left everything (preference page)", campaign_id
+    )
     if person.email:
         await SuppressionService(session=session).suppress(
             person.email, SuppressionReason.UNSUBSCRIBED_ALL, "preference page", exists_ok=True
