@@ -38,6 +38,7 @@ from crm.db.models.person import Person, Position
 from crm.domain.events.display import paris
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.search import person_matches, text_matches
 
 # A change of any of these is a change of date or place: calendars get an update.
 PLACE_FIELDS = ("starts_at", "ends_at", "venue_name", "address", "online_url")
@@ -415,7 +416,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             now = datetime.now(UTC)
             conditions.append(Event.ends_at >= now if upcoming else Event.ends_at < now)
         if query.q:
-            conditions.append(func.crm_search_text(Event.title).contains(func.crm_search_text(query.q)))
+            conditions.append(text_matches(Event.title, query.q))
         return await self.get_many_and_count(*query.filters(sortable, "starts_at"), *conditions)
 
     async def figures(self, event_ids: Sequence[UUID]) -> dict[UUID, dict[str, int]]:
@@ -463,7 +464,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
                 Invitation.checked_in_at.is_not(None) if checked_in else Invitation.checked_in_at.is_(None)
             )
         if query.q:
-            conditions.append(func.strpos(Person.search_text, func.crm_search_text(query.q)) > 0)
+            conditions.append(person_matches(Invitation.person_id, query.q))
         sort = query.sort or "last_name"
         column = INVITATION_SORT.get(sort.lstrip("-"))
         if column is None:

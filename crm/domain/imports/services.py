@@ -59,7 +59,7 @@ from crm.domain.organisations.services import OrganisationService
 from crm.domain.people.schemas import PersonCreate, PersonUpdate, PositionCreate
 from crm.domain.people.services import PersonService, is_current
 from crm.domain.tags.schemas import TagCreate
-from crm.domain.tags.services import TagService, tag_names_for
+from crm.domain.tags.services import TagService, tag_key, tag_key_sql, tag_names_for
 from crm.lib.actor import SYSTEM, Actor, acting_as
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error
@@ -236,7 +236,7 @@ class _Run:
         self.memberships = MembershipService(session=session)
         self.people = PersonService(session=session)
         self.tags = TagService(session=session)
-        self.tag_ids: dict[str, UUID] = {}  # lower-case name -> id, as `func.lower(Tag.name)` compares
+        self.tag_ids: dict[str, UUID] = {}  # tag_key(name) -> id
         self.seen: dict[str, int] = {}  # a key of this file (id, code, e-mail) -> the line it was first on
         self.by_id: dict[UUID, Organisation] = {}
         self.by_insee: dict[str, Organisation] = {}
@@ -267,7 +267,7 @@ class _Run:
                 sirens.add(code)
             if people and (email := _quietly(self.email, values.get("email"))):
                 emails.add(email)
-            tag_names.update(name.lower() for name in parse_tags(values.get("tags") or ""))
+            tag_names.update(tag_key(name) for name in parse_tags(values.get("tags") or ""))
         scalars = self.session.scalars
         for chunk in _chunks(insee_codes):
             for org in await scalars(select(Organisation).where(Organisation.insee_code.in_(chunk))):
@@ -276,8 +276,8 @@ class _Run:
             for org in await scalars(select(Organisation).where(Organisation.siren.in_(chunk))):
                 self.by_siren[org.siren or ""] = org
         for chunk in _chunks(tag_names):
-            for tag in await scalars(select(Tag).where(func.lower(Tag.name).in_(chunk))):
-                self.tag_ids[tag.name.lower()] = tag.id
+            for tag in await scalars(select(Tag).where(tag_key_sql(Tag.name).in_(chunk))):
+                self.tag_ids[tag_key(tag.name)] = tag.id
         if people:
             for chunk in _chunks(ids):
                 for person in await scalars(select(Person).where(Person.id.in_(chunk))):
@@ -668,7 +668,7 @@ class _Run:
             outcome.changes["tags"] = added if new else {"added": added}
 
     async def _tag_id(self, name: str) -> UUID:
-        key = name.lower()
+        key = tag_key(name)
         if key not in self.tag_ids:
             try:
                 created = await self._service_call(self.tags.create_tag(TagCreate(name=name)), {"name": "tags"})
