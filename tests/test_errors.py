@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 async def test_a_malformed_payload_names_the_field(admin_client: AsyncTestClient[Any]) -> None:
     response = await admin_client.post("/api/v1/staff", json={"email": "pas-une-adresse", "role": "chef"})
-    assert response.status_code == 400 or response.status_code == 422
+    assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
     fields = {e["field"] for e in body["errors"]}
@@ -23,7 +23,7 @@ async def test_a_malformed_payload_names_the_field(admin_client: AsyncTestClient
 
 async def test_an_unknown_field_is_refused_by_name(admin_client: AsyncTestClient[Any]) -> None:
     response = await admin_client.post("/api/v1/staff", json={"email": "a@example.org", "is_admin": True})
-    assert response.status_code in (400, 422)
+    assert response.status_code == 422
     assert any(e["field"] == "is_admin" for e in response.json()["errors"])
 
 

@@ -107,7 +107,13 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         errors = _validation_errors(exc.extra)
         named = ", ".join(e["field"] for e in errors)
         detail = f"Invalid input: {named}" if named else (exc.detail or "Invalid input")
-        return problem_response(request, exc.status_code, detail, errors=errors, headers=exc.headers)
+        # A body that parses but breaks the schema is 422, like every rule a service refuses; a body
+        # that does not parse, or a bad query or path parameter, stays 400.
+        # Litestar names the source of parameter errors (query, path, header, cookie), not of body ones.
+        items = [i for i in exc.extra or [] if isinstance(i, dict)] if isinstance(exc.extra, list) else []
+        from_body = bool(items) and all(i.get("source") in (None, "body") for i in items)
+        status = HTTP_422_UNPROCESSABLE_ENTITY if from_body and errors else exc.status_code
+        return problem_response(request, status, detail, errors=errors, headers=exc.headers)
     if isinstance(exc, NotAuthorizedException):
         return problem_response(request, 401, exc.detail or "Authentication required", headers=exc.headers)
     return problem_response(request, exc.status_code, exc.detail, headers=exc.headers)

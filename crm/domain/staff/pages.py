@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from crm.domain.public.controllers import message, page
 from crm.domain.staff.services import StaffService, provide_staff_service
@@ -31,7 +31,7 @@ class StaffInvitationPage(Controller):
         description="The form an invited staff member reaches from the e-mail.",
     )
     async def show(
-        self, request: Request[Any, Any, Any], token: Annotated[str, Parameter(query="token", default="")] = ""
+        self, request: Request[Any, Any, Any], token: Annotated[str, QueryParameter(description="From the e-mail")] = ""
     ) -> Response[str]:
         if not token:
             return message(
