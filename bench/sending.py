@@ -158,8 +158,9 @@ async def render_cost(url: str, campaign_id: str, samples: int = 2000) -> tuple[
     from _common import settings_for
 
     from crm.db.models.campaign import Campaign
+    from crm.domain.campaigns.rendering import sent_template
     from crm.lib.services import alchemy_config, open_session
-    from jobs.sending import CampaignRun, Recipient, _template
+    from jobs.sending import CampaignRun, Recipient
 
     settings = settings_for(url)
     config = alchemy_config(settings)
@@ -174,7 +175,7 @@ async def render_cost(url: str, campaign_id: str, samples: int = 2000) -> tuple[
             )
         ).all()
     run = CampaignRun(
-        {"settings": settings, "db_config": config, "smtp_pool": None, "redis": None}, campaign, _template(campaign)
+        {"settings": settings, "db_config": config, "smtp_pool": None, "redis": None}, campaign, sent_template(campaign)
     )
     await run.load_list()
     async with config.get_engine().connect() as conn:

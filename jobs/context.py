@@ -3,12 +3,17 @@ the SMTP mailer, opened at worker start-up and closed at shut-down."""
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any, TypedDict
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
 from crm.config import Settings
 from crm.lib.mail import Mailer
+
+# Names this process in lease columns (who holds a delivery or a message), for operators.
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class JobContext(TypedDict):

@@ -9,8 +9,6 @@ INSERT ... ON CONFLICT DO NOTHING, so each reminder exists once however often th
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -20,15 +18,16 @@ from sqlalchemy import select, text
 
 from crm.config import Settings
 from crm.db.models.event import Event, EventStatus, InvitationStatus, NotificationKind
-from crm.domain.events.display import PARIS, summary
+from crm.domain.events.display import summary
 from crm.domain.events.ics import calendar
 from crm.domain.events.links import rsvp_url
 from crm.domain.events.services import queue_for_answers
 from crm.lib.mail import OutgoingMessage, SmtpError, base_context, load_template
 from crm.lib.services import open_session
+from crm.lib.timezones import PARIS
+from jobs.context import WORKER_NAME
 
 log = structlog.get_logger("jobs.events")
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 BATCH = 50
 
 CLAIM = text("""

@@ -11,8 +11,6 @@ accepted in the instant before their answer was written: at most the messages in
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,15 +27,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.config import Settings
 from crm.db.models.campaign import Campaign, CampaignStatus
 from crm.domain.campaigns.queue import enqueue_send
-from crm.domain.campaigns.rendering import recipient_context, recipient_rows
+from crm.domain.campaigns.rendering import recipient_context, recipient_rows, sent_template
 from crm.domain.campaigns.services import CampaignService
 from crm.lib.actor import Actor, acting_as
-from crm.lib.mail import CompiledTemplate, Mailer, SmtpError, from_sources
+from crm.lib.mail import CompiledTemplate, Mailer, SmtpError
 from crm.lib.mime import address, build_message, header_value
 from crm.lib.services import open_session
+from jobs.context import WORKER_NAME
 
 log = structlog.get_logger("jobs.sending")
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 # Named queries (listmonk keeps its queries in one place; so do we).
 CLAIM = text("""
@@ -392,25 +390,13 @@ class CampaignRun:
         return self.sent
 
 
-_templates: dict[tuple[UUID, str], CompiledTemplate] = {}
-
-
-def _template(campaign: Campaign) -> CompiledTemplate:
-    key = (campaign.id, str(campaign.started_at))
-    if key not in _templates:
-        _templates[key] = from_sources(
-            f"campaign {campaign.id}", campaign.compiled_html or "", campaign.compiled_text or "", sandboxed=True
-        )
-    return _templates[key]
-
-
 async def send_campaign(ctx: dict[str, Any], campaign_id: str) -> str:
     cid = UUID(campaign_id)
     async with open_session(ctx["db_config"]) as session:
         campaign = await session.get(Campaign, cid)
     if campaign is None or campaign.status != CampaignStatus.RUNNING:
         return "not running"
-    run = CampaignRun(ctx, campaign, _template(campaign))
+    run = CampaignRun(ctx, campaign, sent_template(campaign))
     sent = await run.run()
     async with ctx["db_config"].get_engine().begin() as conn:
         finished = (await conn.execute(FINISH, {"campaign_id": cid})).rowcount

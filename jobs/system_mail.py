@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import structlog
 from arq import Retry
@@ -17,10 +16,10 @@ from crm.domain.staff.services import invitation_token
 from crm.lib.actor import Actor, acting_as
 from crm.lib.mail import OutgoingMessage, SmtpError, base_context, load_template
 from crm.lib.services import open_session
+from crm.lib.timezones import PARIS
 from jobs.context import JobContext
 
 log = structlog.get_logger("jobs.system_mail")
-PARIS = ZoneInfo("Europe/Paris")
 RETRY_DELAYS = (5, 30, 120, 600)
 # The role as the invited person reads it, in French.
 ROLE_LABELS = {"admin": "administrateur·rice", "editor": "éditeur·rice", "viewer": "lecture seule"}

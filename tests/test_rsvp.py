@@ -285,7 +285,7 @@ def test_the_event_message_template_keeps_its_placeholders() -> None:
 
 
 def test_paris_local_time_is_read_as_paris_time() -> None:
-    from crm.domain.events.display import to_utc
+    from crm.lib.timezones import to_utc
 
     winter = to_utc(datetime(2027, 1, 15, 14, 30))
     summer = to_utc(datetime(2027, 7, 15, 14, 30))

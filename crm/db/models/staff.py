@@ -40,9 +40,6 @@ class Staff(Audited, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
-    def can(self, role: StaffRole) -> bool:
-        return self.is_active and ROLE_RANK[self.role] >= ROLE_RANK[role]
-
 
 class StaffInvitation(Base):
     """A one-time link that lets an invited person choose their password. The token is an HMAC

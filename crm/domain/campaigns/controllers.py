@@ -35,7 +35,6 @@ from crm.domain.campaigns.services import (
     provide_campaign_service,
     provide_delivery_service,
 )
-from crm.domain.events.display import to_utc
 from crm.lib.listing import ListQuery, page, provide_list_query
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.schemas import Page
@@ -241,8 +240,7 @@ class CampaignController(Controller):
     async def schedule(
         self, campaign_id: FromPath[UUID], data: JSONBody[Schedule], campaign_service: NamedDependency[CampaignService]
     ) -> CampaignRead:
-        # Like event times, a time typed without an offset is Paris time.
-        return _read(await campaign_service.schedule(campaign_id, to_utc(data.scheduled_at)))
+        return _read(await campaign_service.schedule(campaign_id, data.scheduled_at))
 
     @post(
         "/{campaign_id:uuid}/pause",

@@ -3,6 +3,7 @@ test send, so that what staff preview is what recipients get."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,7 @@ from crm.config import Settings
 from crm.db.models.campaign import Campaign
 from crm.domain.events.links import rsvp_url
 from crm.domain.public.links import preferences_url, unsubscribe_url
-from crm.lib.mail import base_context
+from crm.lib.mail import CompiledTemplate, base_context, from_sources
 
 # One row per person: names, their subscription to the campaign's list (the footer's "why"), and
 # the organisation of their most recent current position.
@@ -67,15 +68,21 @@ def recipient_context(settings: Settings, campaign: Campaign, list_name: str, pe
     }
 
 
+@lru_cache(maxsize=16)
+def _compiled(campaign_id: UUID, started_at: str, html: str, text: str) -> CompiledTemplate:
+    return from_sources(f"campaign {campaign_id}", html, text, sandboxed=True)
+
+
+def sent_template(campaign: Campaign) -> CompiledTemplate:
+    """The template fixed when the send started, parsed by Jinja once per process (bounded: a
+    worker or an archive page sees many campaigns over time)."""
+    return _compiled(campaign.id, str(campaign.started_at), campaign.compiled_html or "", campaign.compiled_text or "")
+
+
 def archive_view(settings: Settings, campaign: Campaign) -> str:
     """The campaign as sent, for the public archive: every recipient field left empty, and the
     way out pointing to the public subscription page instead of anyone's own links."""
-    from crm.lib.mail import from_sources
-
-    template = from_sources(
-        f"campaign {campaign.id}", campaign.compiled_html or "", campaign.compiled_text or "", sandboxed=True
-    )
-    html, _text = template.render(
+    html, _text = sent_template(campaign).render(
         {
             **base_context(settings.organisation),
             "first_name": "",

@@ -9,6 +9,7 @@ from pydantic import Field
 from crm.db.models.campaign import CampaignKind, CampaignStatus, DeliveryStatus
 from crm.domain.campaigns.content import Content
 from crm.lib.schemas import Email, Schema
+from crm.lib.timezones import PARIS_HELP, ParisDateTime
 
 
 class CampaignCreate(Schema):
@@ -75,7 +76,7 @@ class CampaignRead(Schema):
 
 
 class Schedule(Schema):
-    scheduled_at: datetime = Field(description="When to send, with its offset (e.g. 2026-12-01T09:00:00+01:00)")
+    scheduled_at: ParisDateTime = Field(description=f"When to send: {PARIS_HELP}")
 
 
 class Progress(Schema):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+from crm.lib.timezones import PARIS
+
 KIND_LABELS = {
     "ceremony": "Cérémonie",
     "congress": "Congrès",
@@ -14,13 +14,6 @@ KIND_LABELS = {
     "webinar": "Webinaire",
     "workshop": "Atelier",
 }
-
-
-def to_utc(moment: datetime) -> datetime:
-    """A time without offset is Paris time, as staff type it (summer and winter time alike)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=PARIS)
-    return moment.astimezone(UTC)
 
 
 def paris(moment: datetime | None) -> str | None:

@@ -11,7 +11,8 @@ from typing import Any
 from icalendar import Calendar, vCalAddress, vText
 from icalendar import Event as VEvent
 
-from crm.domain.events.display import PARIS, place
+from crm.domain.events.display import place
+from crm.lib.timezones import PARIS
 
 
 def event_uid(event: Any, domain: str) -> str:

@@ -1,18 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, AnyHttpUrl, Field
+from pydantic import AnyHttpUrl, Field
 
 from crm.db.models.event import EventKind, EventStatus, InvitationStatus
-from crm.domain.events.display import to_utc
 from crm.lib.schemas import Schema
+from crm.lib.timezones import PARIS_HELP, ParisDateTime
 
 # With an offset (2027-03-12T14:30:00+01:00, ...Z) or without: then it is Europe/Paris time.
-ParisDateTime = Annotated[datetime, AfterValidator(to_utc)]
-PARIS_HELP = "ISO 8601; with an offset, or without one for Europe/Paris local time"
 
 
 class EventCreate(Schema):

@@ -37,14 +37,6 @@ async def epci(session: AsyncSession, raw_siren: str, field: str = "siren") -> t
     return siren, Place(row.name, row.population, row.departement_code, row.region_code)
 
 
-async def departement_name(session: AsyncSession, code: str) -> str | None:
-    return await session.scalar(select(Departement.name).where(Departement.code == code))
-
-
-async def region_name(session: AsyncSession, code: str) -> str | None:
-    return await session.scalar(select(Region.name).where(Region.code == code))
-
-
 @dataclass(frozen=True, slots=True)
 class ReferenceNames:
     departements: dict[str, str]
