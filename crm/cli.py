@@ -133,7 +133,9 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, from CRM_TRUSTED_PROXIES only (crm/lib/client_address.py):
+        # uvicorn's own rewrite would trust 127.0.0.1 behind the operator's back.
+        proxy_headers=False,
         log_config=None,
         access_log=False,
     )

@@ -10,11 +10,13 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from crm.lib.client_address import Network, parse_networks
 
 ENV_FILE = ".env"
 
@@ -97,9 +99,21 @@ class SecuritySettings(BaseSettings):
     session_ttl_seconds: int = 8 * 3600
     # Cookies carry `Secure` except on a local run over plain HTTP.
     secure_cookies: bool = True
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_address: int = 20
-    login_window_seconds: int = 900
+    # Login throttling (README, "Logging in"): slow down per account and address, never lock
+    # the owner out. The n-th failure from one address (or known browser) on one account makes
+    # the next attempt wait `login_first_delay_seconds`, doubling with each failure up to the max.
+    login_failures_before_delay: int = 5
+    # Failures from one address across all accounts before the same delays apply (password spraying).
+    login_failures_before_delay_per_address: int = 20
+    login_first_delay_seconds: int = 15
+    login_max_delay_seconds: int = 900
+    # Failures on one account from everywhere; beyond it only known addresses and browsers may try.
+    login_max_failures_per_account: int = 100
+    # Failures are forgotten this long after the last one.
+    login_window_seconds: int = 3600
+    # An address or browser where the account logged in successfully stays known this long.
+    login_known_days: int = 30
+    known_device_cookie: str = "crm_known_device"
     invitation_ttl_hours: int = 72
 
 
@@ -165,6 +179,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     log_json: bool = False
     log_level: str = "INFO"
+    # Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed; none by
+    # default, so that a client cannot choose the address its rate limits count against.
+    trusted_proxies: Annotated[list[Network], NoDecode] = []
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
@@ -173,6 +190,24 @@ class Settings(BaseSettings):
     organisation: OrganisationSettings = Field(default_factory=OrganisationSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
     events: EventSettings = Field(default_factory=EventSettings)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                value = json.loads(text)
+            else:
+                value = text.replace(",", " ").split()
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            try:
+                return parse_networks(value)
+            except ValueError as exc:
+                raise ValueError(f"CRM_TRUSTED_PROXIES: {exc}") from exc
+        return value
 
     @property
     def database_url(self) -> str:

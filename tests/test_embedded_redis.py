@@ -41,6 +41,30 @@ async def test_login_limits_work_on_the_embedded_redis(redis: object) -> None:
     assert 0 < wait <= 60
 
 
+async def test_login_throttle_works_on_the_embedded_redis(redis: object) -> None:
+    from crm.config import SecuritySettings
+    from crm.domain.auth.throttle import LoginThrottle
+
+    settings = SecuritySettings(login_failures_before_delay=2, login_max_failures_per_account=3)
+    throttle = LoginThrottle(redis, settings, "secret")  # type: ignore[arg-type]
+    stranger = throttle.attempt(f"{uuid4()}@example.org", "203.0.113.7", None)
+    assert await throttle.failed(stranger) == 0
+    assert 0 < await throttle.failed(stranger) <= settings.login_first_delay_seconds
+    assert await throttle.wait(stranger) > 0
+    email = f"{uuid4()}@example.org"
+    owner = throttle.attempt(email, "2001:db8::1", None)
+    assert not await throttle.is_known(owner)
+    await throttle.succeeded(owner)
+    assert await throttle.is_known(owner)
+    for address in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+        await throttle.failed(throttle.attempt(email, address, None))
+    assert await throttle.wait(owner) == 0  # known: the others' failures do not count
+    assert await throttle.wait(throttle.attempt(email, "192.0.2.1", None)) > 0  # unknown: past the cap
+    cookie = throttle.device_cookie_value(owner)
+    assert await throttle.wait(throttle.attempt(email, "192.0.2.1", cookie)) == 0
+    assert throttle.attempt("x@example.org", "192.0.2.1", cookie).device is None
+
+
 async def test_sessions_and_queue_work_on_the_embedded_redis(redis: object) -> None:
     staff_id = uuid4()
     token, opened = await sessions.open_session(redis, staff_id, "admin", 60)  # type: ignore[arg-type]

@@ -42,3 +42,56 @@ async def hit(redis: Redis, windows: list[Window]) -> None:
 
 async def clear(redis: Redis, windows: list[Window]) -> None:
     await redis.delete(*(w.key for w in windows))
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Progressive delay after failures (slow down, never lock): the first `free - 1` failures cost
+    nothing, the `free`-th imposes `first_delay` seconds before the next attempt, each further one
+    twice the previous, up to `max_delay`. Failures are forgotten `memory` seconds after the last."""
+
+    key: str
+    free: int
+    memory: int
+    first_delay: int
+    max_delay: int
+
+    @property
+    def wait_key(self) -> str:
+        return f"{self.key}:wait"
+
+    def delay(self, failures: int) -> int:
+        if failures < self.free:
+            return 0
+        return min(self.max_delay, self.first_delay * 2 ** min(failures - self.free, 32))
+
+
+async def backoff_wait(redis: Redis, backoffs: list[Backoff]) -> int:
+    """Seconds before the next attempt is allowed, or 0."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for b in backoffs:
+            pipe.ttl(b.wait_key)
+        ttls = await pipe.execute()
+    return max([int(t) for t in ttls if t and t > 0], default=0)
+
+
+async def backoff_fail(redis: Redis, backoffs: list[Backoff]) -> int:
+    """Counts a failure on each; returns the longest delay it imposed (0 when none)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        for b in backoffs:
+            pipe.incr(b.key)
+            # Plain EXPIRE (Redis 6.2 has no NX/GT): each failure renews the memory.
+            pipe.expire(b.key, b.memory)
+        values = await pipe.execute()
+    waits = {b.wait_key: b.delay(int(values[2 * i])) for i, b in enumerate(backoffs)}
+    waits = {key: seconds for key, seconds in waits.items() if seconds}
+    if waits:
+        async with redis.pipeline(transaction=True) as pipe:
+            for key, seconds in waits.items():
+                pipe.set(key, 1, ex=seconds)
+            await pipe.execute()
+    return max(waits.values(), default=0)
+
+
+async def backoff_forget(redis: Redis, backoffs: list[Backoff]) -> None:
+    await redis.delete(*(k for b in backoffs for k in (b.key, b.wait_key)))

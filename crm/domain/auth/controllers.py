@@ -15,23 +15,31 @@ from crm.config import Settings
 from crm.db.audit_listener import record
 from crm.domain.auth.guards import requires_viewer
 from crm.domain.auth.schemas import AcceptInvitation, LoginRequest, Me
+from crm.domain.auth.throttle import LoginThrottle
 from crm.domain.staff.services import StaffService, provide_staff_service
-from crm.lib import ratelimit, sessions
+from crm.lib import sessions
 from crm.lib.actor import Actor, current_actor
+from crm.lib.client_address import request_address
 from crm.lib.problems import ProblemError
 from crm.lib.sessions import StaffSession
 
 
-def _login_windows(settings: Settings, email: str, address: str) -> list[ratelimit.Window]:
-    sec = settings.security
-    return [
-        ratelimit.Window(
-            f"crm:login:account:{email.strip().lower()}",
-            sec.login_max_failures_per_account,
-            sec.login_window_seconds,
-        ),
-        ratelimit.Window(f"crm:login:address:{address}", sec.login_max_failures_per_address, sec.login_window_seconds),
-    ]
+def _throttle(request: Request[Any, Any, Any]) -> LoginThrottle:
+    settings: Settings = request.app.state.settings
+    return LoginThrottle(request.app.state.redis, settings.security, settings.security.secret_key.get_secret_value())
+
+
+def _device_cookie(settings: Settings, value: str) -> Cookie:
+    # Only the login route reads it; it says "this browser logged in to this account before".
+    return Cookie(
+        key=settings.security.known_device_cookie,
+        value=value,
+        max_age=settings.security.login_known_days * 86400,
+        path="/api/v1/auth",
+        httponly=True,
+        samesite="strict",
+        secure=settings.security.secure_cookies,
+    )
 
 
 def _session_cookie(settings: Settings, value: str, max_age: int) -> Cookie:
@@ -65,8 +73,9 @@ class AuthController(Controller):
         operation_id="login",
         summary="Log in",
         description="Checks the e-mail and password, sets the session cookie and returns the CSRF token "
-        "to send in the X-CSRF-Token header on writes. Failed attempts are limited per account "
-        "and per address (429 with Retry-After).",
+        "to send in the X-CSRF-Token header on writes. Failed attempts slow down further attempts "
+        "per account and address (429 with Retry-After); a browser or address that logged in to the "
+        "account before is never held back by others' failures.",
     )
     async def login(
         self,
@@ -76,23 +85,30 @@ class AuthController(Controller):
     ) -> Response[Me]:
         settings: Settings = request.app.state.settings
         redis: Redis = request.app.state.redis
-        address = request.client.host if request.client else "unknown"
-        windows = _login_windows(settings, data.email, address)
-        if wait := await ratelimit.blocked_for(redis, windows):
+        throttle = _throttle(request)
+        attempt = throttle.attempt(
+            data.email, request_address(request), request.cookies.get(settings.security.known_device_cookie)
+        )
+        if wait := await throttle.wait(attempt):
             raise _too_many(wait)
         staff = await staff_service.authenticate(data.email, data.password)
         if staff is None:
-            await ratelimit.hit(redis, windows)
-            if wait := await ratelimit.blocked_for(redis, windows):
+            if wait := await throttle.failed(attempt):
                 raise _too_many(wait)
             raise ProblemError(401, "Wrong e-mail or password")
-        await ratelimit.clear(redis, windows[:1])
+        await throttle.succeeded(attempt)
         ttl = settings.security.session_ttl_seconds
         token, session = await sessions.open_session(redis, staff.id, staff.role.value, ttl)
         current_actor.set(Actor(kind="staff", id=staff.id, request_id=current_actor.get().request_id))
         record(staff_service.repository.session, "login", "staff", staff.id)
         me = Me(id=staff.id, email=staff.email, name=staff.name, role=staff.role, csrf_token=session.csrf_token)
-        return Response(me, cookies=[_session_cookie(settings, token, ttl)])
+        return Response(
+            me,
+            cookies=[
+                _session_cookie(settings, token, ttl),
+                _device_cookie(settings, throttle.device_cookie_value(attempt)),
+            ],
+        )
 
     @post(
         "/logout",
