@@ -39,6 +39,9 @@ async def test_login_limits_work_on_the_embedded_redis(redis: object) -> None:
     await ratelimit.hit(redis, windows)  # type: ignore[arg-type]
     wait = await ratelimit.blocked_for(redis, windows)  # type: ignore[arg-type]
     assert 0 < wait <= 60
+    one_slot = ratelimit.Window(f"test:{uuid4()}", 1, 60)
+    assert await ratelimit.take(redis, one_slot)  # type: ignore[arg-type]
+    assert not await ratelimit.take(redis, one_slot)  # type: ignore[arg-type]
 
 
 async def test_login_throttle_works_on_the_embedded_redis(redis: object) -> None:

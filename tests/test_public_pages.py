@@ -27,6 +27,7 @@ from crm.domain.lists.services import suppression_hash
 from crm.domain.public import links
 from crm.lib.tokens import make_token
 from tests.mailing_helpers import add, links_in, make_list, make_person, subscribe, subscriptions_of
+from tests.peers import connect_from
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
@@ -424,14 +425,78 @@ async def test_a_known_person_keeps_their_name_and_an_existing_subscriber_gets_n
     assert (await subscriptions_of(engine, person))[news].status == SubscriptionStatus.SUBSCRIBED
 
 
-async def test_public_subscribe_is_rate_limited_per_address(client: Any, engine: AsyncEngine) -> None:
+def test_one_mailbox_whatever_its_spelling() -> None:
+    from crm.lib.mailbox import mailbox_key
+
+    gmail = mailbox_key("chloemartin@gmail.com")
+    for variant in ("Chloe.Martin@gmail.com", "c.h.l.o.e.martin+lettre@GoogleMail.com", "CHLOEMARTIN+x+y@gmail.com"):
+        assert mailbox_key(variant) == gmail
+    # +tags are folded everywhere; dots only where the provider ignores them.
+    assert mailbox_key("jean.dupont+asso@ville-ajaccio.fr") == mailbox_key("Jean.Dupont@ville-ajaccio.fr")
+    assert mailbox_key("jeandupont@ville-ajaccio.fr") != mailbox_key("jean.dupont@ville-ajaccio.fr")
+    assert mailbox_key("jean@ville-ajaccio.fr") != mailbox_key("jean@ville-bastia.fr")
+
+
+async def test_variants_of_one_mailbox_get_a_few_confirmations_a_day_and_the_same_answer(
+    client: Any, engine: AsyncEngine, smtp: Any, run_worker: Any
+) -> None:
+    """Mail bombing a third party through the form: every spelling of one mailbox, from made-up
+    forwarded addresses, still earns only a few confirmation e-mails a day."""
+    from crm.domain.public.controllers import SUBSCRIBE_PER_MAILBOX
+
     await make_list(engine, "lettre")
-    form = {"email": "spam-cible@ville.fr", "lists": ["lettre"], "consent": "yes"}
-    statuses = [(await client.post("/subscribe", data=form)).status_code for _ in range(6)]
-    assert statuses[:5] == [200] * 5
-    assert statuses[5] == 429
-    # Another address is not blocked by this one.
-    assert (await client.post("/subscribe", data=form | {"email": "autre@ville.fr"})).status_code == 200
+    variants = [
+        "Chloe.Martin@gmail.com",
+        "chloemartin@googlemail.com",
+        "c.h.l.o.e.martin+1@gmail.com",
+        "CHLOEMARTIN+2@GMAIL.COM",
+        "chloe.martin+3@googlemail.com",
+        "chloemartin+4@gmail.com",
+        "chl.oemartin+5@gmail.com",
+    ]
+    answers = []
+    for i, email in enumerate(variants):
+        response = await client.post(
+            "/subscribe",
+            data={"email": email, "lists": ["lettre"], "consent": "yes"},
+            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+        )
+        answers.append((response.status_code, response.text))
+    # Nothing tells the sender that the mailbox was held back.
+    assert set(answers) == {answers[0]}
+    assert answers[0][0] == 200
+    await run_worker()
+    assert len(smtp.messages) == SUBSCRIBE_PER_MAILBOX[0] < len(variants)
+    # Another mailbox is not held back by this one.
+    smtp.clear()
+    other = await client.post("/subscribe", data={"email": "autre@ville.fr", "lists": ["lettre"], "consent": "yes"})
+    assert other.status_code == 200
+    await run_worker()
+    assert smtp.to("autre@ville.fr")
+
+
+async def test_one_client_cannot_subscribe_many_mailboxes_whatever_its_headers_say(
+    client: Any, engine: AsyncEngine, monkeypatch: Any
+) -> None:
+    from crm.domain.public import controllers
+
+    monkeypatch.setattr(controllers, "SUBSCRIBE_PER_CLIENT", (3, 3600))
+    await make_list(engine, "lettre")
+    connect_from(client, "203.0.113.7")
+    statuses = []
+    for i in range(4):
+        response = await client.post(
+            "/subscribe",
+            data={"email": f"victime{i}@ville.fr", "lists": ["lettre"], "consent": "yes"},
+            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+        )
+        statuses.append(response.status_code)
+    assert statuses == [200, 200, 200, 429]
+    assert "victime3" not in response.text
+    assert int(response.headers["retry-after"]) > 0
+    connect_from(client, "203.0.113.8")
+    ok = await client.post("/subscribe", data={"email": "victime3@ville.fr", "lists": ["lettre"], "consent": "yes"})
+    assert ok.status_code == 200
 
 
 async def test_confirmation_links_tampered_or_expired(client: Any, engine: AsyncEngine, settings: Settings) -> None:

@@ -95,3 +95,13 @@ async def backoff_fail(redis: Redis, backoffs: list[Backoff]) -> int:
 
 async def backoff_forget(redis: Redis, backoffs: list[Backoff]) -> None:
     await redis.delete(*(k for b in backoffs for k in (b.key, b.wait_key)))
+
+
+async def take(redis: Redis, window: Window) -> bool:
+    """Counts one use and says whether it was within the limit; concurrent requests cannot both
+    take the last slot."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(window.key, 0, ex=window.seconds, nx=True)
+        pipe.incr(window.key)
+        _, count = await pipe.execute()
+    return int(count) <= window.limit

@@ -18,13 +18,15 @@ from crm.config import Settings
 from crm.db.models.mailing import MailingList, PublicationKind
 from crm.db.models.person import Person
 from crm.domain.campaigns.rendering import archive_view
-from crm.domain.lists.services import SubscriptionService, suppression_hash
+from crm.domain.lists.services import SubscriptionService
 from crm.domain.public import links
 from crm.domain.public import services as public
 from crm.lib.actor import Actor, acting_as
+from crm.lib.client_address import rate_limit_bucket, request_address
 from crm.lib.mail import base_context
+from crm.lib.mailbox import mailbox_key
 from crm.lib.problems import ProblemError, field_error
-from crm.lib.ratelimit import Window, blocked_for, hit
+from crm.lib.ratelimit import Window, blocked_for, hit, take
 from crm.lib.schemas import normalise_email
 from crm.lib.tokens import TokenError, read_token
 
@@ -45,9 +47,12 @@ PUBLICATION_KINDS = {
     PublicationKind.OTHER.value: "publication",
 }
 
-# The public form, per address and per client: enough for a typo or two, not for mail bombing.
-SUBSCRIBE_PER_ADDRESS = (5, 3600)
+# The public form must not mail-bomb a third party: a mailbox (however spelt) gets a few
+# confirmation e-mails a day, silently (the answer never says an address was held back); a client
+# address may send this many forms an hour and a day (429: that tells nothing about any mailbox).
+SUBSCRIBE_PER_MAILBOX = (3, 86400)
 SUBSCRIBE_PER_CLIENT = (30, 3600)
+SUBSCRIBE_PER_CLIENT_DAY = (200, 86400)
 
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
@@ -374,10 +379,10 @@ class PublicController(Controller):
             return await self._subscribe_form(request, db_session, values, [m for _, m in errors], 422)
 
         redis = request.app.state.redis
-        client = request.client.host if request.client else "unknown"
+        client = rate_limit_bucket(request_address(request))
         windows = [
-            Window(f"ratelimit:subscribe:address:{suppression_hash(email)}", *SUBSCRIBE_PER_ADDRESS),
             Window(f"ratelimit:subscribe:client:{client}", *SUBSCRIBE_PER_CLIENT),
+            Window(f"ratelimit:subscribe:client-day:{client}", *SUBSCRIBE_PER_CLIENT_DAY),
         ]
         wait = await blocked_for(redis, windows)
         if wait:
@@ -386,7 +391,7 @@ class PublicController(Controller):
             response = message(
                 request,
                 "Trop de tentatives",
-                "Nous avons reçu beaucoup de demandes pour cette adresse. Réessayez un peu plus tard.",
+                "Nous avons reçu beaucoup de demandes depuis votre connexion. Réessayez un peu plus tard.",
                 status_code=429,
                 kind="error",
             )
@@ -394,16 +399,18 @@ class PublicController(Controller):
             return response
         await hit(redis, windows)
 
-        with _as_contact(request, None):
-            outcome = await public.subscribe_from_form(
-                db_session,
-                email=email,
-                first_name=values["first_name"],
-                last_name=values["last_name"],
-                lists=chosen,
-                consent_version=_text(form.get("consent_version"), 50),
-            )
-            await db_session.commit()
+        outcome = public.SubscribeOutcome()
+        if await take(redis, Window(f"ratelimit:subscribe:mailbox:{mailbox_key(email)}", *SUBSCRIBE_PER_MAILBOX)):
+            with _as_contact(request, None):
+                outcome = await public.subscribe_from_form(
+                    db_session,
+                    email=email,
+                    first_name=values["first_name"],
+                    last_name=values["last_name"],
+                    lists=chosen,
+                    consent_version=_text(form.get("consent_version"), 50),
+                )
+                await db_session.commit()
         if outcome.to_confirm:
             await redis.enqueue_job("send_subscription_confirmation", *(str(i) for i in outcome.to_confirm))
         text = (
