@@ -38,6 +38,7 @@ from crm.domain.tags.controllers import TagController
 from crm.lib.logging import configure_logging, request_id_middleware
 from crm.lib.problems import exception_handlers
 from crm.lib.redis import connect_redis
+from crm.lib.security_headers import add_security_headers
 from crm.lib.services import alchemy_config
 
 # The route table: each controller declares its guards, so this list reads as the permission matrix.
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[*ROUTE_HANDLERS, MetricsController],
         plugins=[SQLAlchemyPlugin(config=db_config)],
         middleware=[request_id_middleware, prometheus.middleware, staff_session_middleware],
+        before_send=[add_security_headers],
         lifespan=[redis_lifespan],
         exception_handlers=exception_handlers,
         state=State({"settings": settings, "db_config": db_config}),

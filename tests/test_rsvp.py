@@ -72,7 +72,7 @@ async def test_the_answer_flow_from_the_links_of_the_invitation(
     assert (await invitation_status(engine, event["id"]))[people[0][0]] == "invited"
     assert (await admin_client.get(f"/api/v1/events/{event['id']}")).json()["figures"]["opened"] == 0
     # The page's own beacon counts it as opened.
-    opened_path = re.search(r'fetch\("([^"]+)"', page.text)
+    opened_path = re.search(r'data-opened-url="([^"]+)"', page.text)
     assert opened_path is not None
     assert (await admin_client.post(opened_path.group(1))).status_code == 204
     assert (await admin_client.get(f"/api/v1/events/{event['id']}")).json()["figures"]["opened"] == 1

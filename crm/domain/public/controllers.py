@@ -28,6 +28,7 @@ from crm.lib.mailbox import mailbox_key
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.ratelimit import Window, blocked_for, hit, take
 from crm.lib.schemas import normalise_email
+from crm.lib.security_headers import page_policy
 from crm.lib.tokens import TokenError, read_token
 
 TEMPLATES = jinja2.Environment(
@@ -35,9 +36,21 @@ TEMPLATES = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
+# Every page: scripts and styles only those of our templates (by hash), no framing, no sniffing,
+# and no Referer, so that a token in the address never reaches a linked site.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": page_policy(Path(__file__).parent / "templates"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 # A token in the address must not travel to other sites, caches or search engines.
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 PUBLIC_PAGE_HEADERS = {"Referrer-Policy": "no-referrer"}
+# An archived campaign is e-mail HTML: inline styles and remote images, and no script at all.
+ARCHIVED_CAMPAIGN_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline' https:; img-src https: http: data:; font-src https: data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 PUBLICATION_KINDS = {
     PublicationKind.REPORT.value: "rapport",
@@ -70,7 +83,9 @@ def page(
     body = TEMPLATES.get_template(template).render(
         base_context(_settings(request).organisation) | {"wide": False, "kind": None, "link": None} | context
     )
-    return Response(body, status_code=status_code, media_type=MediaType.HTML, headers=headers or PAGE_HEADERS)
+    return Response(
+        body, status_code=status_code, media_type=MediaType.HTML, headers=SECURITY_HEADERS | (headers or PAGE_HEADERS)
+    )
 
 
 def message(
@@ -522,4 +537,12 @@ class PublicController(Controller):
                 request, "Message introuvable", "Ce message n’existe pas ou n’est pas public.", status_code=404
             )
         html = archive_view(_settings(request), campaign)
-        return Response(html, media_type=MediaType.HTML, headers={"Cache-Control": "public, max-age=300"})
+        return Response(
+            html,
+            media_type=MediaType.HTML,
+            headers={
+                "Cache-Control": "public, max-age=300",
+                "Content-Security-Policy": ARCHIVED_CAMPAIGN_POLICY,
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
