@@ -237,3 +237,23 @@ async def test_login_is_in_the_audit_log(client: AsyncTestClient[Any], make_staf
     await log_in(client, account.email)
     entries = (await client.get("/api/v1/audit-log", params={"action": "login"})).json()["items"]
     assert [(e["actor_id"], e["entity_id"]) for e in entries] == [(account.id, account.id)]
+
+
+async def test_parallel_guesses_from_one_place_check_one_password_at_a_time(settings: Any, redis_url: str) -> None:
+    """Without turns, a burst of simultaneous attempts would all pass the check before the first
+    failure is counted, and guess far more than the delays allow."""
+    import asyncio
+
+    from crm.domain.auth.throttle import LoginThrottle
+
+    redis = connect_redis(redis_url)
+    requests = [LoginThrottle(redis, settings.security, "secret") for _ in range(10)]  # one per request
+    attempt = requests[0].attempt("admin@example.org", "203.0.113.7", None)
+    waits = await asyncio.gather(*(r.begin(attempt) for r in requests))
+    assert sorted(waits) == [0] + [1] * 9  # one checks its password, the others come back in a second
+    first = requests[waits.index(0)]
+    await first.failed(attempt)
+    await first.end(attempt)
+    assert await requests[0].begin(attempt) == 0
+    await requests[0].end(attempt)
+    await redis.aclose()

@@ -54,6 +54,11 @@ async def test_login_throttle_works_on_the_embedded_redis(redis: object) -> None
     assert await throttle.failed(stranger) == 0
     assert 0 < await throttle.failed(stranger) <= settings.login_first_delay_seconds
     assert await throttle.wait(stranger) > 0
+    assert await throttle.begin(stranger) > 0  # waiting: no turn taken
+    newcomer = throttle.attempt(f"{uuid4()}@example.org", "192.0.2.9", None)
+    assert await throttle.begin(newcomer) == 0
+    assert await LoginThrottle(redis, settings, "secret").begin(newcomer) == 1  # type: ignore[arg-type]
+    await throttle.end(newcomer)
     email = f"{uuid4()}@example.org"
     owner = throttle.attempt(email, "2001:db8::1", None)
     assert not await throttle.is_known(owner)

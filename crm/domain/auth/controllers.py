@@ -89,14 +89,17 @@ class AuthController(Controller):
         attempt = throttle.attempt(
             data.email, request_address(request), request.cookies.get(settings.security.known_device_cookie)
         )
-        if wait := await throttle.wait(attempt):
+        if wait := await throttle.begin(attempt):
             raise _too_many(wait)
-        staff = await staff_service.authenticate(data.email, data.password)
-        if staff is None:
-            if wait := await throttle.failed(attempt):
-                raise _too_many(wait)
-            raise ProblemError(401, "Wrong e-mail or password")
-        await throttle.succeeded(attempt)
+        try:
+            staff = await staff_service.authenticate(data.email, data.password)
+            if staff is None:
+                if wait := await throttle.failed(attempt):
+                    raise _too_many(wait)
+                raise ProblemError(401, "Wrong e-mail or password")
+            await throttle.succeeded(attempt)
+        finally:
+            await throttle.end(attempt)
         ttl = settings.security.session_ttl_seconds
         token, session = await sessions.open_session(redis, staff.id, staff.role.value, ttl)
         current_actor.set(Actor(kind="staff", id=staff.id, request_id=current_actor.get().request_id))

@@ -26,6 +26,8 @@ from crm.lib.security import new_token, token_hash
 from crm.lib.tokens import TokenError, make_token, read_token
 
 DEVICE_PURPOSE = "known-device"
+# Longest a password check may hold its source's turn (argon2 plus a database read take far less).
+TURN_SECONDS = 10
 
 
 def account_key(email: str) -> str:
@@ -44,6 +46,7 @@ class LoginThrottle:
         self.redis = redis
         self.settings = settings
         self.secret_key = secret_key
+        self._taken: list[str] = []  # turns held by this attempt (one throttle per request)
 
     # ---- who is trying -----------------------------------------------------------------------
 
@@ -104,6 +107,34 @@ class LoginThrottle:
         return ratelimit.Window(
             f"crm:login:account:{attempt.account}", s.login_max_failures_per_account, s.login_window_seconds
         )
+
+    def _turns(self, attempt: LoginAttempt, known: bool) -> list[str]:
+        keys = [f"{self._source(attempt).key}:turn"]
+        if not known:
+            keys.append(f"{self._address(attempt).key}:turn")
+        return keys
+
+    async def begin(self, attempt: LoginAttempt) -> int:
+        """0 when this attempt may check its password now, else seconds to wait. One password is
+        checked at a time per source (and per address for unknown sources): simultaneous attempts
+        would otherwise all pass before the first failure counts. Call `end` afterwards."""
+        known = await self.is_known(attempt)
+        for key in self._turns(attempt, known):
+            # Expires on its own should the process die between begin and end.
+            if not await self.redis.set(key, 1, nx=True, ex=TURN_SECONDS):
+                await self.end(attempt)
+                return 1
+            self._taken.append(key)
+        wait = await self.wait(attempt)
+        if wait:
+            await self.end(attempt)
+        return wait
+
+    async def end(self, attempt: LoginAttempt) -> None:
+        """Gives back the turns this throttle took (and only those)."""
+        if self._taken:
+            await self.redis.delete(*self._taken)
+            self._taken.clear()
 
     async def wait(self, attempt: LoginAttempt) -> int:
         """Seconds this attempt must wait before its password is even checked; 0 to go ahead."""
