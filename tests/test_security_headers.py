@@ -108,3 +108,20 @@ async def test_other_responses_refuse_framing_and_sniffing(client: AsyncTestClie
         response = await client.get(url)
         assert response.headers["x-content-type-options"] == "nosniff", url
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"], url
+
+
+async def test_an_archived_campaign_can_run_no_script(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, run_worker: Any
+) -> None:
+    from tests.sending_helpers import make_audience
+    from tests.test_campaigns import compose
+
+    list_id = await make_list(engine, "lettre")
+    await make_audience(engine, list_id, 1)
+    campaign = await compose(admin_client, list_id, is_public=True, subject="Lettre publique")
+    await admin_client.post(f"/api/v1/campaigns/{campaign['id']}/send")
+    await run_worker()
+    view = await admin_client.get(f"/archive/campaigns/{campaign['id']}")
+    assert view.status_code == 200
+    assert_protected(view, token=False)
+    assert "script-src" not in policy(view)  # default-src 'none' then forbids every script
