@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.config import Settings
 from crm.db.models.campaign import Campaign, CampaignStatus
 from crm.domain.campaigns.queue import enqueue_send
-from crm.domain.campaigns.rendering import recipient_context, recipient_rows, sent_template
+from crm.domain.campaigns.rendering import fill_line, recipient_context, recipient_rows, sent_template
 from crm.domain.campaigns.services import CampaignService
 from crm.lib.actor import Actor, acting_as
 from crm.lib.mail import CompiledTemplate, Mailer, SmtpError, TemplateError
@@ -190,7 +190,6 @@ class CampaignRun:
         self.list_slug = ""
         self.common_headers = [
             ("From", address(campaign.from_name, campaign.from_email)),
-            ("Subject", header_value(campaign.subject)),
             ("Auto-Submitted", "auto-generated"),
             ("Precedence", "bulk"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
@@ -239,6 +238,7 @@ class CampaignRun:
         mailto = f"mailto:{mailbox}?subject={quote('unsubscribe ' + str(recipient.delivery_id))}"
         headers = [
             *self.common_headers,
+            ("Subject", header_value(fill_line(self.campaign.subject, context))),
             ("To", address(context["full_name"], recipient.email)),
             ("Message-ID", f"<{recipient.delivery_id}@{self.domain}>"),
             ("List-Unsubscribe", f"<{context['unsubscribe_url']}>, <{mailto}>"),
@@ -513,15 +513,16 @@ async def send_campaign_test(ctx: dict[str, Any], campaign_id: str, staff_id: st
         return "no such person"
     # The test shows a recipient's fields, but its links must not act for that recipient: a click
     # in a test message would unsubscribe someone else, or answer their invitation.
-    context = recipient_context(settings, campaign, mailing_list.name if mailing_list else "", person, preview=True)
     try:
+        context = recipient_context(settings, campaign, mailing_list.name if mailing_list else "", person, preview=True)
+        subject = fill_line(campaign.subject, context)
         html, plain = await asyncio.to_thread(template.render, context)
     except TemplateError as exc:
         return f"not sent: {exc}"
     headers = [
         ("From", address(campaign.from_name, campaign.from_email)),
         ("To", staff.email),
-        ("Subject", header_value(f"[TEST] {campaign.subject}")),
+        ("Subject", header_value(f"[TEST] {subject}")),
         ("Message-ID", f"<test-{uuid4()}@{settings.organisation.unsubscribe_mailbox.rpartition('@')[2]}>"),
         ("Auto-Submitted", "auto-generated"),
     ]

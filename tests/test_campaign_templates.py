@@ -226,3 +226,53 @@ async def test_the_public_archive_is_rendered_once_and_served_from_that_copy(
     second = await admin_client.get(f"/archive/campaigns/{campaign_id}")
     assert first.status_code == second.status_code == 200
     assert first.text == second.text == stored
+
+
+async def test_a_subject_placeholder_is_filled_per_recipient_on_one_line(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any
+) -> None:
+    list_id = await make_list(engine, "lettre")
+    people = await make_audience(engine, list_id, 2)
+    async with engine.begin() as conn:  # a name typed with a line break must not open a new header
+        await conn.execute(
+            text("UPDATE person SET first_name = E'Zoé\\r\\nBcc: x@evil.example' WHERE id = :p"), {"p": people[1][0]}
+        )
+    created = await admin_client.post(
+        "/api/v1/campaigns",
+        json=body(
+            list_id, subject="Lettre pour {{ first_name }}", preheader="Bonjour {{ first_name }}", is_public=True
+        ),
+    )
+    campaign_id = created.json()["id"]
+    await admin_client.post(f"/api/v1/campaigns/{campaign_id}/test", json={"person_id": str(people[0][0])})
+    await admin_client.post(f"/api/v1/campaigns/{campaign_id}/send")
+    await run_worker()
+    [test] = smtp.to("admin@example.org")
+    assert test.message["Subject"] == "[TEST] Lettre pour Prénom0"
+    [first] = smtp.to(people[0][1])
+    assert first.message["Subject"] == "Lettre pour Prénom0"
+    assert "Bonjour Prénom0" in first.html
+    [second] = smtp.to(people[1][1])
+    assert second.message["Subject"] == "Lettre pour Zoé Bcc: x@evil.example"
+    assert second.message["Bcc"] is None
+    assert set(received_per_address(smtp)) == {"admin@example.org", people[0][1], people[1][1]}
+    archive = await admin_client.get("/archive")
+    assert "{{" not in archive.text
+    assert "Lettre pour" in archive.text
+
+
+async def test_a_campaign_sent_before_archive_copies_gets_one_on_its_first_visit(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any
+) -> None:
+    list_id = await make_list(engine, "lettre")
+    await make_audience(engine, list_id, 1)
+    created = await admin_client.post("/api/v1/campaigns", json=body(list_id, is_public=True, subject="Ancienne"))
+    campaign_id = created.json()["id"]
+    await admin_client.post(f"/api/v1/campaigns/{campaign_id}/send")
+    await run_worker()
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE campaign SET archive_html = NULL WHERE id = :c"), {"c": campaign_id})
+    first = await admin_client.get(f"/archive/campaigns/{campaign_id}")
+    assert first.status_code == 200
+    assert "Ancienne" in first.text
+    assert (await campaign_row(engine, campaign_id)).archive_html == first.text

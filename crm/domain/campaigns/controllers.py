@@ -320,10 +320,12 @@ async def _render_for(
     if person_id not in people:
         raise ProblemError(422, "person_id: no such person", errors=[field_error("person_id", "no such person")])
     template = await service.compile(campaign)
-    context = recipient_context(
-        settings, campaign, mailing_list.name if mailing_list else "", people[person_id], preview=True
-    )
-    return await render_or_422(lambda: template.render(context)[0])
+    list_name = mailing_list.name if mailing_list else ""
+
+    def render() -> str:
+        return template.render(recipient_context(settings, campaign, list_name, people[person_id], preview=True))[0]
+
+    return await render_or_422(render)
 
 
 class DeliveryController(Controller):

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+import jinja2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,7 +15,8 @@ from crm.config import Settings
 from crm.db.models.campaign import Campaign
 from crm.domain.events.links import rsvp_url
 from crm.domain.public.links import preferences_url, unsubscribe_url
-from crm.lib.mail import CompiledTemplate, base_context, from_sources
+from crm.lib.mail import CompiledTemplate, TemplateError, base_context, from_sources
+from crm.lib.placeholders import PlaceholderEnvironment, PlaceholderError, bounded_render
 
 # One row per person: names, their subscription to the campaign's list (the footer's "why"), and
 # the organisation of their most recent current position.
@@ -75,16 +77,40 @@ def recipient_context(
                 "rsvp_yes_url": rsvp_url(settings, campaign.event_id, person.id, "yes"),
                 "rsvp_no_url": rsvp_url(settings, campaign.event_id, person.id, "no"),
             }
-    return {
-        **links,
-        **base_context(settings.organisation),
-        "preheader": campaign.preheader or "",
+    fields = {
         "first_name": person.first_name,
         "last_name": person.last_name,
         "full_name": f"{person.first_name} {person.last_name}".strip(),
         "organisation": person.organisation or "",
+    }
+    return {
+        **links,
+        **base_context(settings.organisation),
+        **fields,
+        "preheader": fill_line(campaign.preheader or "", fields),
         "reason": reason(list_name, person),
     }
+
+
+@lru_cache(maxsize=64)
+def _line_template(source: str) -> jinja2.Template:
+    return _LINE_ENV.from_string(source)
+
+
+def fill_line(source: str, fields: dict[str, Any]) -> str:
+    """A one-line field staff wrote (subject, preheader) with the recipient's fields filled in:
+    placeholders only (checked when saved, and again here), on one line, so that no value can
+    break out of a mail header."""
+    if "{" not in source:
+        return source
+    try:
+        line = bounded_render(_line_template(source), fields)
+    except (jinja2.TemplateError, PlaceholderError) as exc:
+        raise TemplateError(f"subject or preheader: {exc}") from exc
+    return " ".join("".join(c if c.isprintable() else " " for c in line).split())
+
+
+_LINE_ENV = PlaceholderEnvironment(autoescape=False)
 
 
 @lru_cache(maxsize=16)
@@ -105,7 +131,7 @@ def archive_view(settings: Settings, campaign: Campaign, template: CompiledTempl
         {
             **base_context(settings.organisation),
             **inert_links(settings),
-            "preheader": campaign.preheader or "",
+            "preheader": fill_line(campaign.preheader or "", {}),
             "first_name": "",
             "last_name": "",
             "full_name": "",

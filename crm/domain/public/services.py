@@ -23,6 +23,7 @@ from crm.db.models.mailing import (
     SuppressionReason,
 )
 from crm.db.models.person import Person
+from crm.domain.campaigns.rendering import fill_line
 from crm.domain.lists.services import SubscriptionService, SuppressionService, is_suppressed
 from crm.lib.mail import TemplateError
 
@@ -249,9 +250,19 @@ async def public_campaigns(session: AsyncSession) -> list[ArchiveEntry]:
         )
     ).all()
     return [
-        ArchiveEntry(title=subject, date=started.date() if started else None, url=f"/archive/campaigns/{cid}")
+        ArchiveEntry(
+            title=_public_title(subject), date=started.date() if started else None, url=f"/archive/campaigns/{cid}"
+        )
         for cid, subject, started in rows
     ]
+
+
+def _public_title(subject: str) -> str:
+    """The subject as the archive shows it: a recipient's placeholders left empty."""
+    try:
+        return fill_line(subject, {}) or subject
+    except TemplateError:
+        return subject
 
 
 async def archived_html(session: AsyncSession, campaign_id: UUID, render: Callable[[Campaign], str]) -> str | None:
