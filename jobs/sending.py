@@ -343,13 +343,15 @@ class CampaignRun:
     async def cannot_compose(self, conn: AsyncConnection, recipient: Recipient, exc: TemplateError) -> None:
         """A template that fails for a recipient will fail for the next ones too: this delivery
         fails with the reason, the campaign pauses with it, and the rest stays queued."""
+        # Paused first: were this the last delivery, the campaign would otherwise be finished
+        # before it is paused, and the reason lost.
+        self.halted = True
+        await self.pause(f"Le message ne peut pas être composé : {exc}"[:1000])
         reason = f"not sent: the message cannot be composed: {exc}"[:1000]
         await conn.execute(
             RECORD,
             {"id": recipient.delivery_id, "owner": self.owner, "status": "failed", "sent_at": None, "response": reason},
         )
-        self.halted = True
-        await self.pause(f"Le message ne peut pas être composé : {exc}"[:1000])
 
     async def suppress(self, email: str) -> None:
         from crm.db.models.mailing import Suppression, SuppressionReason
