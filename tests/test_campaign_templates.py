@@ -276,3 +276,15 @@ async def test_a_campaign_sent_before_archive_copies_gets_one_on_its_first_visit
     assert first.status_code == 200
     assert "Ancienne" in first.text
     assert (await campaign_row(engine, campaign_id)).archive_html == first.text
+
+
+async def test_the_blocks_of_a_message_are_bounded_in_total(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine
+) -> None:
+    list_id = await make_list(engine, "lettre")
+    block = {"type": "text", "text": "Une très longue lettre. " * 400}  # 9,600 characters
+    fits = await admin_client.post("/api/v1/campaigns", json=body(list_id, content={"blocks": [block] * 20}))
+    assert fits.status_code == 201, fits.text
+    too_long = await admin_client.post("/api/v1/campaigns", json=body(list_id, content={"blocks": [block] * 25}))
+    assert too_long.status_code == 422
+    assert any(e["field"].startswith("content") for e in too_long.json()["errors"])
