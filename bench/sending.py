@@ -149,7 +149,7 @@ async def start(url: str, list_id: str) -> tuple[str, float]:
         campaign_id = campaign.id
     async with open_session(config) as session:
         started = time.perf_counter()
-        await CampaignService(session=session).start(campaign_id)
+        await CampaignService(session=session).start(campaign_id, settings_for(url))
     await config.get_engine().dispose()
     return str(campaign_id), time.perf_counter() - started
 

@@ -27,11 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.config import Settings
 from crm.db.models.campaign import Campaign, CampaignStatus
 from crm.domain.campaigns.queue import enqueue_send
-from crm.domain.campaigns.rendering import recipient_context, recipient_rows, sent_template
+from crm.domain.campaigns.rendering import fill_line, recipient_context, recipient_rows, sent_template
 from crm.domain.campaigns.services import CampaignService
 from crm.lib.actor import Actor, acting_as
-from crm.lib.mail import CompiledTemplate, Mailer, SmtpError
+from crm.lib.mail import CompiledTemplate, Mailer, SmtpError, TemplateError
 from crm.lib.mime import address, build_message, header_value
+from crm.lib.problems import ProblemError
 from crm.lib.services import open_session
 from jobs.context import WORKER_NAME
 
@@ -179,6 +180,8 @@ class CampaignRun:
         self.template = template
         self.consecutive_faults = 0
         self.sent = 0
+        # Set when the message cannot be composed: nothing more is handed out.
+        self.halted = False
         # Unique per run, not per process: two jobs of one worker must not mistake each other's leases.
         self.owner = f"{WORKER_NAME}:{uuid4().hex[:8]}"
         org = self.settings.organisation
@@ -187,7 +190,6 @@ class CampaignRun:
         self.list_slug = ""
         self.common_headers = [
             ("From", address(campaign.from_name, campaign.from_email)),
-            ("Subject", header_value(campaign.subject)),
             ("Auto-Submitted", "auto-generated"),
             ("Precedence", "bulk"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
@@ -236,6 +238,7 @@ class CampaignRun:
         mailto = f"mailto:{mailbox}?subject={quote('unsubscribe ' + str(recipient.delivery_id))}"
         headers = [
             *self.common_headers,
+            ("Subject", header_value(fill_line(self.campaign.subject, context))),
             ("To", address(context["full_name"], recipient.email)),
             ("Message-ID", f"<{recipient.delivery_id}@{self.domain}>"),
             ("List-Unsubscribe", f"<{context['unsubscribe_url']}>, <{mailto}>"),
@@ -277,7 +280,11 @@ class CampaignRun:
                 },
             )
             return
-        data = self.build(recipient, person)
+        try:
+            data = self.build(recipient, person)
+        except TemplateError as exc:
+            await self.cannot_compose(conn, recipient, exc)
+            return
         try:
             answer = await self.pool.send(self.campaign.from_email, recipient.email, data)
         except SmtpError as exc:
@@ -333,6 +340,19 @@ class CampaignRun:
                 f"The SMTP server refused {self.consecutive_faults} times in a row; last answer: {response}"
             )
 
+    async def cannot_compose(self, conn: AsyncConnection, recipient: Recipient, exc: TemplateError) -> None:
+        """A template that fails for a recipient will fail for the next ones too: this delivery
+        fails with the reason, the campaign pauses with it, and the rest stays queued."""
+        # Paused first: were this the last delivery, the campaign would otherwise be finished
+        # before it is paused, and the reason lost.
+        self.halted = True
+        await self.pause(f"Le message ne peut pas être composé : {exc}"[:1000])
+        reason = f"not sent: the message cannot be composed: {exc}"[:1000]
+        await conn.execute(
+            RECORD,
+            {"id": recipient.delivery_id, "owner": self.owner, "status": "failed", "sent_at": None, "response": reason},
+        )
+
     async def suppress(self, email: str) -> None:
         from crm.db.models.mailing import Suppression, SuppressionReason
         from crm.domain.lists.services import suppression_hash
@@ -377,7 +397,10 @@ class CampaignRun:
                     while not queue.empty() and not stop.is_set():
                         recipient = queue.get_nowait()
                         await self.deliver(conn, recipient, people.get(recipient.person_id))
-                        if self.consecutive_faults >= self.settings.sending.pause_after_consecutive_faults:
+                        if (
+                            self.halted
+                            or self.consecutive_faults >= self.settings.sending.pause_after_consecutive_faults
+                        ):
                             stop.set()
 
             await asyncio.gather(*(lane() for _ in range(min(self.pool.size, len(batch)))))
@@ -396,7 +419,19 @@ async def send_campaign(ctx: dict[str, Any], campaign_id: str) -> str:
         campaign = await session.get(Campaign, cid)
     if campaign is None or campaign.status != CampaignStatus.RUNNING:
         return "not running"
-    run = CampaignRun(ctx, campaign, sent_template(campaign))
+    try:
+        template = sent_template(campaign)
+    except TemplateError as exc:
+        # Stored by an older version, or altered: nobody can be served; staff see why.
+        with acting_as(Actor(kind="system")):
+            async with open_session(ctx["db_config"]) as session:
+                stored = await session.get(Campaign, cid, with_for_update=True)
+                if stored is not None and stored.status == CampaignStatus.RUNNING:
+                    stored.status = CampaignStatus.PAUSED
+                    stored.paused_reason = f"Le message ne peut pas être composé : {exc}"[:1000]
+        log.warning("campaign_cannot_compose", campaign_id=campaign_id)
+        return "cannot compose"
+    run = CampaignRun(ctx, campaign, template)
     sent = await run.run()
     async with ctx["db_config"].get_engine().begin() as conn:
         finished = (await conn.execute(FINISH, {"campaign_id": cid})).rowcount
@@ -409,10 +444,25 @@ async def send_campaign(ctx: dict[str, Any], campaign_id: str) -> str:
 
 
 async def start_campaign_send(ctx: dict[str, Any], campaign_id: UUID) -> None:
-    """Starts a campaign's send (deliveries written in one transaction), then its jobs."""
+    """Starts a campaign's send (deliveries written in one transaction), then its jobs. A campaign
+    that cannot start (its message does not compose) goes back to draft with the reason, instead of
+    being tried again at every sweep without anyone knowing."""
     with acting_as(Actor(kind="system")):
-        async with open_session(ctx["db_config"]) as session:
-            await CampaignService(session=session).start(campaign_id)
+        try:
+            async with open_session(ctx["db_config"]) as session:
+                await CampaignService(session=session).start(campaign_id, ctx["settings"])
+        except ProblemError as exc:
+            if exc.status_code != 422:
+                raise
+            details = "; ".join(f"{e.get('field')}: {e.get('detail')}" for e in exc.errors)
+            reason = f"Envoi programmé impossible : {exc.detail}" + (f" ({details})" if details else "")
+            async with open_session(ctx["db_config"]) as session:
+                campaign = await session.get(Campaign, campaign_id, with_for_update=True)
+                if campaign is not None and campaign.status == CampaignStatus.SCHEDULED:
+                    campaign.status = CampaignStatus.DRAFT
+                    campaign.paused_reason = reason[:2000]
+            log.warning("scheduled_campaign_cannot_start", campaign_id=str(campaign_id))
+            return
     await enqueue_send(ctx["redis"], campaign_id, ctx["settings"].sending.jobs_per_campaign)
 
 
@@ -456,19 +506,25 @@ async def send_campaign_test(ctx: dict[str, Any], campaign_id: str, staff_id: st
             return "nothing to send"
         mailing_list = await session.get(MailingList, campaign.list_id)
         people = await recipient_rows(await session.connection(), campaign.list_id, [UUID(person_id)])
-        template = await CampaignService(session=session).compile(campaign)
+        try:
+            template = await CampaignService(session=session).compile(campaign)
+        except ProblemError as exc:  # the preview says the same, as a 422
+            return f"not sent: {exc.detail}"
     person = people.get(UUID(person_id))
     if person is None:
         return "no such person"
-    context = recipient_context(settings, campaign, mailing_list.name if mailing_list else "", person)
     # The test shows a recipient's fields, but its links must not act for that recipient: a click
-    # in a test message would unsubscribe someone else.
-    context["unsubscribe_url"] = context["preferences_url"] = f"{settings.public_url}/archive"
-    html, plain = template.render(context)
+    # in a test message would unsubscribe someone else, or answer their invitation.
+    try:
+        context = recipient_context(settings, campaign, mailing_list.name if mailing_list else "", person, preview=True)
+        subject = fill_line(campaign.subject, context)
+        html, plain = await asyncio.to_thread(template.render, context)
+    except TemplateError as exc:
+        return f"not sent: {exc}"
     headers = [
         ("From", address(campaign.from_name, campaign.from_email)),
         ("To", staff.email),
-        ("Subject", header_value(f"[TEST] {campaign.subject}")),
+        ("Subject", header_value(f"[TEST] {subject}")),
         ("Message-ID", f"<test-{uuid4()}@{settings.organisation.unsubscribe_mailbox.rpartition('@')[2]}>"),
         ("Auto-Submitted", "auto-generated"),
     ]

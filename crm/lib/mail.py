@@ -23,10 +23,10 @@ import css_inline
 import jinja2
 from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
-from jinja2.sandbox import SandboxedEnvironment
 from mjml import mjml2html
 
 from crm.config import OrganisationSettings, SmtpEndpoint
+from crm.lib.placeholders import PlaceholderEnvironment, PlaceholderError, bounded_render
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "email_templates"
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=True)
@@ -63,17 +63,24 @@ class CompiledTemplate:
     text_source: str
     html: jinja2.Template
     text: jinja2.Template
+    # Staff-written (a campaign): size and time capped, any failure a TemplateError.
+    bounded: bool = False
 
     def render(self, context: dict[str, Any]) -> tuple[str, str]:
-        return self.html.render(context), self.text.render(context)
+        if not self.bounded:
+            return self.html.render(context), self.text.render(context)
+        try:
+            return bounded_render(self.html, context), bounded_render(self.text, context)
+        except PlaceholderError as exc:
+            raise TemplateError(f"{self.name}: {exc}") from exc
 
 
 _html_env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 _text_env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # noqa: S701
-# Campaign content is written by staff: rendered in Jinja's sandbox, and a field a recipient
-# lacks renders empty rather than stopping the send.
-_sandbox_html_env = SandboxedEnvironment(autoescape=True, keep_trailing_newline=True)
-_sandbox_text_env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+# Campaign content is written by staff: rendered in Jinja's sandbox, placeholders only (see
+# crm.lib.placeholders), and a field a recipient lacks renders empty rather than stopping the send.
+_sandbox_html_env = PlaceholderEnvironment(autoescape=True, keep_trailing_newline=True)
+_sandbox_text_env = PlaceholderEnvironment(autoescape=False, keep_trailing_newline=True)
 
 
 def from_sources(name: str, html_source: str, text_source: str, *, sandboxed: bool = False) -> CompiledTemplate:
@@ -85,6 +92,7 @@ def from_sources(name: str, html_source: str, text_source: str, *, sandboxed: bo
             text_source=text_source,
             html=html_env.from_string(html_source),
             text=text_env.from_string(text_source),
+            bounded=sandboxed,
         )
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{name}: placeholder syntax error line {exc.lineno}: {exc.message}") from exc

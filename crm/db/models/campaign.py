@@ -67,6 +67,9 @@ class Campaign(Audited, Base):
     suppressed_count: Mapped[int | None] = mapped_column(Integer)
     compiled_html: Mapped[str | None] = mapped_column(Text)
     compiled_text: Mapped[str | None] = mapped_column(Text)
+    # The web copy for the public archive, rendered once when the send starts (no recipient's data
+    # in it), so that an anonymous visit never renders a staff-written template.
+    archive_html: Mapped[str | None] = mapped_column(Text, deferred=True)
 
 
 class DeliveryStatus(enum.StrEnum):

@@ -34,6 +34,7 @@ from crm.domain.campaigns.services import (
     DeliveryService,
     provide_campaign_service,
     provide_delivery_service,
+    render_or_422,
 )
 from crm.lib.listing import ListQuery, page, provide_list_query
 from crm.lib.problems import ProblemError, field_error
@@ -224,7 +225,7 @@ class CampaignController(Controller):
         campaign_id: FromPath[UUID],
         campaign_service: NamedDependency[CampaignService],
     ) -> CampaignRead:
-        campaign = await campaign_service.start(campaign_id)
+        campaign = await campaign_service.start(campaign_id, request.app.state.settings)
         await _commit(campaign_service)
         await enqueue_send(request.app.state.redis, campaign.id, request.app.state.settings.sending.jobs_per_campaign)
         return _read(campaign)
@@ -311,16 +312,20 @@ class CampaignController(Controller):
 async def _render_for(
     settings: Settings, service: CampaignService, session: AsyncSession, campaign: Campaign, person_id: UUID
 ) -> str:
+    """The message with the person's fields but inert links: whoever previews (a viewer too) must
+    not get links that act for that person."""
     mailing_list = await session.get(MailingList, campaign.list_id)
     connection = await session.connection()
     people = await recipient_rows(connection, campaign.list_id, [person_id])  # type: ignore[arg-type]
     if person_id not in people:
         raise ProblemError(422, "person_id: no such person", errors=[field_error("person_id", "no such person")])
     template = await service.compile(campaign)
-    html, _text = template.render(
-        recipient_context(settings, campaign, mailing_list.name if mailing_list else "", people[person_id])
-    )
-    return html
+    list_name = mailing_list.name if mailing_list else ""
+
+    def render() -> str:
+        return template.render(recipient_context(settings, campaign, list_name, people[person_id], preview=True))[0]
+
+    return await render_or_422(render)
 
 
 class DeliveryController(Controller):

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+import jinja2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,7 +15,8 @@ from crm.config import Settings
 from crm.db.models.campaign import Campaign
 from crm.domain.events.links import rsvp_url
 from crm.domain.public.links import preferences_url, unsubscribe_url
-from crm.lib.mail import CompiledTemplate, base_context, from_sources
+from crm.lib.mail import CompiledTemplate, TemplateError, base_context, from_sources
+from crm.lib.placeholders import PlaceholderEnvironment, PlaceholderError, bounded_render
 
 # One row per person: names, their subscription to the campaign's list (the footer's "why"), and
 # the organisation of their most recent current position.
@@ -46,26 +48,69 @@ def reason(list_name: str, person: Any) -> str:
     return f"Vous recevez ce message car vous êtes inscrit·e à la liste « {list_name} » {why}."
 
 
-def recipient_context(settings: Settings, campaign: Campaign, list_name: str, person: Any) -> dict[str, Any]:
-    answers = {}
-    if campaign.event_id is not None:
-        # An invitation: each recipient's own signed links to answer yes or no.
-        answers = {
-            "rsvp_url": rsvp_url(settings, campaign.event_id, person.id),
-            "rsvp_yes_url": rsvp_url(settings, campaign.event_id, person.id, "yes"),
-            "rsvp_no_url": rsvp_url(settings, campaign.event_id, person.id, "no"),
+PREVIEW_LINK = "/preview-link"
+# Every link of a message that acts for its recipient.
+PERSONAL_LINKS = ("unsubscribe_url", "preferences_url", "rsvp_url", "rsvp_yes_url", "rsvp_no_url")
+
+
+def inert_links(settings: Settings) -> dict[str, str]:
+    """In a preview, a test or the archive, each personal link leads to a page that only says it
+    belongs to a preview: a signed link only ever reaches its own recipient."""
+    return dict.fromkeys(PERSONAL_LINKS, f"{settings.public_url}{PREVIEW_LINK}")
+
+
+def recipient_context(
+    settings: Settings, campaign: Campaign, list_name: str, person: Any, *, preview: bool = False
+) -> dict[str, Any]:
+    """`preview`: the recipient's fields with inert links (staff preview and test send)."""
+    if preview:
+        links = inert_links(settings)
+    else:
+        links = {
+            "unsubscribe_url": unsubscribe_url(settings, person.id, campaign.list_id, campaign.id),
+            "preferences_url": preferences_url(settings, person.id, campaign.id),
         }
-    return {
-        **answers,
-        **base_context(settings.organisation),
+        if campaign.event_id is not None:
+            # An invitation: each recipient's own signed links to answer yes or no.
+            links |= {
+                "rsvp_url": rsvp_url(settings, campaign.event_id, person.id),
+                "rsvp_yes_url": rsvp_url(settings, campaign.event_id, person.id, "yes"),
+                "rsvp_no_url": rsvp_url(settings, campaign.event_id, person.id, "no"),
+            }
+    fields = {
         "first_name": person.first_name,
         "last_name": person.last_name,
         "full_name": f"{person.first_name} {person.last_name}".strip(),
         "organisation": person.organisation or "",
-        "reason": reason(list_name, person),
-        "unsubscribe_url": unsubscribe_url(settings, person.id, campaign.list_id, campaign.id),
-        "preferences_url": preferences_url(settings, person.id, campaign.id),
     }
+    return {
+        **links,
+        **base_context(settings.organisation),
+        **fields,
+        "preheader": fill_line(campaign.preheader or "", fields),
+        "reason": reason(list_name, person),
+    }
+
+
+@lru_cache(maxsize=64)
+def _line_template(source: str) -> jinja2.Template:
+    return _LINE_ENV.from_string(source)
+
+
+def fill_line(source: str, fields: dict[str, Any]) -> str:
+    """A one-line field staff wrote (subject, preheader) with the recipient's fields filled in:
+    placeholders only (checked when saved, and again here), on one line, so that no value can
+    break out of a mail header."""
+    if "{" not in source:
+        return source
+    try:
+        line = bounded_render(_line_template(source), fields)
+    except (jinja2.TemplateError, PlaceholderError) as exc:
+        raise TemplateError(f"subject or preheader: {exc}") from exc
+    return " ".join("".join(c if c.isprintable() else " " for c in line).split())
+
+
+_LINE_ENV = PlaceholderEnvironment(autoescape=False)
 
 
 @lru_cache(maxsize=16)
@@ -79,19 +124,19 @@ def sent_template(campaign: Campaign) -> CompiledTemplate:
     return _compiled(campaign.id, str(campaign.started_at), campaign.compiled_html or "", campaign.compiled_text or "")
 
 
-def archive_view(settings: Settings, campaign: Campaign) -> str:
-    """The campaign as sent, for the public archive: every recipient field left empty, and the
-    way out pointing to the public subscription page instead of anyone's own links."""
-    html, _text = sent_template(campaign).render(
+def archive_view(settings: Settings, campaign: Campaign, template: CompiledTemplate | None = None) -> str:
+    """The campaign as sent, for the public archive: every recipient field left empty, and every
+    personal link inert. Rendered once, when the send starts, and stored (`archive_html`)."""
+    html, _text = (template or sent_template(campaign)).render(
         {
             **base_context(settings.organisation),
+            **inert_links(settings),
+            "preheader": fill_line(campaign.preheader or "", {}),
             "first_name": "",
             "last_name": "",
             "full_name": "",
             "organisation": "",
             "reason": "Version en ligne de ce message, publiée dans les archives.",
-            "unsubscribe_url": f"{settings.public_url}/subscribe",
-            "preferences_url": f"{settings.public_url}/subscribe",
         }
     )
     return html

@@ -6,7 +6,8 @@ segment and the suppression list). From then on PostgreSQL decides what is left 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -17,16 +18,18 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import CursorResult, Select, and_, exists, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.config import Settings
 from crm.db.audit_listener import record
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
 from crm.db.models.event import Event, EventStatus
 from crm.db.models.mailing import MailingList, Publication, Segment, Subscription, SubscriptionStatus, Suppression
 from crm.db.models.person import Person
 from crm.domain.campaigns.content import Content, check_placeholders, compile_campaign
+from crm.domain.campaigns.rendering import archive_view
 from crm.domain.events.display import summary as event_summary
 from crm.domain.segments.services import segment_condition
 from crm.lib.listing import ListQuery
-from crm.lib.mail import CompiledTemplate
+from crm.lib.mail import CompiledTemplate, TemplateError
 from crm.lib.problems import ProblemError, field_error
 
 # Which statuses each action may start from.
@@ -40,6 +43,17 @@ def email_hash_sql(column: Any) -> Any:
     """The suppression hash computed by PostgreSQL: the same SHA-256 as `suppression_hash()` for
     the normalised (lower-case) addresses the CRM stores."""
     return func.encode(func.sha256(func.convert_to(func.lower(column), literal("UTF8"))), literal("hex"))
+
+
+async def render_or_422(render: Callable[..., str], *args: Any) -> str:
+    """A render off the event loop (bounded in size and time); a template that fails is the
+    content's fault: 422 naming it, never a 500."""
+    try:
+        return await asyncio.to_thread(render, *args)
+    except TemplateError as exc:
+        raise ProblemError(
+            422, f"The message cannot be composed: {exc}", errors=[field_error("content", str(exc))]
+        ) from exc
 
 
 def _conflict(campaign: Campaign, action: str) -> ProblemError:
@@ -90,7 +104,7 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
 
     async def create_campaign(self, data: dict[str, Any]) -> Campaign:
         content = Content.model_validate(data.get("content") or {})
-        check_placeholders(content)
+        check_placeholders(content, subject=data.get("subject"), preheader=data.get("preheader"))
         await self._check_references(data["list_id"], data.get("segment_id"), data.get("publication_id"))
         await self._check_event(data.get("kind") or CampaignKind.NEWSLETTER, data.get("event_id"))
         if data.get("kind") == CampaignKind.INVITATION and data.get("template") in (None, "newsletter"):
@@ -103,10 +117,11 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         campaign = await self.get(campaign_id)
         if campaign.status not in EDITABLE:
             raise _conflict(campaign, "change")
+        content = None
         if "content" in changes:
             content = Content.model_validate(changes["content"] or {})
-            check_placeholders(content)
             changes["content"] = content.model_dump(mode="json")
+        check_placeholders(content, subject=changes.get("subject"), preheader=changes.get("preheader"))
         await self._check_references(changes.get("list_id"), changes.get("segment_id"), changes.get("publication_id"))
         if "kind" in changes or "event_id" in changes:
             await self._check_event(
@@ -141,7 +156,9 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
                     "published_on": pub.published_on.strftime("%d/%m/%Y"),
                 }
         event = await self.session.get(Event, campaign.event_id) if campaign.event_id else None
-        return compile_campaign(
+        # MJML and the CSS inliner are CPU work on up to megabytes of staff text: off the event loop.
+        return await asyncio.to_thread(
+            compile_campaign,
             campaign.template,
             campaign.content,
             subject=campaign.subject,
@@ -175,14 +192,17 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         ).one()
         return int(row[0]), int(row[1])
 
-    async def start(self, campaign_id: UUID) -> Campaign:
-        """Freezes the audience into deliveries and marks the campaign running, in one transaction."""
+    async def start(self, campaign_id: UUID, settings: Settings) -> Campaign:
+        """Freezes the audience into deliveries and marks the campaign running, in one transaction.
+        The web copy for the archive is rendered here, once: it is also the proof that the message
+        renders at all, before anyone is queued."""
         campaign = await self.session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
         if campaign is None:
             raise ProblemError(404, "No such campaign")
         if campaign.status not in STARTABLE:
             raise _conflict(campaign, "send")
         compiled = await self.compile(campaign)
+        archive_html = await render_or_422(archive_view, settings, campaign, compiled)
         segment = await self.session.get(Segment, campaign.segment_id) if campaign.segment_id else None
         audience = self.audience(campaign, segment).subquery()
         suppressed = exists().where(Suppression.email_hash == email_hash_sql(audience.c.email))
@@ -220,6 +240,7 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         campaign.suppressed_count = total - queued
         campaign.compiled_html = compiled.html_source
         campaign.compiled_text = compiled.text_source
+        campaign.archive_html = archive_html
         campaign.paused_reason = None
         await self.session.flush()
         record(self.session, "send", "campaign", campaign.id, recipients=queued, suppressed=total - queued)

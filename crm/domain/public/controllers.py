@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.config import Settings
 from crm.db.models.mailing import MailingList, PublicationKind
 from crm.db.models.person import Person
-from crm.domain.campaigns.rendering import archive_view
+from crm.domain.campaigns.rendering import PREVIEW_LINK, archive_view
 from crm.domain.lists.services import SubscriptionService
 from crm.domain.public import links
 from crm.domain.public import services as public
@@ -135,6 +135,16 @@ def link_error_page(request: Request[Any, Any, Any], exc: LinkError, after: str 
         "ou utilisez le bouton du message.",
         status_code=400,
         kind="error",
+    )
+
+
+def _preview_link_page(request: Request[Any, Any, Any]) -> Response[str]:
+    return message(
+        request,
+        "Lien d’aperçu",
+        "Ceci est un aperçu : ce lien ne fait rien.",
+        "Dans le message envoyé, chaque destinataire trouve ici son propre lien, pour se désinscrire, gérer "
+        "ses abonnements ou répondre à une invitation.",
     )
 
 
@@ -500,6 +510,28 @@ class PublicController(Controller):
             link={"url": links.preferences_url(_settings(request), person_id), "text": "Gérer mes abonnements"},
         )
 
+    # ---- the links of a preview ------------------------------------------------------------
+
+    @get(
+        PREVIEW_LINK,
+        operation_id="showPreviewLink",
+        summary="A link of a preview",
+        description="Where every personal link of a preview, a test message or the archive leads: it says "
+        "so and does nothing.",
+    )
+    async def show_preview_link(self, request: Request[Any, Any, Any]) -> Response[str]:
+        return _preview_link_page(request)
+
+    @post(
+        PREVIEW_LINK,
+        operation_id="postPreviewLink",
+        summary="A link of a preview (POST)",
+        description="The same page for a form or a one-click POST: nothing is changed.",
+        status_code=200,
+    )
+    async def post_preview_link(self, request: Request[Any, Any, Any]) -> Response[str]:
+        return _preview_link_page(request)
+
     # ---- archive --------------------------------------------------------------------------
 
     @get(
@@ -531,12 +563,12 @@ class PublicController(Controller):
     async def archived_campaign(
         self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID], db_session: NamedDependency[AsyncSession]
     ) -> Response[str]:
-        campaign = await public.public_campaign(db_session, campaign_id)
-        if campaign is None:
+        settings = _settings(request)
+        html = await public.archived_html(db_session, campaign_id, lambda c: archive_view(settings, c))
+        if not html:
             return message(
                 request, "Message introuvable", "Ce message n’existe pas ou n’est pas public.", status_code=404
             )
-        html = archive_view(_settings(request), campaign)
         return Response(
             html,
             media_type=MediaType.HTML,

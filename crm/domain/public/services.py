@@ -3,12 +3,14 @@ unsubscribe in one click, set their preferences. The signed link is the proof of
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models.campaign import Campaign
@@ -21,7 +23,9 @@ from crm.db.models.mailing import (
     SuppressionReason,
 )
 from crm.db.models.person import Person
+from crm.domain.campaigns.rendering import fill_line
 from crm.domain.lists.services import SubscriptionService, SuppressionService, is_suppressed
+from crm.lib.mail import TemplateError
 
 # The consent wording shown on the public form, by version: a subscription stores the version
 # and the text the person saw. A new wording gets a new version; old ones stay for the proof.
@@ -246,9 +250,42 @@ async def public_campaigns(session: AsyncSession) -> list[ArchiveEntry]:
         )
     ).all()
     return [
-        ArchiveEntry(title=subject, date=started.date() if started else None, url=f"/archive/campaigns/{cid}")
+        ArchiveEntry(
+            title=_public_title(subject), date=started.date() if started else None, url=f"/archive/campaigns/{cid}"
+        )
         for cid, subject, started in rows
     ]
+
+
+def _public_title(subject: str) -> str:
+    """The subject as the archive shows it: a recipient's placeholders left empty."""
+    try:
+        return fill_line(subject, {}) or subject
+    except TemplateError:
+        return subject
+
+
+async def archived_html(session: AsyncSession, campaign_id: UUID, render: Callable[[Campaign], str]) -> str | None:
+    """The web copy of a public campaign, made once (when the send starts) and served as it is:
+    an anonymous visit never renders a staff-written template. A campaign sent before copies were
+    kept gets its copy on its first visit, rendered off the event loop and kept for every process;
+    one that cannot be rendered keeps an empty copy (shown as missing), not a render per visit."""
+    campaign = await public_campaign(session, campaign_id)
+    if campaign is None:
+        return None
+    html = await session.scalar(select(Campaign.archive_html).where(Campaign.id == campaign_id))
+    if html is None:
+        try:
+            html = await asyncio.to_thread(render, campaign)
+        except TemplateError:
+            html = ""
+        await session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id, Campaign.archive_html.is_(None))
+            .values(archive_html=html)
+        )
+        await session.commit()
+    return html
 
 
 async def public_campaign(session: AsyncSession, campaign_id: UUID) -> Campaign | None:
