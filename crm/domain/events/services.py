@@ -54,7 +54,11 @@ def _seats_sql() -> Any:
 
 
 async def lock_event(session: AsyncSession, event_id: UUID) -> Event | None:
-    return await session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    # populate_existing: what the session read before the lock (the answer page loads the event and
+    # the invitation first) is read again under it, or a double click would decide on stale rows.
+    return await session.scalar(
+        select(Event).where(Event.id == event_id).with_for_update().execution_options(populate_existing=True)
+    )
 
 
 async def seats_taken(session: AsyncSession, event_id: UUID) -> int:
@@ -150,6 +154,7 @@ async def promote(session: AsyncSession, event: Event, now: datetime) -> list[In
             .where(Invitation.event_id == event.id, Invitation.status == InvitationStatus.WAITING)
             .order_by(Invitation.waiting_since, Invitation.id)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).all()
     taken = await seats_taken(session, event.id)
@@ -201,7 +206,10 @@ async def answer(
     if event is None:
         return Outcome("unknown")
     invitation = await session.scalar(
-        select(Invitation).where(Invitation.event_id == event_id, Invitation.person_id == person_id).with_for_update()
+        select(Invitation)
+        .where(Invitation.event_id == event_id, Invitation.person_id == person_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if invitation is None:
         return Outcome("unknown", event)
