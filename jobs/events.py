@@ -26,6 +26,7 @@ from crm.lib.mail import OutgoingMessage, SmtpError, base_context, load_template
 from crm.lib.services import open_session
 from crm.lib.timezones import PARIS
 from jobs.context import WORKER_NAME
+from jobs.leases import leases_kept
 
 log = structlog.get_logger("jobs.events")
 BATCH = 50
@@ -161,7 +162,7 @@ def _texts(kind: str, sequence: int, title: str) -> tuple[str, str, str]:
 
 def build(settings: Settings, notification: Any, details: Any, event: Event) -> OutgoingMessage:
     org = settings.organisation
-    domain = org.unsubscribe_mailbox.rpartition("@")[2] or "localhost"
+    domain = org.mail_domain
     kind = str(notification.kind)
     subject, heading, lead = _texts(kind, notification.sequence, event.title)
     name = f"{details.first_name} {details.last_name}".strip()
@@ -201,7 +202,7 @@ def with_calendar(
     org = settings.organisation
     ics = calendar(
         event,
-        domain=org.unsubscribe_mailbox.rpartition("@")[2] or "localhost",
+        domain=org.mail_domain,
         organiser_name=org.sender_name,
         organiser_email=org.sender_email,
         attendee_email=details.email,
@@ -233,7 +234,7 @@ async def deliver_due(ctx: dict[str, Any]) -> int:
             batch = (await conn.execute(CLAIM, {"batch": BATCH, "lease": lease, "owner": owner})).all()
         if not batch:
             return sent
-        async with engine.connect() as raw:
+        async with engine.connect() as raw, leases_kept(engine, "event_notification", owner, lease):
             conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
             for notification in batch:
                 sent += await _deliver_one(ctx, conn, notification, owner)
