@@ -12,6 +12,8 @@ from litestar.params import FromPath, JSONBody, Parameter
 from crm.db.models.mailing import ListKind, Subscription, SubscriptionStatus, SuppressionReason
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.lists.schemas import (
+    BulkSubscribe,
+    BulkSubscribeResult,
     MailingListCreate,
     MailingListRead,
     MailingListUpdate,
@@ -51,6 +53,7 @@ class MailingListController(Controller):
     tags = ["Lists and subscriptions"]
     dependencies = {
         "list_service": provide_mailing_list_service,
+        "subscription_service": provide_subscription_service,
         "listing": Provide(provide_list_query, sync_to_thread=False),
     }
 
@@ -110,6 +113,32 @@ class MailingListController(Controller):
     ) -> MailingListRead:
         values = data.model_dump(exclude_unset=True)
         return MailingListRead.model_validate(await list_service.change(list_id, values))
+
+    @post(
+        "/{list_id:uuid}/subscriptions",
+        guards=[requires_editor],
+        operation_id="subscribeManyToList",
+        summary="Subscribe a segment, people or addresses to a list",
+        status_code=200,
+        description="One call for many: everyone the segment selects, the `person_ids` and the people "
+        "whose address is in `emails` (up to 50,000 of each), with one legal basis and its proof, "
+        "written on each subscription and in one audit entry. Answers the counts: subscribed, pending "
+        "(consent on a double opt-in list: each is e-mailed the confirmation link), already there, left "
+        "before (people who unsubscribed from this list are not put back in bulk), the suppressed "
+        "addresses (never subscribed), people without an address, and the ids and addresses not found.",
+    )
+    async def subscribe_many(
+        self,
+        request: Request[Any, Any, Any],
+        list_id: FromPath[UUID],
+        data: JSONBody[BulkSubscribe],
+        subscription_service: NamedDependency[SubscriptionService],
+    ) -> BulkSubscribeResult:
+        counts, pending = await subscription_service.subscribe_many(list_id, **data.model_dump())
+        await subscription_service.repository.session.commit()
+        for subscription_id in pending:
+            await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription_id))
+        return BulkSubscribeResult(**counts)
 
     @delete(
         "/{list_id:uuid}",
