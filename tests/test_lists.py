@@ -469,3 +469,50 @@ async def test_ten_thousand_people_subscribe_in_one_call(client: Any, make_staff
     assert response.status_code == 200, response.text
     assert response.json()["subscribed"] == 10_000
     print(f"\n10,000 people subscribed in one call: {elapsed:.2f} s")
+
+
+async def test_a_csv_file_subscribes_its_rows_to_a_list_with_the_basis_stated(
+    client: Any, make_staff: Any, engine: AsyncEngine
+) -> None:
+    from tests.sending_helpers import suppress
+
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    target = await make_list(engine, "lettre", double_opt_in=False)
+    bastia = await make_person(engine, "dgs@mairie-bastia.fr", "Hélène", "Péri")
+    await make_person(engine, "maire@mairie-fort-de-france.fr", "Léon", "Célestin")
+    await make_person(engine, "ancien@mairie-ajaccio.fr")
+    await suppress(engine, "ancien@mairie-ajaccio.fr")
+    csv_text = (
+        "Prénom;Nom;Courriel\r\n"
+        "Hélène;Péri;DGS@mairie-bastia.fr\r\n"
+        "Léon;Célestin;maire@mairie-fort-de-france.fr\r\n"
+        ";;ancien@mairie-ajaccio.fr\r\n"
+        "Inconnu;Personne;inconnu@ville.fr\r\n"
+    )
+    files = {"file": ("dgs.csv", csv_text.encode("windows-1252"), "text/csv")}
+    response = await client.post(
+        f"/api/v1/lists/{target}/subscriptions/csv",
+        files=files,
+        data={"legal_basis": "legitimate_interest", "source": "fichier des DGS 2027"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["subscribed"] == 2
+    assert body["suppressed"] == ["ancien@mairie-ajaccio.fr"]
+    assert body["unknown_emails"] == ["inconnu@ville.fr"]
+    listed = await client.get("/api/v1/subscriptions", params={"person_id": str(bastia)})
+    [row] = listed.json()["items"]
+    assert (row["legal_basis"], row["source"]) == ("legitimate_interest", "fichier des DGS 2027")
+
+    bad_basis = await client.post(
+        f"/api/v1/lists/{target}/subscriptions/csv", files=files, data={"legal_basis": "parce que"}
+    )
+    assert bad_basis.status_code == 422
+    assert "legal_basis" in bad_basis.text
+    no_column = await client.post(
+        f"/api/v1/lists/{target}/subscriptions/csv",
+        files={"file": ("x.csv", b"Nom;Ville\r\nPeri;Bastia\r\n", "text/csv")},
+        data={"legal_basis": "legitimate_interest"},
+    )
+    assert no_column.status_code == 422
+    assert no_column.json()["errors"][0]["field"] == "file"

@@ -59,6 +59,7 @@ async def test_the_answer_flow_from_the_links_of_the_invitation(
     assert "Je ne participe pas" in message.html
     assert "Hôtel de ville de Martigues" in message.text
     assert "(heure de Paris)" in message.text
+    assert "Places limitées : 100 places" in message.text
     yes_link = next(link for link in links_in(message.text) if "/rsvp/" in link and "answer=yes" in link)
     no_link = next(link for link in links_in(message.text) if "/rsvp/" in link and "answer=no" in link)
     assert yes_link.split("?")[0] == no_link.split("?")[0]
@@ -276,6 +277,10 @@ def test_the_event_message_template_keeps_its_placeholders() -> None:
         "closing": "ZZCLOSINGZZ",
         "rsvp_url": "https://example.org/ZZRSVPZZ",
         "reason": "ZZREASONZZ",
+        "note": "ZZNOTEZZ",
+        "seats": "ZZSEATSZZ",
+        "rsvp_yes_url": "https://example.org/ZZYESZZ",
+        "rsvp_no_url": "https://example.org/ZZNOZZ",
     }
     html, plain = template.render(base_context(OrganisationSettings(name="ZZORGZZ")) | values)
     for body in (html, plain):

@@ -25,6 +25,7 @@ from crm.db.models.person import Person
 from crm.domain.campaigns.content import Content, check_placeholders, compile_campaign
 from crm.domain.events.display import summary as event_summary
 from crm.domain.segments.services import segment_condition
+from crm.lib import frenchdates
 from crm.lib.listing import ListQuery
 from crm.lib.mail import CompiledTemplate
 from crm.lib.problems import ProblemError, field_error
@@ -138,7 +139,7 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
                     "summary": pub.summary,
                     "url": pub.url,
                     "cover_image_url": pub.cover_image_url,
-                    "published_on": pub.published_on.strftime("%d/%m/%Y"),
+                    "published_on": frenchdates.day(pub.published_on, weekday=False),
                 }
         event = await self.session.get(Event, campaign.event_id) if campaign.event_id else None
         return compile_campaign(

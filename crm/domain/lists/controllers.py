@@ -7,13 +7,15 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody, Parameter
 
 from crm.db.models.mailing import ListKind, Subscription, SubscriptionStatus, SuppressionReason
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.lists.schemas import (
     BulkSubscribe,
     BulkSubscribeResult,
+    CsvSubscribeUpload,
     MailingListCreate,
     MailingListRead,
     MailingListUpdate,
@@ -27,6 +29,7 @@ from crm.domain.lists.services import (
     MailingListService,
     SubscriptionService,
     SuppressionService,
+    people_of_csv,
     provide_mailing_list_service,
     provide_subscription_service,
     provide_suppression_service,
@@ -46,6 +49,16 @@ async def _send_confirmation(
     the pending subscription; the job gets the id only."""
     await subscription_service.repository.session.commit()
     await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription.id))
+
+
+async def _subscribe_many(
+    request: Request[Any, Any, Any], list_id: UUID, data: BulkSubscribe, subscription_service: SubscriptionService
+) -> BulkSubscribeResult:
+    counts, pending = await subscription_service.subscribe_many(list_id, **data.model_dump())
+    await subscription_service.repository.session.commit()
+    for subscription_id in pending:
+        await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription_id))
+    return BulkSubscribeResult(**counts)
 
 
 class MailingListController(Controller):
@@ -134,11 +147,39 @@ class MailingListController(Controller):
         data: JSONBody[BulkSubscribe],
         subscription_service: NamedDependency[SubscriptionService],
     ) -> BulkSubscribeResult:
-        counts, pending = await subscription_service.subscribe_many(list_id, **data.model_dump())
-        await subscription_service.repository.session.commit()
-        for subscription_id in pending:
-            await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription_id))
-        return BulkSubscribeResult(**counts)
+        return await _subscribe_many(request, list_id, data, subscription_service)
+
+    @post(
+        "/{list_id:uuid}/subscriptions/csv",
+        guards=[requires_editor],
+        operation_id="subscribeCsvToList",
+        summary="Subscribe the people of a CSV file to a list",
+        status_code=200,
+        description="Multipart form: `file` (a CSV as the people import reads it: UTF-8 or Windows-1252, "
+        "semicolons or commas, a `Courriel`/`E-mail` or `id` column), `legal_basis`, and optionally "
+        "`source` (default `import`), `consent_text`, `consent_version`. Subscribes the people the rows "
+        "name (by id, else by address) with that basis, as `subscribeManyToList` does, and answers the "
+        "same counts: import the people first, then subscribe the same file.",
+    )
+    async def subscribe_csv(
+        self,
+        request: Request[Any, Any, Any],
+        list_id: FromPath[UUID],
+        data: Annotated[CsvSubscribeUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        subscription_service: NamedDependency[SubscriptionService],
+    ) -> BulkSubscribeResult:
+        emails, person_ids = people_of_csv(await data.file.read())
+        proof = BulkSubscribe.model_validate(
+            {
+                "emails": emails,
+                "person_ids": person_ids,
+                "legal_basis": data.legal_basis,
+                "source": data.source or "import",
+                "consent_text": data.consent_text or None,
+                "consent_version": data.consent_version or None,
+            }
+        )
+        return await _subscribe_many(request, list_id, proof, subscription_service)
 
     @delete(
         "/{list_id:uuid}",

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
+from litestar.datastructures import UploadFile
 from pydantic import AfterValidator, Field, model_validator
 
 from crm.db.models.mailing import LegalBasis, ListKind, SubscriptionStatus, SuppressionReason
@@ -99,6 +101,17 @@ class BulkSubscribe(Schema):
         if self.segment_id is None and not self.person_ids and not self.emails:
             raise ValueError("give segment_id, person_ids or emails")
         return self
+
+
+@dataclass
+class CsvSubscribeUpload:
+    """The multipart form of a CSV subscription; the values are checked as `BulkSubscribe`."""
+
+    file: UploadFile
+    legal_basis: str
+    source: str | None = None
+    consent_text: str | None = None
+    consent_version: str | None = None
 
 
 class BulkSubscribeResult(Schema):

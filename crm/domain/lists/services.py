@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -36,7 +37,7 @@ from crm.lib.schemas import normalise_email
 SQL_EMAIL_HASH = func.encode(func.sha256(func.convert_to(func.lower(Person.email), "UTF8")), "hex")
 
 
-def _one_of(column: Any, values: Any, item_type: Any) -> Any:
+def one_of(column: Any, values: Any, item_type: Any = Uuid) -> Any:
     """`column = ANY(:values)` with one array parameter: a list of 50,000 ids would overflow the
     32,767 parameters of a statement as an IN list."""
     return column == any_(bindparam(None, list(values), type_=ARRAY(item_type)))
@@ -59,6 +60,74 @@ async def is_suppressed(session: AsyncSession, email: str | None) -> bool:
     if not email:
         return False
     return bool(await session.scalar(select(exists().where(Suppression.email_hash == suppression_hash(email)))))
+
+
+@dataclass
+class People:
+    """Who a bulk call names: the ids found, and what it named that is not there or not valid."""
+
+    ids: set[UUID]
+    unknown_ids: list[UUID]
+    unknown_emails: list[str]
+    invalid_emails: list[str]
+
+
+async def resolve_people(
+    session: AsyncSession, segment_id: UUID | None, person_ids: list[UUID], emails: list[str]
+) -> People:
+    """Everyone a segment selects today, the ids given and the people whose address is given."""
+    from crm.db.models.mailing import Segment
+    from crm.domain.segments.services import segment_condition
+
+    wanted: set[UUID] = set()
+    if segment_id is not None:
+        segment = await session.get(Segment, segment_id)
+        if segment is None:
+            raise invalid("segment_id", "no such segment")
+        wanted.update(await session.scalars(select(Person.id).where(segment_condition(segment.definition))))
+    unknown_ids: list[UUID] = []
+    if person_ids:
+        found = set(await session.scalars(select(Person.id).where(one_of(Person.id, set(person_ids), Uuid))))
+        unknown_ids = [pid for pid in dict.fromkeys(person_ids) if pid not in found]
+        wanted |= found
+    invalid_emails: list[str] = []
+    normalised: dict[str, str] = {}
+    for given in emails:
+        try:
+            normalised.setdefault(normalise_email(given), given)
+        except ValueError:
+            invalid_emails.append(given)
+    unknown_emails: list[str] = []
+    if normalised:
+        by_email = dict(
+            (
+                await session.execute(select(Person.email, Person.id).where(one_of(Person.email, normalised, String)))
+            ).all()
+        )
+        unknown_emails = [address for address in normalised if address not in by_email]
+        wanted.update(by_email.values())
+    return People(wanted, unknown_ids, unknown_emails, invalid_emails)
+
+
+def people_of_csv(data: bytes) -> tuple[list[str], list[UUID]]:
+    """The addresses and ids a people CSV names, read as the people import reads it (encodings,
+    delimiters, French headers). A row with an id is taken by its id, else by its address."""
+    from crm.domain.imports.csvfiles import PEOPLE, parse_id, read_csv
+
+    parsed = read_csv(data, PEOPLE)
+    if "email" not in parsed.columns and "id" not in parsed.columns:
+        raise invalid("file", "has neither an e-mail nor an id column")
+    emails: list[str] = []
+    ids: list[UUID] = []
+    for row in parsed.rows:
+        if row.values.get("id"):
+            try:
+                ids.append(parse_id(row.values["id"]))
+            except ValueError as exc:
+                raise invalid("file", f"line {row.line}: the id is not an identifier") from exc
+        elif row.values.get("email"):
+            emails.append(row.values["email"][:320])
+    return emails, ids
 
 
 class MailingListRepository(SQLAlchemyAsyncRepository[MailingList]):
@@ -215,45 +284,14 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
         and one audit entry. Suppressed addresses are left out and named; people who left this list
         before are not put back in bulk (that takes a new proof, one by one). Returns the counts
         and the pending subscriptions whose confirmation e-mail is due."""
-        from crm.db.models.mailing import Segment
-        from crm.domain.segments.services import segment_condition
-
         session = self.repository.session
         mailing_list = await session.get(MailingList, list_id)
         if mailing_list is None:
             raise ProblemError(404, "No such list")
         if legal_basis == LegalBasis.CONSENT and not consent_text:
             raise invalid("consent_text", "consent needs the text the people agreed to, as proof")
-        wanted: set[UUID] = set()
-        if segment_id is not None:
-            segment = await session.get(Segment, segment_id)
-            if segment is None:
-                raise invalid("segment_id", "no such segment")
-            wanted.update(await session.scalars(select(Person.id).where(segment_condition(segment.definition))))
-        unknown_ids: list[UUID] = []
-        if person_ids:
-            found = set(await session.scalars(select(Person.id).where(_one_of(Person.id, set(person_ids), Uuid))))
-            unknown_ids = [pid for pid in dict.fromkeys(person_ids) if pid not in found]
-            wanted |= found
-        invalid_emails: list[str] = []
-        normalised: dict[str, str] = {}
-        for given in emails:
-            try:
-                normalised.setdefault(normalise_email(given), given)
-            except ValueError:
-                invalid_emails.append(given)
-        unknown_emails: list[str] = []
-        if normalised:
-            by_email = dict(
-                (
-                    await session.execute(
-                        select(Person.email, Person.id).where(_one_of(Person.email, normalised, String))
-                    )
-                ).all()
-            )
-            unknown_emails = [address for address in normalised if address not in by_email]
-            wanted.update(by_email.values())
-
+        found = await resolve_people(session, segment_id, person_ids, emails)
+        wanted = found.ids
         rows = (
             await session.execute(
                 select(
@@ -263,7 +301,7 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
                     Subscription.status,
                 )
                 .outerjoin(Subscription, (Subscription.person_id == Person.id) & (Subscription.list_id == list_id))
-                .where(_one_of(Person.id, wanted, Uuid))
+                .where(one_of(Person.id, wanted, Uuid))
             )
         ).all()
         no_email = already = left = 0
@@ -300,7 +338,7 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
                 literal(None if pending else now, DateTimeUTC(timezone=True)),
                 literal(now),
                 literal(now),
-            ).where(_one_of(Person.id, to_add, Uuid))
+            ).where(one_of(Person.id, to_add, Uuid))
             columns = [
                 "id",
                 "person_id",
@@ -331,9 +369,9 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
             "left_before": left,
             "suppressed": sorted(suppressed),
             "no_email": no_email,
-            "unknown_person_ids": unknown_ids,
-            "unknown_emails": unknown_emails,
-            "invalid_emails": invalid_emails,
+            "unknown_person_ids": found.unknown_ids,
+            "unknown_emails": found.unknown_emails,
+            "invalid_emails": found.invalid_emails,
         }
         record(
             session,

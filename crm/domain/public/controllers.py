@@ -21,6 +21,7 @@ from crm.domain.campaigns.rendering import archive_view
 from crm.domain.lists.services import SubscriptionService, suppression_hash
 from crm.domain.public import links
 from crm.domain.public import services as public
+from crm.lib import frenchdates
 from crm.lib.actor import Actor, acting_as
 from crm.lib.mail import base_context
 from crm.lib.problems import ProblemError, field_error
@@ -33,6 +34,7 @@ TEMPLATES = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
+TEMPLATES.filters["date_fr"] = lambda value: frenchdates.day(value, weekday=False)
 # A token in the address must not travel to other sites, caches or search engines.
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 PUBLIC_PAGE_HEADERS = {"Referrer-Policy": "no-referrer"}
