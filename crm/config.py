@@ -127,10 +127,13 @@ class SendingSettings(BaseSettings):
     # SMTP connections each worker process keeps open for campaigns.
     smtp_connections: int = 10
     batch_size: int = 50
-    # A claimed delivery not answered within this time goes back to the queue (a worker died).
-    lease_seconds: int = 120
+    # A claimed delivery not answered within this time goes back to the queue (a worker died). A
+    # working job renews its leases before each message and every third of this time (even while
+    # one SMTP answer is slow), so the lease can be short: after a kill -9, sending resumes within
+    # about lease + sweep seconds.
+    lease_seconds: int = Field(default=10, ge=3, le=3600)
     # How often the sweeper returns expired leases, restarts stalled campaigns and starts scheduled ones.
-    sweep_every_seconds: int = 30
+    sweep_every_seconds: int = Field(default=5, ge=1, le=60)
     # A delivery whose SMTP answer was temporary is tried again this many times, backing off.
     max_attempts: int = 8
     retry_base_seconds: float = 30
@@ -165,8 +168,18 @@ class OrganisationSettings(BaseSettings):
     website: str = "https://example.org"
     sender_email: str = "contact@example.org"
     sender_name: str = "Association des villes numériques"
-    # Where mailto unsubscribe requests and replies land; its domain also names Message-IDs and List-Ids.
-    unsubscribe_mailbox: str = "desinscription@example.org"
+    # Where mailto unsubscribe requests land; empty: `desinscription@` the sender's domain.
+    unsubscribe_mailbox: str = ""
+
+    @property
+    def mail_domain(self) -> str:
+        """The sender's own domain: it names Message-IDs, List-Ids and calendar UIDs, so that they
+        match the From address instead of a placeholder."""
+        return self.sender_email.rpartition("@")[2].strip() or "localhost"
+
+    @property
+    def unsubscribe_address(self) -> str:
+        return self.unsubscribe_mailbox.strip() or f"desinscription@{self.mail_domain}"
 
 
 class Settings(BaseSettings):

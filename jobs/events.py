@@ -26,6 +26,7 @@ from crm.lib.mail import OutgoingMessage, SmtpError, base_context, load_template
 from crm.lib.services import open_session
 from crm.lib.timezones import PARIS
 from jobs.context import WORKER_NAME
+from jobs.leases import leases_kept
 
 log = structlog.get_logger("jobs.events")
 BATCH = 50
@@ -42,7 +43,7 @@ UPDATE event_notification n
 SET status = 'leased', lease_expires_at = now() + make_interval(secs => :lease), leased_by = :owner,
     attempts = n.attempts + 1, updated_at = now()
 FROM due WHERE n.id = due.id
-RETURNING n.id, n.invitation_id, n.kind, n.sequence, n.attempts
+RETURNING n.id, n.invitation_id, n.kind, n.sequence, n.attempts, n.note
 """)
 
 # Just before sending: still ours? (the tick may have handed an expired lease to someone else)
@@ -70,8 +71,16 @@ UPDATE event_notification SET status = 'queued', lease_expires_at = NULL, leased
 WHERE status = 'leased' AND lease_expires_at < now()
 """)
 
+# The invitee, whether their address is suppressed (as campaigns ask, by the hash of the stored
+# address) and, on the waiting list, their place in it (waiting order, as seats are given).
 DETAILS = text("""
-SELECT i.id, i.event_id, i.person_id, i.status, p.first_name, p.last_name, p.email
+SELECT i.id, i.event_id, i.person_id, i.status, p.first_name, p.last_name, p.email,
+       EXISTS (SELECT 1 FROM suppression x
+               WHERE x.email_hash = encode(sha256(convert_to(lower(p.email), 'UTF8')), 'hex')) AS suppressed,
+       CASE WHEN i.status = 'waiting' THEN
+           (SELECT count(*) FROM invitation w WHERE w.event_id = i.event_id AND w.status = 'waiting'
+              AND (w.waiting_since, w.id) <= (i.waiting_since, i.id))
+       END AS place_in_queue
 FROM invitation i JOIN person p ON p.id = i.person_id WHERE i.id = :id
 """)
 
@@ -80,10 +89,11 @@ NEEDS: dict[str, tuple[str, ...] | None] = {
     "confirmation": ("yes",),
     "promoted": ("yes",),
     "reminder": ("yes",),
-    "update": ("yes",),
+    "update": ("yes", "waiting"),
     "waiting": ("waiting",),
     "declined": ("no",),
     "cancellation": None,
+    "invitation": ("invited",),
 }
 
 DECLINES = text("""
@@ -105,21 +115,39 @@ def _days(n: int) -> str:
     return "demain" if n == 1 else f"dans {n} jours"
 
 
-def _texts(kind: str, sequence: int, title: str) -> tuple[str, str, str]:
+def _texts(kind: str, sequence: int, title: str, details: Any = None) -> tuple[str, str, str]:
     """(subject, heading, lead) of each kind of message."""
+    status = str(details.status) if details is not None else ""
+    if kind == "invitation":
+        return (
+            f"Invitation : {title}",
+            "Vous êtes invité·e",
+            "Nous avons le plaisir de vous inviter à l’événement ci-dessous. Dites-nous si vous venez avec "
+            "les boutons ci-dessous : vous pourrez changer votre réponse jusqu’à la clôture des inscriptions.",
+        )
+    if kind == "waiting":
+        rank = getattr(details, "place_in_queue", None)
+        where = f"Vous êtes n° {rank} sur la liste d’attente" if rank else "Vous êtes sur la liste d’attente"
+        return (
+            f"Liste d’attente : {title}",
+            where,
+            f"Il n’y a pas assez de places libres pour le moment. {where} : les places qui se libèrent sont "
+            "attribuées dans l’ordre des réponses, et nous vous écrirons aussitôt.",
+        )
+    if kind == "update" and status == "waiting":
+        return (
+            f"Changement : {title}",
+            "L’événement a changé",
+            "La date ou le lieu de l’événement pour lequel vous êtes sur la liste d’attente a changé. Vous "
+            "gardez votre place dans la file ; si vous ne pouvez plus venir, dites-le-nous avec le lien "
+            "ci-dessous.",
+        )
     if kind == "confirmation":
         return (
             f"Participation confirmée : {title}",
             "Votre participation est confirmée",
             "Merci pour votre réponse : nous avons le plaisir de vous confirmer votre participation. "
             "Le rendez-vous est joint à ce message, à ajouter à votre agenda.",
-        )
-    if kind == "waiting":
-        return (
-            f"Liste d’attente : {title}",
-            "Vous êtes sur la liste d’attente",
-            "Il n’y a pas assez de places libres pour le moment. Vous êtes sur la liste d’attente : les "
-            "places qui se libèrent sont attribuées dans l’ordre des réponses, et nous vous écrirons aussitôt.",
         )
     if kind == "promoted":
         return (
@@ -154,16 +182,16 @@ def _texts(kind: str, sequence: int, title: str) -> tuple[str, str, str]:
     return (
         f"Annulé : {title}",
         "L’événement est annulé",
-        "Nous sommes au regret de vous informer que l’événement ci-dessous est annulé. Le fichier joint "
-        "le retire de votre agenda.",
+        "Nous sommes au regret de vous informer que l’événement ci-dessous est annulé."
+        + (" Le fichier joint le retire de votre agenda." if status == "yes" else ""),
     )
 
 
 def build(settings: Settings, notification: Any, details: Any, event: Event) -> OutgoingMessage:
     org = settings.organisation
-    domain = org.unsubscribe_mailbox.rpartition("@")[2] or "localhost"
+    domain = org.mail_domain
     kind = str(notification.kind)
-    subject, heading, lead = _texts(kind, notification.sequence, event.title)
+    subject, heading, lead = _texts(kind, notification.sequence, event.title, details)
     name = f"{details.first_name} {details.last_name}".strip()
     shown = summary(event)
     template = load_template("events/notification")
@@ -178,9 +206,15 @@ def build(settings: Settings, notification: Any, details: Any, event: Event) -> 
             "event_place": shown["place"],
             "online_url": shown["online_url"],
             "closing": f"Des questions ? Répondez simplement à ce message ({org.sender_email}).",
-            "rsvp_url": "" if kind == "cancellation" else rsvp_url(settings, event.id, details.person_id),
-            "reason": f"Vous recevez ce message parce que vous avez été invité·e à « {event.title} » "
-            "et que vous y avez répondu.",
+            "note": getattr(notification, "note", None) or "",
+            "seats": shown["seats"] if kind == "invitation" else "",
+            "rsvp_yes_url": rsvp_url(settings, event.id, details.person_id, "yes") if kind == "invitation" else "",
+            "rsvp_no_url": rsvp_url(settings, event.id, details.person_id, "no") if kind == "invitation" else "",
+            "rsvp_url": ""
+            if kind in ("cancellation", "invitation")
+            else rsvp_url(settings, event.id, details.person_id),
+            "reason": f"Vous recevez ce message parce que vous avez été invité·e à « {event.title} »"
+            + ("." if kind == "invitation" else " et que vous y avez répondu."),
         }
     )
     message = OutgoingMessage(
@@ -201,7 +235,7 @@ def with_calendar(
     org = settings.organisation
     ics = calendar(
         event,
-        domain=org.unsubscribe_mailbox.rpartition("@")[2] or "localhost",
+        domain=org.mail_domain,
         organiser_name=org.sender_name,
         organiser_email=org.sender_email,
         attendee_email=details.email,
@@ -233,7 +267,7 @@ async def deliver_due(ctx: dict[str, Any]) -> int:
             batch = (await conn.execute(CLAIM, {"batch": BATCH, "lease": lease, "owner": owner})).all()
         if not batch:
             return sent
-        async with engine.connect() as raw:
+        async with engine.connect() as raw, leases_kept(engine, "event_notification", owner, lease):
             conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
             for notification in batch:
                 sent += await _deliver_one(ctx, conn, notification, owner)
@@ -256,6 +290,9 @@ async def _deliver_one(ctx: dict[str, Any], conn: Any, notification: Any, owner:
         reason = f"not sent: the answer is now {details.status}"
     elif kind != "cancellation" and event.status != EventStatus.SCHEDULED:
         reason = "not sent: the event is cancelled"
+    elif details.suppressed:
+        # The suppression list binds every message, as for campaigns (bounced, complained, erased...).
+        reason = "not sent: the address is suppressed"
     if reason:
         await conn.execute(RECORD, params | {"status": "skipped", "sent_at": None, "response": reason})
         return 0
@@ -264,7 +301,10 @@ async def _deliver_one(ctx: dict[str, Any], conn: Any, notification: Any, owner:
     assert event is not None
     assert details is not None
     message = build(settings, notification, details, event)
-    if kind == "waiting":
+    # Only a person whose calendar holds the entry gets a calendar file: never the waiting list or
+    # an invitee who has not answered, whose cancellation would remove nothing.
+    has_entry = str(details.status) == "yes"
+    if kind in ("waiting", "invitation") or (kind in ("update", "cancellation") and not has_entry):
         email = message.build()
     else:
         cancel = kind in ("cancellation", "declined")

@@ -35,6 +35,7 @@ from crm.lib.mime import address, build_message, header_value
 from crm.lib.problems import ProblemError
 from crm.lib.services import open_session
 from jobs.context import WORKER_NAME
+from jobs.leases import leases_kept
 
 log = structlog.get_logger("jobs.sending")
 
@@ -185,7 +186,7 @@ class CampaignRun:
         # Unique per run, not per process: two jobs of one worker must not mistake each other's leases.
         self.owner = f"{WORKER_NAME}:{uuid4().hex[:8]}"
         org = self.settings.organisation
-        self.domain = org.unsubscribe_mailbox.rpartition("@")[2] or "localhost"
+        self.domain = org.mail_domain
         self.list_name = ""
         self.list_slug = ""
         self.common_headers = [
@@ -234,7 +235,7 @@ class CampaignRun:
     def build(self, recipient: Recipient, person: Any) -> bytes:
         context = recipient_context(self.settings, self.campaign, self.list_name, person)
         html, plain = self.template.render(context)
-        mailbox = self.settings.organisation.unsubscribe_mailbox
+        mailbox = self.settings.organisation.unsubscribe_address
         mailto = f"mailto:{mailbox}?subject={quote('unsubscribe ' + str(recipient.delivery_id))}"
         headers = [
             *self.common_headers,
@@ -380,6 +381,11 @@ class CampaignRun:
 
     async def run(self) -> int:
         await self.load_list()
+        engine = self.db_config.get_engine()
+        async with leases_kept(engine, "delivery", self.owner, self.settings.sending.lease_seconds):
+            return await self._run()
+
+    async def _run(self) -> int:
         while await self.status() == CampaignStatus.RUNNING:
             batch = await self.claim()
             if not batch:
@@ -525,7 +531,7 @@ async def send_campaign_test(ctx: dict[str, Any], campaign_id: str, staff_id: st
         ("From", address(campaign.from_name, campaign.from_email)),
         ("To", staff.email),
         ("Subject", header_value(f"[TEST] {subject}")),
-        ("Message-ID", f"<test-{uuid4()}@{settings.organisation.unsubscribe_mailbox.rpartition('@')[2]}>"),
+        ("Message-ID", f"<test-{uuid4()}@{settings.organisation.mail_domain}>"),
         ("Auto-Submitted", "auto-generated"),
     ]
     return await ctx["mailer"].send_bytes(campaign.from_email, staff.email, build_message(headers, plain, html))

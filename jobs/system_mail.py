@@ -13,10 +13,10 @@ from arq import Retry
 
 from crm.db.models.staff import Staff, StaffInvitation
 from crm.domain.staff.services import invitation_token
+from crm.lib import frenchdates
 from crm.lib.actor import Actor, acting_as
 from crm.lib.mail import OutgoingMessage, SmtpError, base_context, load_template
 from crm.lib.services import open_session
-from crm.lib.timezones import PARIS
 from jobs.context import JobContext
 
 log = structlog.get_logger("jobs.system_mail")
@@ -26,7 +26,7 @@ ROLE_LABELS = {"admin": "administrateur·rice", "editor": "éditeur·rice", "vie
 
 
 def _when(moment: datetime) -> str:
-    return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+    return frenchdates.moment(moment)
 
 
 async def _deliver(ctx: JobContext, message: OutgoingMessage) -> str:

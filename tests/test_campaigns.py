@@ -521,3 +521,23 @@ async def test_progress_counts_the_people_who_left_through_the_campaign(
     assert (progress["sent"], progress["unsubscribed"]) == (5, 3)
     untouched = (await admin_client.get(f"/api/v1/campaigns/{other['id']}/progress")).json()
     assert untouched["unsubscribed"] == 0
+
+
+async def test_message_ids_list_ids_and_the_unsubscribe_mailbox_use_the_senders_own_domain(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, settings: Any
+) -> None:
+    """Only the sender's address is configured: nothing names a placeholder domain."""
+    from crm.config import OrganisationSettings
+
+    settings.organisation = OrganisationSettings(sender_email="contact@villes-internet.net")
+    list_id = await make_list(engine, "lettre", "La lettre des villes")
+    [(_, email)] = await make_audience(engine, list_id, 1)
+    campaign = await compose(admin_client, list_id)
+    await admin_client.post(f"/api/v1/campaigns/{campaign['id']}/send")
+    await run_worker()
+    [message] = smtp.to(email)
+    msg = message.message
+    assert msg["Message-ID"].endswith("@villes-internet.net>")
+    assert msg["List-Id"] == "La lettre des villes <lettre.villes-internet.net>"
+    _, mailto = re.findall(r"<([^>]+)>", msg["List-Unsubscribe"])
+    assert mailto.startswith("mailto:desinscription@villes-internet.net?subject=unsubscribe")

@@ -326,3 +326,114 @@ async def test_a_person_and_a_member_list_their_events_and_answers(
     assert (await admin_client.get(f"/api/v1/people/{congress['id']}/events")).status_code == 404
     statuses = await invitation_status(engine, congress["id"])
     assert statuses[people[1][0]] == "invited"
+
+
+def _has_calendar(message: Any) -> bool:
+    return any(p.get_content_type() == "text/calendar" for p in message.message.walk())
+
+
+async def test_the_waiting_list_hears_of_changes_and_calendars_go_only_to_those_who_hold_the_entry(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, settings: Any
+) -> None:
+    from crm.lib import frenchdates
+    from tests.sending_helpers import suppress
+
+    event = await make_event(admin_client, capacity=1)
+    list_id = await make_list(engine, "l")
+    people = await make_audience(engine, list_id, 4)
+    await invite(engine, event["id"], people)
+    await suppress(engine, people[3][1], "complaint")
+    for pid, _ in people:
+        await _answer(admin_client, settings, event["id"], pid, "yes")
+    await run_worker()
+    # Each person on the waiting list is told their place in it; the suppressed address gets nothing.
+    [first_waiting] = smtp.to(people[1][1])
+    [second_waiting] = smtp.to(people[2][1])
+    assert "n° 1 sur la liste d’attente" in first_waiting.text
+    assert "n° 2 sur la liste d’attente" in second_waiting.text
+    assert smtp.to(people[3][1]) == []
+    smtp.clear()
+
+    old_start = paris_noon(30)
+    new_start = paris_noon(31)
+    moved = await admin_client.patch(
+        f"/api/v1/events/{event['id']}",
+        json={"starts_at": new_start.isoformat(), "ends_at": (new_start + timedelta(hours=2)).isoformat()},
+    )
+    assert moved.status_code == 200
+    await run_worker()
+    assert sorted(r for m in smtp.messages for r in m.recipients) == sorted(e for _, e in people[:3])
+    new_when = frenchdates.span(new_start, new_start + timedelta(hours=2))
+    old_when = frenchdates.span(old_start, old_start + timedelta(hours=3))
+    for _, email in people[:3]:
+        [update] = smtp.to(email)
+        assert f"Nouvelle date : {new_when} (au lieu de : {old_when})" in " ".join(update.text.split())
+    assert _has_calendar(smtp.to(people[0][1])[0])
+    assert not _has_calendar(smtp.to(people[1][1])[0])
+    assert "liste d’attente" in smtp.to(people[1][1])[0].text
+    smtp.clear()
+
+    await admin_client.post(f"/api/v1/events/{event['id']}/cancel")
+    await run_worker()
+    assert sorted(r for m in smtp.messages for r in m.recipients) == sorted(e for _, e in people[:3])
+    assert str(calendar_of(smtp.to(people[0][1])[0])["METHOD"]) == "CANCEL"
+    for _, email in people[1:3]:
+        [cancellation] = smtp.to(email)
+        assert not _has_calendar(cancellation)
+        assert "agenda" not in cancellation.text
+
+
+async def test_a_segment_and_chosen_people_are_invited_without_building_a_list(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, settings: Any
+) -> None:
+    from datetime import datetime
+
+    from crm.lib import frenchdates
+    from tests.mailing_helpers import links_in
+    from tests.sending_helpers import suppress
+
+    event = await make_event(admin_client, capacity=50)
+    directory = await make_list(engine, "annuaire")
+    members = await make_audience(engine, directory, 3, prefix="membre")
+    others = await make_audience(engine, await make_list(engine, "autre"), 2, prefix="autre")
+    segment = await admin_client.post(
+        "/api/v1/segments",
+        json={"name": "Annuaire", "definition": {"field": "list", "op": "eq", "value": str(directory)}},
+    )
+    await suppress(engine, members[2][1])
+    response = await admin_client.post(
+        f"/api/v1/events/{event['id']}/invitations",
+        json={"segment_id": segment.json()["id"], "emails": [others[0][1].upper(), "inconnu@ville.fr"]},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["invited"], body["already"], body["suppressed"]) == (3, 0, [members[2][1]])
+    assert body["unknown_emails"] == ["inconnu@ville.fr"]
+    again = await admin_client.post(
+        f"/api/v1/events/{event['id']}/invitations", json={"person_ids": [str(members[0][0])]}
+    )
+    assert (again.json()["invited"], again.json()["already"]) == (0, 1)
+    await run_worker()
+    assert sorted(r for m in smtp.messages for r in m.recipients) == sorted(
+        [members[0][1], members[1][1], others[0][1]]
+    )
+    [message] = smtp.to(members[0][1])
+    text_ = " ".join(message.text.split())
+    assert "Places limitées : 50 places" in text_
+    start = datetime.fromisoformat(event["starts_at"])
+    end = datetime.fromisoformat(event["ends_at"])
+    assert frenchdates.span(start, end) in text_
+    yes = next(link for link in links_in(message.text) if "/rsvp/" in link and "answer=yes" in link)
+    answered = await admin_client.post(yes.split("testserver.local", 1)[1].split("?")[0], data={"answer": "yes"})
+    assert answered.status_code == 200
+    assert (await invitation_status(engine, event["id"]))[members[0][0]] == "yes"
+    figures = (await admin_client.get(f"/api/v1/events/{event['id']}")).json()["figures"]
+    assert (figures["invited"], figures["yes"]) == (3, 1)
+    # Invitations went out: the event can be cancelled, no longer deleted.
+    assert (await admin_client.delete(f"/api/v1/events/{event['id']}")).status_code == 409
+
+    await admin_client.post(f"/api/v1/events/{event['id']}/cancel")
+    late = await admin_client.post(f"/api/v1/events/{event['id']}/invitations", json={"emails": [others[1][1]]})
+    assert late.status_code == 409
+    nobody = await admin_client.post(f"/api/v1/events/{event['id']}/invitations", json={})
+    assert nobody.status_code in (400, 422)

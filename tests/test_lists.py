@@ -316,3 +316,203 @@ async def test_resend_confirmation_for_a_pending_subscription_only(
     await log_in(client, editor.email)
     await client.patch(f"/api/v1/subscriptions/{pending['id']}", json={"status": "unsubscribed"})
     assert (await client.post(f"/api/v1/subscriptions/{pending['id']}/resend-confirmation")).status_code == 409
+
+
+async def _audit(engine: AsyncEngine, action: str) -> list[AuditEntry]:
+    async with AsyncSession(engine) as session:
+        return list((await session.scalars(select(AuditEntry).where(AuditEntry.action == action))).all())
+
+
+async def test_a_segment_people_and_addresses_subscribe_in_one_call_with_one_proof(
+    client: Any, make_staff: Any, engine: AsyncEngine, smtp: Any
+) -> None:
+    from tests.sending_helpers import make_audience, suppress
+
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    source = await make_list(engine, "annuaire")
+    target = await make_list(engine, "lettre", double_opt_in=False)
+    from_segment = await make_audience(engine, source, 40, prefix="segment")
+    by_id = await make_audience(engine, source, 5, prefix="parid")
+    by_email = await make_audience(engine, source, 5, prefix="parmail")
+    segment = await client.post(
+        "/api/v1/segments",
+        json={"name": "Annuaire", "definition": {"field": "list", "op": "eq", "value": str(source)}},
+    )
+    assert segment.status_code == 201, segment.text
+    await suppress(engine, from_segment[0][1], "hard_bounce")
+    no_address = await make_person(engine, None)
+    response = await client.post(
+        f"/api/v1/lists/{target}/subscriptions",
+        json={
+            "segment_id": segment.json()["id"],
+            "person_ids": [str(pid) for pid, _ in by_id] + [str(no_address), str(uuid4())],
+            # Upper case and a repeat are the same person; an unknown address and a typo are reported.
+            "emails": [email.upper() for _, email in by_email]
+            + [by_email[0][1], "inconnu@ville.fr", "pas-une-adresse"],
+            "legal_basis": "legitimate_interest",
+            "source": "annuaire des DGS",
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["subscribed"] == 40 + 5 + 5 - 1
+    assert body["suppressed"] == [from_segment[0][1]]
+    assert body["no_email"] == 1
+    assert body["already"] == body["pending"] == body["left_before"] == 0
+    assert len(body["unknown_person_ids"]) == 1
+    assert body["unknown_emails"] == ["inconnu@ville.fr"]
+    assert body["invalid_emails"] == ["pas-une-adresse"]
+
+    listed = await client.get("/api/v1/subscriptions", params={"list_id": str(target), "limit": 100})
+    assert listed.json()["total"] == 49
+    row = listed.json()["items"][0]
+    assert (row["status"], row["legal_basis"], row["source"]) == (
+        "subscribed",
+        "legitimate_interest",
+        "annuaire des DGS",
+    )
+    [entry] = await _audit(engine, "subscribe_many")
+    assert entry.entity_id == target
+    assert entry.changes["subscribed"] == 49
+    assert entry.changes["source"] == "annuaire des DGS"
+
+    # Again: nobody twice; and someone who left the list is not put back in bulk.
+    async with engine.begin() as conn:
+        from sqlalchemy import text
+
+        await conn.execute(
+            text("UPDATE subscription SET status = 'unsubscribed' WHERE person_id = :p AND list_id = :l"),
+            {"p": by_id[0][0], "l": target},
+        )
+    again = (
+        await client.post(
+            f"/api/v1/lists/{target}/subscriptions",
+            json={"segment_id": segment.json()["id"], "legal_basis": "legitimate_interest"},
+        )
+    ).json()
+    assert (again["subscribed"], again["already"], again["left_before"]) == (0, 48, 1)
+
+
+async def test_bulk_consent_on_a_double_opt_in_list_waits_for_each_confirmation(
+    client: Any, make_staff: Any, engine: AsyncEngine, smtp: Any, run_worker: Any
+) -> None:
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    target = await make_list(engine, "lettre")
+    emails = ["maire@commune-a.fr", "dgs@commune-b.fr"]
+    for email in emails:
+        await make_person(engine, email)
+    without_proof = await client.post(
+        f"/api/v1/lists/{target}/subscriptions", json={"emails": emails, "legal_basis": "consent"}
+    )
+    assert without_proof.status_code == 422
+    assert without_proof.json()["errors"][0]["field"] == "consent_text"
+    response = await client.post(
+        f"/api/v1/lists/{target}/subscriptions",
+        json={"emails": emails, "legal_basis": "consent", "consent_text": "J’accepte de recevoir la lettre."},
+    )
+    assert response.json()["pending"] == 2
+    await run_worker()
+    assert sorted(r for m in smtp.messages for r in m.recipients) == sorted(emails)
+
+
+async def test_bulk_subscribe_refuses_what_it_cannot_bound(client: Any, make_staff: Any, engine: AsyncEngine) -> None:
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    target = await make_list(engine, "lettre")
+    nobody = await client.post(f"/api/v1/lists/{target}/subscriptions", json={"legal_basis": "legitimate_interest"})
+    assert nobody.status_code in (400, 422)
+    too_long = await client.post(
+        f"/api/v1/lists/{target}/subscriptions",
+        json={"emails": ["a" * 400 + "@x.fr"], "legal_basis": "legitimate_interest"},
+    )
+    assert too_long.status_code in (400, 422)
+    assert "emails" in too_long.text
+    unknown_list = await client.post(
+        f"/api/v1/lists/{uuid4()}/subscriptions",
+        json={"person_ids": [str(uuid4())], "legal_basis": "legitimate_interest"},
+    )
+    assert unknown_list.status_code == 404
+
+
+async def test_a_person_is_subscribed_by_their_address(client: Any, make_staff: Any, engine: AsyncEngine) -> None:
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    target = await make_list(engine, "lettre")
+    person_id = await make_person(engine, "dgs@mairie-ajaccio.fr")
+    created = await client.post(
+        "/api/v1/subscriptions",
+        json={"email": "DGS@Mairie-Ajaccio.fr", "list_id": str(target), "legal_basis": "legitimate_interest"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["person_id"] == str(person_id)
+    unknown = await client.post(
+        "/api/v1/subscriptions",
+        json={"email": "personne@nulle-part.fr", "list_id": str(target), "legal_basis": "legitimate_interest"},
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["field"] == "email"
+
+
+async def test_ten_thousand_people_subscribe_in_one_call(client: Any, make_staff: Any, engine: AsyncEngine) -> None:
+    import time
+
+    from tests.sending_helpers import make_audience
+
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    source = await make_list(engine, "annuaire")
+    target = await make_list(engine, "lettre")
+    people = await make_audience(engine, source, 10_000)
+    started = time.monotonic()
+    response = await client.post(
+        f"/api/v1/lists/{target}/subscriptions",
+        json={"person_ids": [str(pid) for pid, _ in people], "legal_basis": "legitimate_interest"},
+    )
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200, response.text
+    assert response.json()["subscribed"] == 10_000
+    print(f"\n10,000 people subscribed in one call: {elapsed:.2f} s")
+
+
+async def test_a_csv_file_subscribes_its_rows_to_a_list_with_the_basis_stated(
+    client: Any, make_staff: Any, engine: AsyncEngine
+) -> None:
+    from tests.sending_helpers import suppress
+
+    await as_role(client, make_staff, StaffRole.EDITOR)
+    target = await make_list(engine, "lettre", double_opt_in=False)
+    bastia = await make_person(engine, "dgs@mairie-bastia.fr", "Hélène", "Péri")
+    await make_person(engine, "maire@mairie-fort-de-france.fr", "Léon", "Célestin")
+    await make_person(engine, "ancien@mairie-ajaccio.fr")
+    await suppress(engine, "ancien@mairie-ajaccio.fr")
+    csv_text = (
+        "Prénom;Nom;Courriel\r\n"
+        "Hélène;Péri;DGS@mairie-bastia.fr\r\n"
+        "Léon;Célestin;maire@mairie-fort-de-france.fr\r\n"
+        ";;ancien@mairie-ajaccio.fr\r\n"
+        "Inconnu;Personne;inconnu@ville.fr\r\n"
+    )
+    files = {"file": ("dgs.csv", csv_text.encode("windows-1252"), "text/csv")}
+    response = await client.post(
+        f"/api/v1/lists/{target}/subscriptions/csv",
+        files=files,
+        data={"legal_basis": "legitimate_interest", "source": "fichier des DGS 2027"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["subscribed"] == 2
+    assert body["suppressed"] == ["ancien@mairie-ajaccio.fr"]
+    assert body["unknown_emails"] == ["inconnu@ville.fr"]
+    listed = await client.get("/api/v1/subscriptions", params={"person_id": str(bastia)})
+    [row] = listed.json()["items"]
+    assert (row["legal_basis"], row["source"]) == ("legitimate_interest", "fichier des DGS 2027")
+
+    bad_basis = await client.post(
+        f"/api/v1/lists/{target}/subscriptions/csv", files=files, data={"legal_basis": "parce que"}
+    )
+    assert bad_basis.status_code == 422
+    assert "legal_basis" in bad_basis.text
+    no_column = await client.post(
+        f"/api/v1/lists/{target}/subscriptions/csv",
+        files={"file": ("x.csv", b"Nom;Ville\r\nPeri;Bastia\r\n", "text/csv")},
+        data={"legal_basis": "legitimate_interest"},
+    )
+    assert no_column.status_code == 422
+    assert no_column.json()["errors"][0]["field"] == "file"

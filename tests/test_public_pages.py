@@ -536,7 +536,7 @@ async def test_archive_lists_public_publications_only(client: Any, engine: Async
     response = await client.get("/archive")
     assert response.status_code == 200
     assert "Baromètre du numérique 2025" in response.text
-    assert "03/11/2025" in response.text
+    assert "3 novembre 2025" in response.text
     assert 'href="https://example.org/barometre"' in response.text
     assert "Note interne" not in response.text
     assert '<html lang="fr">' in response.text

@@ -59,6 +59,7 @@ async def test_the_answer_flow_from_the_links_of_the_invitation(
     assert "Je ne participe pas" in message.html
     assert "Hôtel de ville de Martigues" in message.text
     assert "(heure de Paris)" in message.text
+    assert "Places limitées : 100 places" in message.text
     yes_link = next(link for link in links_in(message.text) if "/rsvp/" in link and "answer=yes" in link)
     no_link = next(link for link in links_in(message.text) if "/rsvp/" in link and "answer=no" in link)
     assert yes_link.split("?")[0] == no_link.split("?")[0]
@@ -276,6 +277,10 @@ def test_the_event_message_template_keeps_its_placeholders() -> None:
         "closing": "ZZCLOSINGZZ",
         "rsvp_url": "https://example.org/ZZRSVPZZ",
         "reason": "ZZREASONZZ",
+        "note": "ZZNOTEZZ",
+        "seats": "ZZSEATSZZ",
+        "rsvp_yes_url": "https://example.org/ZZYESZZ",
+        "rsvp_no_url": "https://example.org/ZZNOZZ",
     }
     html, plain = template.render(base_context(OrganisationSettings(name="ZZORGZZ")) | values)
     for body in (html, plain):
@@ -460,3 +465,60 @@ async def test_a_no_after_a_yes_is_confirmed_and_removes_the_calendar_entry(
     await _answer(admin_client, other, "no")
     await run_worker()
     assert smtp.to(other_email) == []
+
+
+async def test_a_double_click_on_yes_keeps_the_seat_and_tells_one_story(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, settings: Any
+) -> None:
+    """The same person sends "yes" twice at once on a one-seat event: the second answer must see
+    the first one's seat as theirs, not as taken by someone else."""
+    from crm.app import create_app
+
+    event = await make_event(admin_client, capacity=1)
+    list_id = await make_list(engine, "l")
+    people = await make_audience(engine, list_id, 1)
+    await invite(engine, event["id"], people)
+    url = rsvp_url(settings, event["id"], people[0][0])
+    apps = [create_app(settings) for _ in range(2)]
+    clients = [AsyncTestClient(app=a) for a in apps]
+    for c in clients:
+        await c.__aenter__()
+    try:
+        answers = await asyncio.gather(*(_answer(clients[i % 2], url, "yes") for i in range(4)))
+    finally:
+        for c in clients:
+            await c.__aexit__(None, None, None)
+    assert all(a.status_code == 200 for a in answers)
+    assert (await invitation_status(engine, event["id"]))[people[0][0]] == "yes"
+    assert not any("liste d’attente" in a.text for a in answers)
+    figures = (await admin_client.get(f"/api/v1/events/{event['id']}")).json()["figures"]
+    assert (figures["yes"], figures["waiting"], figures["seats_taken"]) == (1, 0, 1)
+
+
+async def test_a_second_yes_waiting_on_the_first_sees_the_seat_as_its_own(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, settings: Any
+) -> None:
+    """The double click, step by step: the second request has read the page's invitation (as the
+    answer controller does) before the first one commits; once it gets the lock it must read the
+    answer afresh, or it counts its own seat as someone else's and puts the person on the waiting list."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from crm.domain.events.rsvp import _load
+    from crm.domain.events.services import answer
+
+    event = await make_event(admin_client, capacity=1)
+    list_id = await make_list(engine, "l")
+    [(person_id, email)] = await make_audience(engine, list_id, 1)
+    await invite(engine, event["id"], [(person_id, email)])
+    async with AsyncSession(engine) as first, AsyncSession(engine) as second:
+        # Held, as the controller holds it: the session's identity map keeps it while referenced.
+        shown = await _load(second, event["id"], person_id)
+        assert (await answer(first, event["id"], person_id, yes=True, with_guest=False)).state == "yes"
+        theirs = asyncio.create_task(answer(second, event["id"], person_id, yes=True, with_guest=False))
+        await first.commit()
+        outcome = await theirs
+        assert outcome.invitation is shown[1]
+        await second.commit()
+    assert outcome.state == "yes"
+    assert outcome.seats_left == 0
+    assert (await invitation_status(engine, event["id"]))[person_id] == "yes"

@@ -28,7 +28,7 @@ CONNECTIONS = 5
 FINISH_TIMEOUT = 240
 
 
-def worker_env(settings: Any) -> dict[str, str]:
+def worker_env(settings: Any, default_leases: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     env.update(
         CRM_DATABASE_URL=settings.database.url,
@@ -43,13 +43,15 @@ def worker_env(settings: Any) -> dict[str, str]:
         CRM_SENDING_RETRY_BASE_SECONDS="1",
         CRM_LOG_LEVEL="WARNING",
     )
+    if default_leases:
+        del env["CRM_SENDING_LEASE_SECONDS"], env["CRM_SENDING_SWEEP_EVERY_SECONDS"]
     return env
 
 
-def start_worker(settings: Any) -> subprocess.Popen[bytes]:
+def start_worker(settings: Any, default_leases: bool = False) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "crm.cli", "worker"],
-        env=worker_env(settings),
+        env=worker_env(settings, default_leases),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -164,3 +166,34 @@ async def test_two_worker_processes_share_a_campaign_without_duplicates(
     received = received_per_address(smtp)
     assert set(received) == addresses
     assert set(received.values()) == {1}
+
+
+async def test_with_the_default_settings_sending_resumes_soon_after_a_kill_9(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, settings: Any
+) -> None:
+    """No lease or sweep setting given: the defaults bring sending back after a worker dies (the
+    README states the delay measured here)."""
+    campaign_id, addresses = await start_campaign(admin_client, engine, 1500)
+    worker = start_worker(settings, default_leases=True)
+    try:
+
+        async def some_sent() -> bool:
+            return len(smtp.messages) >= 300
+
+        await wait_for(some_sent, 120, "the first messages")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        killed_at, before = time.monotonic(), len(smtp.messages)
+        worker = start_worker(settings, default_leases=True)
+
+        async def resumed() -> bool:
+            return len(smtp.messages) > before
+
+        await wait_for(resumed, 120, "sending to resume")
+        print(f"\nkill -9 to the next message, default settings: {time.monotonic() - killed_at:.1f} s")
+        await wait_for(lambda: finished(engine, campaign_id), FINISH_TIMEOUT, "the campaign to finish")
+    finally:
+        stop(worker)
+    received = received_per_address(smtp)
+    assert set(received) == addresses
+    assert sum(count - 1 for count in received.values()) <= CONNECTIONS

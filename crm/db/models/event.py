@@ -97,6 +97,8 @@ class NotificationKind(enum.StrEnum):
     # A yes became a no: confirms the answer and removes the accepted calendar entry (METHOD:CANCEL).
     # `sequence` counts this invitation's declines (0, 1...), which the calendar SEQUENCE builds on.
     DECLINED = "declined"
+    # An invitation sent by the event itself (to a segment or chosen people), not by a campaign.
+    INVITATION = "invitation"
 
 
 class NotificationStatus(enum.StrEnum):
@@ -129,3 +131,5 @@ class EventNotification(Base):
     leased_by: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     smtp_response: Mapped[str | None] = mapped_column(Text)
+    # What an update changed, in French, written with the change (the old values are gone after).
+    note: Mapped[str | None] = mapped_column(Text)

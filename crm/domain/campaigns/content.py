@@ -15,6 +15,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import AnyHttpUrl, Field, model_validator
 
+from crm.lib import frenchdates
 from crm.lib.mail import TEMPLATES_DIR, CompiledTemplate, TemplateError, compile_mjml
 from crm.lib.placeholders import PlaceholderError, placeholder_names
 from crm.lib.problems import ProblemError, field_error
@@ -183,7 +184,7 @@ def compile_campaign(
         subject=subject,
         publication=publication,
         event=event,
-        issued_on=(issued_on or date.today()).strftime("%d/%m/%Y"),
+        issued_on=frenchdates.day(issued_on or date.today(), weekday=False),
     )
     try:
         return compile_mjml(mjml, name=f"campaigns/{template}", sandboxed=True)

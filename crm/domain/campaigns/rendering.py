@@ -15,6 +15,7 @@ from crm.config import Settings
 from crm.db.models.campaign import Campaign
 from crm.domain.events.links import rsvp_url
 from crm.domain.public.links import preferences_url, unsubscribe_url
+from crm.lib import frenchdates
 from crm.lib.mail import CompiledTemplate, TemplateError, base_context, from_sources
 from crm.lib.placeholders import PlaceholderEnvironment, PlaceholderError, bounded_render
 
@@ -42,7 +43,7 @@ def reason(list_name: str, person: Any) -> str:
     if person.legal_basis == "legitimate_interest":
         why = "en raison de vos fonctions"
     elif person.subscribed_at:
-        why = f"avec votre accord du {person.subscribed_at.strftime('%d/%m/%Y')}"
+        why = f"avec votre accord du {frenchdates.day(person.subscribed_at, weekday=False)}"
     else:
         why = "avec votre accord"
     return f"Vous recevez ce message car vous êtes inscrit·e à la liste « {list_name} » {why}."

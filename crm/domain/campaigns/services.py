@@ -28,6 +28,7 @@ from crm.domain.campaigns.content import Content, check_placeholders, compile_ca
 from crm.domain.campaigns.rendering import archive_view
 from crm.domain.events.display import summary as event_summary
 from crm.domain.segments.services import segment_condition
+from crm.lib import frenchdates
 from crm.lib.listing import ListQuery
 from crm.lib.mail import CompiledTemplate, TemplateError
 from crm.lib.problems import ProblemError, field_error
@@ -153,7 +154,7 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
                     "summary": pub.summary,
                     "url": pub.url,
                     "cover_image_url": pub.cover_image_url,
-                    "published_on": pub.published_on.strftime("%d/%m/%Y"),
+                    "published_on": frenchdates.day(pub.published_on, weekday=False),
                 }
         event = await self.session.get(Event, campaign.event_id) if campaign.event_id else None
         # MJML and the CSS inliner are CPU work on up to megabytes of staff text: off the event loop.

@@ -18,7 +18,16 @@ from crm.db.models.event import Event, EventKind, EventStatus, InvitationStatus
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.events.display import paris
 from crm.domain.events.queue import enqueue_notifications
-from crm.domain.events.schemas import AttendanceRead, EventCreate, EventRead, EventUpdate, Figures, InvitationRead
+from crm.domain.events.schemas import (
+    AttendanceRead,
+    EventCreate,
+    EventInvite,
+    EventInviteResult,
+    EventRead,
+    EventUpdate,
+    Figures,
+    InvitationRead,
+)
 from crm.domain.events.services import EventService, provide_event_service
 from crm.lib.listing import ListQuery, page, provide_list_query
 from crm.lib.schemas import Page
@@ -166,6 +175,29 @@ class EventController(Controller):
     ) -> Page[InvitationRead]:
         items, total = await event_service.invitations(event_id, listing, status=status, checked_in=checked_in)
         return Page[InvitationRead](**page([InvitationRead(**i) for i in items], total, listing))
+
+    @post(
+        "/{event_id:uuid}/invitations",
+        operation_id="inviteToEvent",
+        summary="Invite a segment or chosen people",
+        guards=[requires_editor],
+        status_code=200,
+        description="No list to build first: everyone the segment selects, the `person_ids` and the "
+        "people whose address is in `emails` (up to 50,000 of each) are invited and e-mailed the "
+        "invitation with its answer buttons (it says when seats are limited). People already invited "
+        "are left as they are; suppressed addresses are left out and named. One audit entry. 409 when "
+        "the event is cancelled or its answers are closed.",
+    )
+    async def invite(
+        self,
+        request: Request[Any, Any, Any],
+        event_id: FromPath[UUID],
+        data: JSONBody[EventInvite],
+        event_service: NamedDependency[EventService],
+    ) -> EventInviteResult:
+        counts = await event_service.invite_many(event_id, **data.model_dump())
+        await _commit_and_notify(request, event_service)
+        return EventInviteResult(**counts)
 
     @post(
         "/{event_id:uuid}/invitations/{invitation_id:uuid}/check-in",

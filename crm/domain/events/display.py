@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from crm.lib import frenchdates
 from crm.lib.timezones import PARIS
 
 KIND_LABELS = {
@@ -21,11 +22,17 @@ def paris(moment: datetime | None) -> str | None:
 
 
 def when(event: Any) -> str:
-    """`le 12/03/2027 de 14:30 à 17:00`, or both dates when it spans several days."""
-    start, end = event.starts_at.astimezone(PARIS), event.ends_at.astimezone(PARIS)
-    if start.date() == end.date():
-        return f"le {start:%d/%m/%Y} de {start:%H:%M} à {end:%H:%M} (heure de Paris)"
-    return f"du {start:%d/%m/%Y} {start:%H:%M} au {end:%d/%m/%Y} {end:%H:%M} (heure de Paris)"
+    """« vendredi 12 mars 2027, de 14 h 30 à 17 h (heure de Paris) », or both days when it spans several."""
+    return frenchdates.span(event.starts_at, event.ends_at)
+
+
+def seats(event: Any) -> str:
+    """What an invitation says of the capacity: nothing when there is no limit."""
+    if event.capacity is None:
+        return ""
+    if event.capacity == 1:
+        return "Places limitées : une seule place."
+    return f"Places limitées : {event.capacity} places, attribuées dans l’ordre des réponses."
 
 
 def place(event: Any) -> str:
@@ -44,6 +51,7 @@ def summary(event: Any) -> dict[str, Any]:
         "when": when(event),
         "place": place(event),
         "online_url": event.online_url or "",
-        "deadline": paris(event.registration_deadline) or "",
+        "deadline": frenchdates.moment(event.registration_deadline),
+        "seats": seats(event),
         "guests_allowed": event.guests_allowed,
     }

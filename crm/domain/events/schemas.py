@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import AnyHttpUrl, Field, model_validator
 
 from crm.db.models.event import EventKind, EventStatus, InvitationStatus
 from crm.lib.schemas import Schema
@@ -105,3 +106,29 @@ class AttendanceRead(Schema):
     with_guest: bool
     answered_at: datetime | None
     checked_in_at: datetime | None
+
+
+class EventInvite(Schema):
+    """Who to invite (any of the three, together): no list to build first."""
+
+    segment_id: UUID | None = Field(default=None, description="Everyone the segment selects today")
+    person_ids: list[UUID] = Field(default_factory=list, max_length=50_000)
+    emails: list[Annotated[str, Field(max_length=320)]] = Field(
+        default_factory=list, max_length=50_000, description="Addresses of people already in the CRM"
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> EventInvite:
+        if self.segment_id is None and not self.person_ids and not self.emails:
+            raise ValueError("give segment_id, person_ids or emails")
+        return self
+
+
+class EventInviteResult(Schema):
+    invited: int = Field(description="Invited now: each is e-mailed the invitation with the answer buttons")
+    already: int = Field(description="Already invited to this event: unchanged, not written to again")
+    suppressed: list[str] = Field(description="Addresses on the suppression list: not invited")
+    no_email: int = Field(description="People without an e-mail address")
+    unknown_person_ids: list[UUID]
+    unknown_emails: list[str] = Field(description="Valid addresses that no person in the CRM has")
+    invalid_emails: list[str] = Field(description="Entries that are not e-mail addresses")

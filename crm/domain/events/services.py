@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import case, func, literal, or_, select, update
+from sqlalchemy import Text, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -35,7 +36,8 @@ from crm.db.models.event import (
 )
 from crm.db.models.organisation import Organisation
 from crm.db.models.person import Person, Position
-from crm.domain.events.display import paris
+from crm.domain.events.display import paris, place
+from crm.lib import frenchdates
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import person_matches, text_matches
@@ -54,7 +56,11 @@ def _seats_sql() -> Any:
 
 
 async def lock_event(session: AsyncSession, event_id: UUID) -> Event | None:
-    return await session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    # populate_existing: what the session read before the lock (the answer page loads the event and
+    # the invitation first) is read again under it, or a double click would decide on stale rows.
+    return await session.scalar(
+        select(Event).where(Event.id == event_id).with_for_update().execution_options(populate_existing=True)
+    )
 
 
 async def seats_taken(session: AsyncSession, event_id: UUID) -> int:
@@ -100,6 +106,8 @@ async def queue_for_answers(
     statuses: Sequence[InvitationStatus],
     kind: NotificationKind,
     sequence: int,
+    note: str | None = None,
+    only: Sequence[UUID] | None = None,
 ) -> int:
     """The same message to everyone of an event whose answer is one of `statuses`, once
     (INSERT ... SELECT ... ON CONFLICT DO NOTHING: safe to run twice, on several workers)."""
@@ -114,7 +122,12 @@ async def queue_for_answers(
         literal(now),
         literal(now),
         literal(now),
+        literal(note, Text),
     ).where(Invitation.event_id == event_id, Invitation.status.in_(list(statuses)))
+    if only is not None:
+        from crm.domain.lists.services import one_of
+
+        rows = rows.where(one_of(Invitation.id, only))
     columns = [
         "id",
         "invitation_id",
@@ -125,11 +138,26 @@ async def queue_for_answers(
         "next_attempt_at",
         "created_at",
         "updated_at",
+        "note",
     ]
     result = await session.execute(
         pg_insert(EventNotification).from_select(columns, rows).on_conflict_do_nothing(constraint=UNIQUE_NOTIFICATION)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def what_changed(before: dict[str, Any], event: Event) -> str:
+    """The sentence an update message opens with: each new value beside the one it replaces."""
+    parts = []
+    if (before["starts_at"], before["ends_at"]) != (event.starts_at, event.ends_at):
+        old = frenchdates.span(before["starts_at"], before["ends_at"])
+        parts.append(f"Nouvelle date : {frenchdates.span(event.starts_at, event.ends_at)} (au lieu de : {old}).")
+    old_place = place(SimpleNamespace(**before))
+    if (before["venue_name"], before["address"]) != (event.venue_name, event.address):
+        parts.append(f"Nouveau lieu : {place(event)} (au lieu de : {old_place}).")
+    if before["online_url"] != event.online_url:
+        parts.append(f"Nouveau lien : {event.online_url}." if event.online_url else "Il n’y a plus de lien en ligne.")
+    return " ".join(parts)
 
 
 def guest_can_never_fit(event: Event) -> bool:
@@ -150,6 +178,7 @@ async def promote(session: AsyncSession, event: Event, now: datetime) -> list[In
             .where(Invitation.event_id == event.id, Invitation.status == InvitationStatus.WAITING)
             .order_by(Invitation.waiting_since, Invitation.id)
             .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).all()
     taken = await seats_taken(session, event.id)
@@ -201,7 +230,10 @@ async def answer(
     if event is None:
         return Outcome("unknown")
     invitation = await session.scalar(
-        select(Invitation).where(Invitation.event_id == event_id, Invitation.person_id == person_id).with_for_update()
+        select(Invitation)
+        .where(Invitation.event_id == event_id, Invitation.person_id == person_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if invitation is None:
         return Outcome("unknown", event)
@@ -357,6 +389,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         } | {k: v for k, v in changes.items() if k in ("starts_at", "ends_at", "registration_deadline")}
         self._check(merged)
         moved = any(key in changes and changes[key] != getattr(event, key) for key in PLACE_FIELDS)
+        before = {key: getattr(event, key) for key in PLACE_FIELDS}
         capacity_changed = "capacity" in changes and changes["capacity"] != event.capacity
         for key, value in changes.items():
             setattr(event, key, value)
@@ -365,8 +398,14 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             event.ics_sequence += 1
         await self.session.flush()
         if moved:
+            # The waiting list hears of it too: they may still get a seat, at the new date or place.
             queued = await queue_for_answers(
-                self.session, event.id, [InvitationStatus.YES], NotificationKind.UPDATE, event.ics_sequence
+                self.session,
+                event.id,
+                [InvitationStatus.YES, InvitationStatus.WAITING],
+                NotificationKind.UPDATE,
+                event.ics_sequence,
+                note=what_changed(before, event),
             )
         if capacity_changed:
             queued += len(await promote(self.session, event, datetime.now(UTC)))
@@ -388,8 +427,101 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         )
         return event
 
+    async def invite_many(
+        self, event_id: UUID, *, segment_id: UUID | None, person_ids: list[UUID], emails: list[str]
+    ) -> dict[str, Any]:
+        """Invites a segment, people and addresses without a list: each gets an invitation and its
+        e-mail (with the answer buttons), once; suppressed addresses are left out and named. One
+        audit entry. The caller commits, then wakes the event-message job."""
+        from crm.db.models.mailing import Suppression
+        from crm.domain.lists.services import SQL_EMAIL_HASH, one_of, resolve_people
+
+        event = await self._locked(event_id)
+        if event.status == EventStatus.CANCELLED:
+            raise ProblemError(409, "The event is cancelled", errors=[field_error("status", "is cancelled")])
+        if answers_closed(event, datetime.now(UTC)):
+            raise ProblemError(
+                409, "Answers to this event are closed", errors=[field_error("registration_deadline", "is past")]
+            )
+        found = await resolve_people(self.session, segment_id, person_ids, emails)
+        rows = (
+            await self.session.execute(
+                select(
+                    Person.id,
+                    Person.email,
+                    select(Suppression.id).where(Suppression.email_hash == SQL_EMAIL_HASH).exists(),
+                    Invitation.id,
+                )
+                .outerjoin(Invitation, (Invitation.person_id == Person.id) & (Invitation.event_id == event_id))
+                .where(one_of(Person.id, found.ids))
+            )
+        ).all()
+        no_email = already = 0
+        suppressed: list[str] = []
+        to_invite: list[UUID] = []
+        for person_id, email, is_suppressed, invitation_id in rows:
+            if not email:
+                no_email += 1
+            elif is_suppressed:
+                suppressed.append(email)
+            elif invitation_id is not None:
+                already += 1
+            else:
+                to_invite.append(person_id)
+        invited: list[UUID] = []
+        if to_invite:
+            now = datetime.now(UTC)
+            values = select(
+                func.gen_random_uuid(),
+                literal(event_id),
+                Person.id,
+                literal(InvitationStatus.INVITED.value).cast(Invitation.__table__.c.status.type),
+                literal(False),
+                literal(now),
+                literal(now),
+            ).where(one_of(Person.id, to_invite))
+            result = await self.session.execute(
+                pg_insert(Invitation)
+                .from_select(
+                    ["id", "event_id", "person_id", "status", "with_guest", "created_at", "updated_at"], values
+                )
+                .on_conflict_do_nothing(constraint="uq_invitation_event_person")
+                .returning(Invitation.id)
+            )
+            invited = list(result.scalars())
+            await queue_for_answers(
+                self.session, event_id, [InvitationStatus.INVITED], NotificationKind.INVITATION, 0, only=invited
+            )
+        counts: dict[str, Any] = {
+            "invited": len(invited),
+            "already": already + len(to_invite) - len(invited),
+            "suppressed": sorted(suppressed),
+            "no_email": no_email,
+            "unknown_person_ids": found.unknown_ids,
+            "unknown_emails": found.unknown_emails,
+            "invalid_emails": found.invalid_emails,
+        }
+        record(
+            self.session,
+            "invite_many",
+            "event",
+            event_id,
+            segment_id=segment_id,
+            people_given=len(person_ids),
+            emails_given=len(emails),
+            **{k: (len(v) if isinstance(v, list) else v) for k, v in counts.items()},
+        )
+        await self.session.flush()
+        return counts
+
     async def delete_event(self, event_id: UUID) -> None:
         await self.get(event_id)
+        if await self.session.scalar(select(func.count()).where(Invitation.event_id == event_id)):
+            raise ProblemError(
+                409,
+                "Invitations were sent for this event: cancel it instead",
+                errors=[field_error("id", "has invitations")],
+            )
         if await self.session.scalar(select(func.count()).where(Campaign.event_id == event_id)):
             raise ProblemError(
                 409,

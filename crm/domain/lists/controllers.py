@@ -7,11 +7,15 @@ from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody, Parameter
 
 from crm.db.models.mailing import ListKind, Subscription, SubscriptionStatus, SuppressionReason
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.lists.schemas import (
+    BulkSubscribe,
+    BulkSubscribeResult,
+    CsvSubscribeUpload,
     MailingListCreate,
     MailingListRead,
     MailingListUpdate,
@@ -25,6 +29,7 @@ from crm.domain.lists.services import (
     MailingListService,
     SubscriptionService,
     SuppressionService,
+    people_of_csv,
     provide_mailing_list_service,
     provide_subscription_service,
     provide_suppression_service,
@@ -46,11 +51,22 @@ async def _send_confirmation(
     await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription.id))
 
 
+async def _subscribe_many(
+    request: Request[Any, Any, Any], list_id: UUID, data: BulkSubscribe, subscription_service: SubscriptionService
+) -> BulkSubscribeResult:
+    counts, pending = await subscription_service.subscribe_many(list_id, **data.model_dump())
+    await subscription_service.repository.session.commit()
+    for subscription_id in pending:
+        await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription_id))
+    return BulkSubscribeResult(**counts)
+
+
 class MailingListController(Controller):
     path = "/api/v1/lists"
     tags = ["Lists and subscriptions"]
     dependencies = {
         "list_service": provide_mailing_list_service,
+        "subscription_service": provide_subscription_service,
         "listing": Provide(provide_list_query, sync_to_thread=False),
     }
 
@@ -110,6 +126,60 @@ class MailingListController(Controller):
     ) -> MailingListRead:
         values = data.model_dump(exclude_unset=True)
         return MailingListRead.model_validate(await list_service.change(list_id, values))
+
+    @post(
+        "/{list_id:uuid}/subscriptions",
+        guards=[requires_editor],
+        operation_id="subscribeManyToList",
+        summary="Subscribe a segment, people or addresses to a list",
+        status_code=200,
+        description="One call for many: everyone the segment selects, the `person_ids` and the people "
+        "whose address is in `emails` (up to 50,000 of each), with one legal basis and its proof, "
+        "written on each subscription and in one audit entry. Answers the counts: subscribed, pending "
+        "(consent on a double opt-in list: each is e-mailed the confirmation link), already there, left "
+        "before (people who unsubscribed from this list are not put back in bulk), the suppressed "
+        "addresses (never subscribed), people without an address, and the ids and addresses not found.",
+    )
+    async def subscribe_many(
+        self,
+        request: Request[Any, Any, Any],
+        list_id: FromPath[UUID],
+        data: JSONBody[BulkSubscribe],
+        subscription_service: NamedDependency[SubscriptionService],
+    ) -> BulkSubscribeResult:
+        return await _subscribe_many(request, list_id, data, subscription_service)
+
+    @post(
+        "/{list_id:uuid}/subscriptions/csv",
+        guards=[requires_editor],
+        operation_id="subscribeCsvToList",
+        summary="Subscribe the people of a CSV file to a list",
+        status_code=200,
+        description="Multipart form: `file` (a CSV as the people import reads it: UTF-8 or Windows-1252, "
+        "semicolons or commas, a `Courriel`/`E-mail` or `id` column), `legal_basis`, and optionally "
+        "`source` (default `import`), `consent_text`, `consent_version`. Subscribes the people the rows "
+        "name (by id, else by address) with that basis, as `subscribeManyToList` does, and answers the "
+        "same counts: import the people first, then subscribe the same file.",
+    )
+    async def subscribe_csv(
+        self,
+        request: Request[Any, Any, Any],
+        list_id: FromPath[UUID],
+        data: Annotated[CsvSubscribeUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        subscription_service: NamedDependency[SubscriptionService],
+    ) -> BulkSubscribeResult:
+        emails, person_ids = people_of_csv(await data.file.read())
+        proof = BulkSubscribe.model_validate(
+            {
+                "emails": emails,
+                "person_ids": person_ids,
+                "legal_basis": data.legal_basis,
+                "source": data.source or "import",
+                "consent_text": data.consent_text or None,
+                "consent_version": data.consent_version or None,
+            }
+        )
+        return await _subscribe_many(request, list_id, proof, subscription_service)
 
     @delete(
         "/{list_id:uuid}",

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field
+from litestar.datastructures import UploadFile
+from pydantic import AfterValidator, Field, model_validator
 
 from crm.db.models.mailing import LegalBasis, ListKind, SubscriptionStatus, SuppressionReason
-from crm.lib.schemas import Email, Schema
+from crm.lib.schemas import Email, Schema, normalise_email
 
+BoundedEmail = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
@@ -59,13 +63,69 @@ class SubscriptionRead(Schema):
 
 
 class SubscriptionCreate(Schema):
-    person_id: UUID
+    person_id: UUID | None = Field(default=None, description="The person, or give `email` instead")
+    email: BoundedEmail | None = Field(default=None, description="The person's address, instead of `person_id`")
     list_id: UUID
     legal_basis: LegalBasis
     source: str = Field(default="staff", min_length=1, max_length=100, description='e.g. "staff", "import", "event"')
     consent_text: str | None = Field(default=None, max_length=5000, description="The text the person agreed to")
     consent_version: str | None = Field(default=None, max_length=50)
     consented_at: datetime | None = Field(default=None, description="When consent was given; now if left out")
+
+    @model_validator(mode="after")
+    def _one_person(self) -> SubscriptionCreate:
+        if (self.person_id is None) == (self.email is None):
+            raise ValueError("give either person_id or email")
+        return self
+
+
+MAX_BULK = 50_000
+
+
+class BulkSubscribe(Schema):
+    """Who to subscribe (any of the three, together), and the proof that holds for all of them."""
+
+    segment_id: UUID | None = Field(default=None, description="Everyone the segment selects today")
+    person_ids: list[UUID] = Field(default_factory=list, max_length=MAX_BULK)
+    emails: list[Annotated[str, Field(max_length=320)]] = Field(
+        default_factory=list, max_length=MAX_BULK, description="Addresses of people already in the CRM"
+    )
+    legal_basis: LegalBasis
+    source: str = Field(default="staff", min_length=1, max_length=100, description='e.g. "staff", "import", "event"')
+    consent_text: str | None = Field(default=None, max_length=5000, description="The text the people agreed to")
+    consent_version: str | None = Field(default=None, max_length=50)
+    consented_at: datetime | None = Field(default=None, description="When consent was given; now if left out")
+
+    @model_validator(mode="after")
+    def _someone(self) -> BulkSubscribe:
+        if self.segment_id is None and not self.person_ids and not self.emails:
+            raise ValueError("give segment_id, person_ids or emails")
+        return self
+
+
+@dataclass
+class CsvSubscribeUpload:
+    """The multipart form of a CSV subscription; the values are checked as `BulkSubscribe`."""
+
+    file: UploadFile
+    legal_basis: str
+    source: str | None = None
+    consent_text: str | None = None
+    consent_version: str | None = None
+
+
+class BulkSubscribeResult(Schema):
+    subscribed: int = Field(description="Subscribed now (legitimate interest, or consent on a single opt-in list)")
+    pending: int = Field(description="Waiting for their confirmation (consent on a double opt-in list): e-mailed")
+    already: int = Field(description="Already subscribed or pending: unchanged")
+    left_before: int = Field(
+        description="Unsubscribed from this list before: not subscribed again in bulk (one by one, with a new proof)"
+    )
+    suppressed: list[str] = Field(description="Addresses on the suppression list: not subscribed")
+    no_email: int = Field(description="People without an e-mail address")
+    unknown_person_ids: list[UUID]
+    unknown_emails: list[str] = Field(description="Valid addresses that no person in the CRM has")
+    invalid_emails: list[str] = Field(description="Entries that are not e-mail addresses")
 
 
 class SubscriptionUpdate(Schema):

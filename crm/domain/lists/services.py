@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -11,9 +12,13 @@ from uuid import UUID
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import exists, func, or_, select
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import String, Text, Uuid, any_, bindparam, exists, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.db.audit_listener import record
 from crm.db.models.mailing import (
     LegalBasis,
     ListKind,
@@ -27,6 +32,15 @@ from crm.db.models.person import Person
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
+
+# The hash of a stored address, as the sending engine computes it (the address is stored normalised).
+SQL_EMAIL_HASH = func.encode(func.sha256(func.convert_to(func.lower(Person.email), "UTF8")), "hex")
+
+
+def one_of(column: Any, values: Any, item_type: Any = Uuid) -> Any:
+    """`column = ANY(:values)` with one array parameter: a list of 50,000 ids would overflow the
+    32,767 parameters of a statement as an IN list."""
+    return column == any_(bindparam(None, list(values), type_=ARRAY(item_type)))
 
 
 def suppression_hash(email: str) -> str:
@@ -46,6 +60,74 @@ async def is_suppressed(session: AsyncSession, email: str | None) -> bool:
     if not email:
         return False
     return bool(await session.scalar(select(exists().where(Suppression.email_hash == suppression_hash(email)))))
+
+
+@dataclass
+class People:
+    """Who a bulk call names: the ids found, and what it named that is not there or not valid."""
+
+    ids: set[UUID]
+    unknown_ids: list[UUID]
+    unknown_emails: list[str]
+    invalid_emails: list[str]
+
+
+async def resolve_people(
+    session: AsyncSession, segment_id: UUID | None, person_ids: list[UUID], emails: list[str]
+) -> People:
+    """Everyone a segment selects today, the ids given and the people whose address is given."""
+    from crm.db.models.mailing import Segment
+    from crm.domain.segments.services import segment_condition
+
+    wanted: set[UUID] = set()
+    if segment_id is not None:
+        segment = await session.get(Segment, segment_id)
+        if segment is None:
+            raise invalid("segment_id", "no such segment")
+        wanted.update(await session.scalars(select(Person.id).where(segment_condition(segment.definition))))
+    unknown_ids: list[UUID] = []
+    if person_ids:
+        found = set(await session.scalars(select(Person.id).where(one_of(Person.id, set(person_ids), Uuid))))
+        unknown_ids = [pid for pid in dict.fromkeys(person_ids) if pid not in found]
+        wanted |= found
+    invalid_emails: list[str] = []
+    normalised: dict[str, str] = {}
+    for given in emails:
+        try:
+            normalised.setdefault(normalise_email(given), given)
+        except ValueError:
+            invalid_emails.append(given)
+    unknown_emails: list[str] = []
+    if normalised:
+        by_email = dict(
+            (
+                await session.execute(select(Person.email, Person.id).where(one_of(Person.email, normalised, String)))
+            ).all()
+        )
+        unknown_emails = [address for address in normalised if address not in by_email]
+        wanted.update(by_email.values())
+    return People(wanted, unknown_ids, unknown_emails, invalid_emails)
+
+
+def people_of_csv(data: bytes) -> tuple[list[str], list[UUID]]:
+    """The addresses and ids a people CSV names, read as the people import reads it (encodings,
+    delimiters, French headers). A row with an id is taken by its id, else by its address."""
+    from crm.domain.imports.csvfiles import PEOPLE, parse_id, read_csv
+
+    parsed = read_csv(data, PEOPLE)
+    if "email" not in parsed.columns and "id" not in parsed.columns:
+        raise invalid("file", "has neither an e-mail nor an id column")
+    emails: list[str] = []
+    ids: list[UUID] = []
+    for row in parsed.rows:
+        if row.values.get("id"):
+            try:
+                ids.append(parse_id(row.values["id"]))
+            except ValueError as exc:
+                raise invalid("file", f"line {row.line}: the id is not an identifier") from exc
+        elif row.values.get("email"):
+            emails.append(row.values["email"][:320])
+    return emails, ids
 
 
 class MailingListRepository(SQLAlchemyAsyncRepository[MailingList]):
@@ -123,8 +205,9 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
     async def add_by_staff(
         self,
         *,
-        person_id: UUID,
+        person_id: UUID | None,
         list_id: UUID,
+        email: str | None = None,
         legal_basis: LegalBasis,
         source: str,
         consent_text: str | None,
@@ -134,7 +217,13 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
         """Staff record a subscription with its proof. Legitimate interest (a professional address)
         subscribes at once; consent on a double opt-in list waits for the person's confirmation."""
         session = self.repository.session
-        person = await session.get(Person, person_id)
+        if person_id is None:
+            person = await session.scalar(select(Person).where(Person.email == email)) if email else None
+            if person is None:
+                raise invalid("email", "no person has this address")
+            person_id = person.id
+        else:
+            person = await session.get(Person, person_id)
         if person is None:
             raise invalid("person_id", "no such person")
         mailing_list = await session.get(MailingList, list_id)
@@ -177,6 +266,130 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
         if existing is None:
             return await self.create(subscription)
         return await self.update(subscription)
+
+    async def subscribe_many(
+        self,
+        list_id: UUID,
+        *,
+        segment_id: UUID | None,
+        person_ids: list[UUID],
+        emails: list[str],
+        legal_basis: LegalBasis,
+        source: str,
+        consent_text: str | None,
+        consent_version: str | None,
+        consented_at: datetime | None,
+    ) -> tuple[dict[str, Any], list[UUID]]:
+        """Subscribes a segment, people and addresses to a list in one statement, with one proof
+        and one audit entry. Suppressed addresses are left out and named; people who left this list
+        before are not put back in bulk (that takes a new proof, one by one). Returns the counts
+        and the pending subscriptions whose confirmation e-mail is due."""
+        session = self.repository.session
+        mailing_list = await session.get(MailingList, list_id)
+        if mailing_list is None:
+            raise ProblemError(404, "No such list")
+        if legal_basis == LegalBasis.CONSENT and not consent_text:
+            raise invalid("consent_text", "consent needs the text the people agreed to, as proof")
+        found = await resolve_people(session, segment_id, person_ids, emails)
+        wanted = found.ids
+        rows = (
+            await session.execute(
+                select(
+                    Person.id,
+                    Person.email,
+                    exists().where(Suppression.email_hash == SQL_EMAIL_HASH).label("suppressed"),
+                    Subscription.status,
+                )
+                .outerjoin(Subscription, (Subscription.person_id == Person.id) & (Subscription.list_id == list_id))
+                .where(one_of(Person.id, wanted, Uuid))
+            )
+        ).all()
+        no_email = already = left = 0
+        suppressed: list[str] = []
+        to_add: list[UUID] = []
+        for pid, address, is_suppressed_, status in rows:
+            if not address:
+                no_email += 1
+            elif is_suppressed_:
+                suppressed.append(address)
+            elif status == SubscriptionStatus.UNSUBSCRIBED:
+                left += 1
+            elif status is not None:
+                already += 1
+            else:
+                to_add.append(pid)
+        now = datetime.now(UTC)
+        pending = legal_basis == LegalBasis.CONSENT and mailing_list.double_opt_in
+        status = SubscriptionStatus.PENDING if pending else SubscriptionStatus.SUBSCRIBED
+        added: list[UUID] = []
+        if to_add:
+            values = select(
+                func.gen_random_uuid(),
+                Person.id,
+                literal(list_id),
+                literal(status.value).cast(Subscription.__table__.c.status.type),
+                literal(legal_basis.value).cast(Subscription.__table__.c.legal_basis.type),
+                literal(source),
+                literal(consent_text, Text),
+                literal(consent_version, String),
+                literal(
+                    (consented_at or now) if legal_basis == LegalBasis.CONSENT else None, DateTimeUTC(timezone=True)
+                ),
+                literal(None if pending else now, DateTimeUTC(timezone=True)),
+                literal(now),
+                literal(now),
+            ).where(one_of(Person.id, to_add, Uuid))
+            columns = [
+                "id",
+                "person_id",
+                "list_id",
+                "status",
+                "legal_basis",
+                "source",
+                "consent_text",
+                "consent_version",
+                "consented_at",
+                "confirmed_at",
+                "created_at",
+                "updated_at",
+            ]
+            inserted = await session.execute(
+                pg_insert(Subscription)
+                .from_select(columns, values)
+                .on_conflict_do_nothing(constraint="uq_subscription_person_list")
+                .returning(Subscription.id)
+            )
+            added = list(inserted.scalars())
+        # A subscriber who arrived between the read and the insert counts as already there.
+        already += len(to_add) - len(added)
+        counts: dict[str, Any] = {
+            "subscribed": 0 if pending else len(added),
+            "pending": len(added) if pending else 0,
+            "already": already,
+            "left_before": left,
+            "suppressed": sorted(suppressed),
+            "no_email": no_email,
+            "unknown_person_ids": found.unknown_ids,
+            "unknown_emails": found.unknown_emails,
+            "invalid_emails": found.invalid_emails,
+        }
+        record(
+            session,
+            "subscribe_many",
+            "mailing_list",
+            list_id,
+            legal_basis=legal_basis.value,
+            source=source,
+            consent_text=consent_text,
+            consent_version=consent_version,
+            consented_at=consented_at,
+            segment_id=segment_id,
+            people_given=len(person_ids),
+            emails_given=len(emails),
+            **{k: (len(v) if isinstance(v, list) else v) for k, v in counts.items()},
+        )
+        await session.flush()
+        return counts, added if pending else []
 
     async def pending_for_confirmation(self, subscription_id: UUID) -> Subscription:
         """A subscription whose confirmation e-mail may be sent (again): only a pending one."""

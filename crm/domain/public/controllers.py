@@ -21,6 +21,7 @@ from crm.domain.campaigns.rendering import PREVIEW_LINK, archive_view
 from crm.domain.lists.services import SubscriptionService
 from crm.domain.public import links
 from crm.domain.public import services as public
+from crm.lib import frenchdates
 from crm.lib.actor import Actor, acting_as
 from crm.lib.client_address import rate_limit_bucket, request_address
 from crm.lib.mail import base_context
@@ -43,6 +44,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+TEMPLATES.filters["date_fr"] = lambda value: frenchdates.day(value, weekday=False)
 # A token in the address must not travel to other sites, caches or search engines.
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 PUBLIC_PAGE_HEADERS = {"Referrer-Policy": "no-referrer"}

@@ -1,6 +1,6 @@
 """The public archive's copy of a campaign, rendered once when the send starts.
 
-Revision ID: 0009_sec_links
+Revision ID: 0009
 Revises: 0008
 Created: 2026-12-02 02:00:00.000000+00:00
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_sec_links"
+revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
