@@ -406,6 +406,12 @@ class _Run:
             return f"no commune or EPCI is named {text!r}{where}; did you mean {listed}? Write it so, or give its code"
         return f"no commune or EPCI is named {text!r}{where}; give its INSEE code or SIREN"
 
+    def departement_code(self, value: str) -> str:
+        """A département's code, or its name when the file names places ("La Réunion")."""
+        if self.places is not None and (code := self.places.departement(value)):
+            return code
+        return clean_departement_code(value)
+
     def place_codes(self, c: Cells) -> tuple[str | None, str | None]:
         found = self.place_found.get(c.row.line)
         if isinstance(found, str):
@@ -506,7 +512,7 @@ class _Run:
         insee_code = c.parse("insee_code", clean_insee_code)
         siren = c.parse("siren", clean_siren)
         population = c.parse("population", parse_int)
-        departement_code = c.parse("departement_code", clean_departement_code)
+        departement_code = c.parse("departement_code", self.departement_code)
         region_code = c.parse("region_code", clean_region_code)
         is_partner = c.parse("is_partner", parse_bool)
         status = c.parse("membership_status", lambda v: parse_choice(v, MEMBERSHIP_WORDS, "membership status"))
@@ -820,7 +826,9 @@ class _Run:
         seat = single_seat(title, organisation.kind.value)
         if seat is not None and (held := self.seat_holders.get((organisation.id, seat))) is not None:
             holder, line = held
-            if line:
+            if not is_current(holder, self.today):
+                pass  # an earlier line of this file ended it already
+            elif line:
                 c.fail("position_title", f"line {line} already makes someone {holder.title} of {organisation.name}")
             elif person is None or holder.person_id != person.id:
                 if holder.started_on is not None and holder.started_on > end_day:
