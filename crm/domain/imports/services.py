@@ -1033,8 +1033,12 @@ class ImportService(SQLAlchemyAsyncRepositoryService[ImportBatch]):
     ) -> ImportBatch:
         """Reads the file (a file that cannot be read, or with a column not understood, is a 422
         now) and keeps its rows; the dry run is the worker's (`run_import`)."""
-        places = await gazetteer(self.repository.session)
-        parsed = read_csv(data, kind, mapping, places.knows)
+        parsed = read_csv(data, kind, mapping)
+        if parsed.ignored_columns:
+            # Read again knowing the places' names (read once per process), in case a column left
+            # aside holds communes.
+            places = await gazetteer(self.repository.session)
+            parsed = read_csv(data, kind, mapping, places.knows)
         batch = ImportBatch(
             kind=kind,
             filename=(filename or "import.csv")[:300],
