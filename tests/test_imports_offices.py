@@ -227,6 +227,8 @@ async def test_a_postal_code_where_an_insee_code_belongs_gets_a_hint(
     assert "postal code" in errors[2]
     assert "import the organisations first" not in errors[2]
     assert errors[3].startswith("Saint-Étienne (42218) is not an organisation yet")
+    organisations = await check(client, run_worker, "organisations", excel_csv("Type;Code INSEE\ncommune;93200\n"))
+    assert "a postal code?" in organisations["report"]["errors"][0]["why"]
 
 
 # --- 3. the kind of position is inferred -----------------------------------------------------
