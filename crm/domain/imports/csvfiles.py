@@ -1,8 +1,9 @@
 """Reading CSV files as French offices make them, and writing them so that Excel opens them right.
 
 Reading forgives what spreadsheets do: a UTF-8 byte-order mark or none, Windows-1252 (Excel's
-"CSV" on French Windows), semicolons or commas, blank lines, header names in any case, with or
-without accents, spaces or hyphens ("Code INSEE", "code_insee", "E-mail", "Courriel"). Every row
+"CSV" on French Windows), UTF-16 (its "Texte Unicode"), semicolons, commas or tabs, blank lines, a
+title line above the header, header names as offices write them (`vocabulary.HEADERS`: "N° INSEE",
+"Adresse électronique", "Prénom(s)"), and asks about a column it does not know. Every row
 keeps the line number it starts on in the file (the header is line 1 when it comes first), so that
 a report can say where to look.
 
@@ -19,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
@@ -75,7 +77,7 @@ HEADER_INDEX: dict[str, dict[str, str]] = {
 }
 IGNORE = "ignore"
 HEADER_SEARCH = 10  # non-blank lines looked at for the header line (a title may come first)
-SNIFF_SAMPLE = 200  # values of an unknown column looked at to tell what it holds
+SNIFF_SAMPLE = 200  # non-empty values of an unknown column looked at to tell what it holds
 
 ENCODINGS = ("utf-8-sig", "utf-8", "windows-1252", "utf-16")
 DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab"}
@@ -268,8 +270,9 @@ def _map_header(
         given = _given(mapping, name) if name else None
         canonical = given if given is not None else (HEADER_INDEX[kind].get(header_key(name)) if name else None)
         if canonical is None:
-            values = [v for v in (raw_cell(record, i) for _, record in body[:SNIFF_SAMPLE]) if v]
-            looks = _what_it_looks_like(name, values, kind, known_place)
+            values = list(islice((v for v in (raw_cell(record, i) for _, record in body) if v), SNIFF_SAMPLE))
+            # An empty column loses nothing: it is only reported as ignored.
+            looks = _what_it_looks_like(name, values, kind, known_place) if values else None
             if looks is not None:
                 questions.append({"column": name or f"column {i + 1}", "position": i + 1, **looks})
                 continue
