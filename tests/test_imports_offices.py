@@ -19,6 +19,7 @@ from crm.domain.imports.csvfiles import FIELDS, HEADER_INDEX, KINDS, clean_phone
 from crm.domain.imports.services import infer_kind
 from crm.domain.imports.vocabulary import HEADERS, header_key
 from crm.domain.people.services import single_seat
+from crm.lib.problems import ProblemError
 from tests.test_imports import apply, check, check_and_apply, editor, upload
 
 TODAY = date.today()
@@ -152,6 +153,17 @@ def test_a_column_of_free_notes_is_ignored_and_said_so() -> None:
     parsed = read_csv(excel_csv("Prénom;Nom;Remarques\nAnne;Martin;à rappeler\n"), "people")
     assert parsed.ignored_columns == ["Remarques"]
     assert parsed.mapping[-1] == {"column": "Remarques", "field": "ignore", "by": "not recognised"}
+
+
+def test_an_unknown_column_of_commune_names_or_dates_is_asked_about() -> None:
+    content = excel_csv("Prénom;Nom;Localité;Né le\nAnne;Martin;Saint-Denis;12/01/70\nPaul;Roux;Le Mans;\n")
+    with pytest.raises(ProblemError) as raised:
+        read_csv(content, "people", known_place={"Saint-Denis", "Le Mans"}.__contains__)
+    questions = raised.value.problem_extra["questions"]
+    assert [(q["column"], q["suggested"]) for q in questions] == [
+        ("Localité", "place"),
+        ("Né le", "position_started_on"),
+    ]
 
 
 # --- 2. communes by name ---------------------------------------------------------------------
@@ -449,8 +461,6 @@ async def test_a_texte_unicode_file_with_a_title_line_and_tabs_is_read(
     ],
 )
 def test_files_that_are_not_csv_or_name_no_column_say_so(content: bytes, why: str) -> None:
-    from crm.lib.problems import ProblemError
-
     with pytest.raises(ProblemError) as raised:
         read_csv(content, "people")
     assert why in raised.value.detail
