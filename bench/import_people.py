@@ -1,7 +1,7 @@
-"""How long importing 10,000 people from a CSV takes (dry run, then apply) through the import
+"""How long importing 20,000 people from a CSV takes (dry run, then apply) through the import
 service and the worker's job, beside the same rows inserted with plain SQL in the same run.
 
-    python bench/import_people.py [--rows 10000]
+    python bench/import_people.py [--rows 20000]
 
 The people hold a position at a member of the demo data (seeded when missing). The plain-SQL
 baselines insert the same people and positions, with asyncpg's COPY and with executemany, inside
@@ -183,5 +183,5 @@ async def main(rows: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--rows", type=int, default=20_000)
     asyncio.run(main(parser.parse_args().rows))

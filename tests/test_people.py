@@ -393,6 +393,44 @@ async def test_a_position_cannot_end_before_it_starts(admin_client: AsyncTestCli
     assert "kind" in bad_kind.json()["errors"][0]["field"]
 
 
+async def test_a_commune_has_one_current_maire_and_an_epci_one_president(
+    admin_client: AsyncTestClient[Any], make_org: MakeOrg
+) -> None:
+    lyon = await make_org("Lyon", OrganisationKind.COMMUNE, insee_code="69123")
+    zoe = await add_person(admin_client, first_name="Zoé", last_name="Lefèvre-Dupont")
+    marc = await add_person(admin_client, first_name="Marc", last_name="Leroy")
+    mayor = await add_position(
+        admin_client, person_id=zoe["id"], organisation_id=lyon, title="Maire", kind="elected", started_on="2020-07-04"
+    )
+    second = {"person_id": marc["id"], "organisation_id": lyon, "title": "Madame la Maire", "kind": "elected"}
+    refused = await admin_client.post("/api/v1/positions", json=second)
+    assert refused.status_code == 409
+    assert refused.json()["errors"][0]["field"] == "title"
+    assert "Zoé Lefèvre-Dupont is Maire of Lyon since 2020-07-04" in refused.json()["detail"]
+    # An adjoint is no second maire; a past maire is history, not a second holder.
+    adjoint = await add_position(
+        admin_client, person_id=marc["id"], organisation_id=lyon, title="Maire adjoint", kind="elected"
+    )
+    await add_position(
+        admin_client, **{**second, "title": "Maire", "started_on": "2008-03-21", "ended_on": "2014-03-28"}
+    )
+    renamed = await admin_client.patch(f"/api/v1/positions/{adjoint['id']}", json={"title": "Maire"})
+    assert renamed.status_code == 409
+    ended = await admin_client.patch(f"/api/v1/positions/{mayor['id']}", json={"ended_on": TODAY.isoformat()})
+    assert ended.status_code == 200
+    assert (await admin_client.post("/api/v1/positions", json=second)).status_code == 201
+
+    created = await admin_client.post("/api/v1/organisations", json={"kind": "epci", "siren": "200066793"})
+    assert created.status_code == 201, created.text
+    annecy = created.json()["id"]
+    await add_position(admin_client, person_id=zoe["id"], organisation_id=annecy, title="Président", kind="elected")
+    change = {"organisation_id": annecy, "title": "Présidente", "kind": "elected", "on": TODAY.isoformat()}
+    taken = await admin_client.post(f"/api/v1/people/{marc['id']}/job-change", json=change)
+    assert taken.status_code == 409, taken.text
+    held = (await admin_client.get(f"/api/v1/people/{marc['id']}")).json()["positions"]
+    assert sorted(p["title"] for p in held) == ["Madame la Maire", "Maire adjoint"], "a refused change ends nothing"
+
+
 async def test_positions_filter_by_person_organisation_and_current(
     admin_client: AsyncTestClient[Any], make_org: MakeOrg
 ) -> None:

@@ -24,8 +24,12 @@ async def commune(session: AsyncSession, raw_code: str, field: str = "insee_code
     code = clean_insee_code(raw_code, field)
     row = await session.get(Commune, code)
     if row is None:
-        hint = " (a postal code is not an INSEE code)" if code.endswith("000") else ""
-        raise invalid_code(field, f"no commune has the INSEE code {code}{hint}")
+        # Staff type the postal code they know: say so, whatever the code.
+        raise invalid_code(
+            field,
+            f"no commune has the INSEE code {code}: a postal code? They differ (Saint-Denis: INSEE 93066, "
+            "postal code 93200); give the INSEE code, or the commune's name in a Commune column of an import",
+        )
     return code, Place(row.name, row.population, row.departement_code, row.region_code, row.epci_siren)
 
 

@@ -3,6 +3,8 @@ and people (viewers)."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
@@ -20,11 +22,13 @@ from crm.db.models.imports import ImportBatch
 from crm.db.models.organisation import MembershipStatus, OrganisationKind
 from crm.db.models.person import PositionKind
 from crm.domain.auth.guards import requires_editor, requires_viewer
-from crm.domain.imports.csvfiles import ALIASES, COLUMNS, ORGANISATIONS, PEOPLE
+from crm.domain.imports.csvfiles import FIELDS, ORGANISATIONS, PEOPLE
 from crm.domain.imports.schemas import ImportRead, ImportSummary, ImportUpload
 from crm.domain.imports.services import ImportService, enqueue_import, export_chunks, provide_import_service
+from crm.domain.imports.vocabulary import HEADERS
 from crm.lib.actor import current_actor
 from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.problems import invalid
 from crm.lib.schemas import Page
 
 SORTABLE = frozenset({"created_at", "applied_at", "filename", "kind", "status"})
@@ -34,12 +38,40 @@ def _accepted_columns() -> str:
     """The accepted header names, for the API documentation: generated, so it cannot go stale."""
     parts = []
     for kind in (ORGANISATIONS, PEOPLE):
-        names = "; ".join(f"`{c}` ({', '.join(ALIASES[kind].get(c, ()))})" for c in COLUMNS[kind])
+        names = "; ".join(f"`{c}` ({', '.join(HEADERS[kind].get(c, ()))})" for c in FIELDS[kind])
         parts.append(f"{kind.capitalize()} columns, with the other names accepted: {names}.")
     return " ".join(parts)
 
 
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+# Litestar adds the charset itself: naming it here too would send it twice.
+CSV_MEDIA_TYPE = "text/csv"
+MAX_MAPPING = 20_000
+
+
+def parse_mapping(text: str | None) -> dict[str, str] | None:
+    """The upload's mapping: a JSON object {"header": "column" or "ignore"}, or one
+    "header -> column" (or "header → column") per line."""
+    if text is None or not text.strip():
+        return None
+    if len(text) > MAX_MAPPING:
+        raise invalid("mapping", f"is longer than {MAX_MAPPING} characters")
+    if text.lstrip().startswith("{"):
+        try:
+            mapping = json.loads(text)
+        except ValueError as exc:
+            raise invalid("mapping", f"is not JSON: {exc}") from exc
+        if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+            raise invalid("mapping", 'must be an object of strings: {"header": "column or ignore"}')
+        return {str(k): v for k, v in mapping.items()}
+    pairs = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = re.split(r"\s*(?:->|→|=)\s*", line.strip(), maxsplit=1)
+        if len(parts) != 2:
+            raise invalid("mapping", f"{line.strip()!r}: write header -> column, one per line")
+        pairs[parts[0]] = parts[1]
+    return pairs
 
 
 def _read(batch: ImportBatch) -> ImportRead:
@@ -81,9 +113,23 @@ class ImportController(Controller):
         "`processed` counts the rows done out of `total`, and once the status is `checked` the report lists "
         "every bad row (line in the file, column, why) and what an apply would create, update or leave "
         "unchanged. Nothing is written. Accepts UTF-8 with or without BOM and "
-        "Windows-1252, semicolons or commas, and French header names (Code INSEE, Courriel, Prénom...). "
-        "Header names are compared without case, accents, spaces or punctuation. Dates: 2024-01-31 or "
-        "31/01/2024; yes/no: oui/non; tags separated by |. An empty cell leaves the stored value as it is; "
+        "Windows-1252, UTF-16 (Excel's Texte Unicode), semicolons, commas or tabs, a title line above the header "
+        "(the report says which line was read as the header), and French header names (Code INSEE, Adresse "
+        "électronique, Prénom(s)...), compared without case, accents, punctuation, little words or word order. "
+        "A column the headers do not name but that seems to hold data (e-mails, dates, phones, codes, communes, "
+        "or a header that reads like a known one) stops the check with a 422 on `mapping` listing the questions: "
+        'send the file again with `mapping`, a JSON object {"header": "column" or "ignore"}; the report '
+        "shows the mapping used. Organisations may be named instead of coded (a `place` column: Commune, Ville, "
+        "EPCI...: 'Saint-Denis (93)', 'St Etienne', 'CA du Grand Annecy'): a name several places share needs a "
+        "Département column, and close spellings are proposed as errors, never applied. Without a kind column, "
+        "a position's kind is inferred from its function (maire: elected, DGS: staff), and a doubt is a row "
+        "error. A single seat (maire of a commune, président·e of an EPCI) given to someone new ends the "
+        "previous holder's position in the same apply, and a new function for a known person at an "
+        "organisation ends their other functions there (unless `keep_positions` says oui). A name in capitals "
+        "never overwrites the same name stored in lower case; a French phone number that lost its leading 0 "
+        "gets it back (a warning says so); a '?' where a Windows-1252 save lost a letter is a row error. "
+        "Dates: 2024-01-31, 31/01/2024 or "
+        "31/01/24; yes/no: oui/non; tags separated by |. An empty cell leaves the stored value as it is; "
         "tags are added, never removed. A row is matched first on `id` (the record's id, the first column of "
         "an export; an unknown id is a row error), then organisations on INSEE code or SIREN (else on kind and "
         "name), people on e-mail; a person found by id may get an e-mail address or change it. A person with "
@@ -99,7 +145,11 @@ class ImportController(Controller):
     ) -> ImportRead:
         content = await data.file.read()
         batch = await import_service.upload(
-            str(data.kind).strip().lower(), data.file.filename, content, current_actor.get().id
+            str(data.kind).strip().lower(),
+            data.file.filename,
+            content,
+            current_actor.get().id,
+            parse_mapping(data.mapping),
         )
         await _queue(request, import_service, batch)
         return _read(batch)

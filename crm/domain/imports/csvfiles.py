@@ -1,8 +1,9 @@
 """Reading CSV files as French offices make them, and writing them so that Excel opens them right.
 
 Reading forgives what spreadsheets do: a UTF-8 byte-order mark or none, Windows-1252 (Excel's
-"CSV" on French Windows), semicolons or commas, blank lines, header names in any case, with or
-without accents, spaces or hyphens ("Code INSEE", "code_insee", "E-mail", "Courriel"). Every row
+"CSV" on French Windows), UTF-16 (its "Texte Unicode"), semicolons, commas or tabs, blank lines, a
+title line above the header, header names as offices write them (`vocabulary.HEADERS`: "N° INSEE",
+"Adresse électronique", "Prénom(s)"), and asks about a column it does not know. Every row
 keeps the line number it starts on in the file (the header is line 1 when it comes first), so that
 a report can say where to look.
 
@@ -16,14 +17,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
-from crm.lib.problems import invalid
+from crm.domain.imports.vocabulary import HEADERS, header_key, words
+from crm.lib.problems import ProblemError, field_error, invalid
 
 ORGANISATIONS = "organisations"
 PEOPLE = "people"
@@ -66,68 +68,24 @@ PEOPLE_COLUMNS: tuple[str, ...] = (
 )
 COLUMNS = {ORGANISATIONS: ORGANISATION_COLUMNS, PEOPLE: PEOPLE_COLUMNS}
 
-_EMAIL = ("e_mail", "courriel", "mail", "adresse_e_mail", "adresse_email", "adresse_mail", "adresse_courriel")
-_PHONE = ("telephone", "tel", "numero_de_telephone", "n_de_telephone")
-_TAGS = ("tag", "etiquettes", "etiquette", "mots_cles")
-_ID = ("identifiant", "uuid")
-
-# Other names accepted for each column, written as `header_key` makes them (lower case, no accents,
-# "_" for anything else). The canonical names themselves are always accepted.
-ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
-    ORGANISATIONS: {
-        "id": _ID,
-        "kind": ("type", "nature", "type_d_organisation", "type_organisation", "categorie"),
-        "name": ("nom", "raison_sociale", "libelle", "denomination", "nom_de_l_organisation", "organisation"),
-        "insee_code": ("code_insee", "insee", "code_commune", "cog", "code_insee_commune"),
-        "siren": ("numero_siren", "n_siren", "no_siren", "siren_epci"),
-        "population": ("habitants", "nombre_d_habitants", "nb_habitants", "pop"),
-        "departement_code": ("code_departement", "departement", "dep", "dept", "code_dept"),
-        "region_code": ("code_region", "region", "reg"),
-        "is_partner": ("partenaire", "partner", "est_partenaire"),
-        "email": _EMAIL,
-        "phone": _PHONE,
-        "website": ("site", "site_web", "site_internet", "url"),
-        "address": ("adresse", "adresse_postale"),
-        "membership_status": ("statut_adhesion", "statut_d_adhesion", "adhesion", "statut"),
-        "member_since": ("adherent_depuis", "membre_depuis", "date_adhesion", "date_d_adhesion"),
-        "tags": _TAGS,
-    },
-    PEOPLE: {
-        "id": _ID,
-        "first_name": ("prenom", "firstname", "given_name"),
-        "last_name": ("nom", "nom_de_famille", "lastname", "surname", "family_name"),
-        "email": _EMAIL,
-        "phone": (*_PHONE, "portable", "mobile"),
-        "language": ("langue", "lang"),
-        "organisation_insee_code": ("code_insee", "insee_code", "insee", "code_commune", "code_insee_organisation"),
-        "organisation_siren": ("siren", "siren_organisation", "siren_epci"),
-        "position_title": ("fonction", "poste", "titre", "title", "role", "qualite"),
-        "position_kind": ("type_de_fonction", "type_de_poste", "nature", "kind", "elu_ou_agent", "elu_agent"),
-        "position_started_on": (
-            "date_de_debut",
-            "debut",
-            "depuis",
-            "en_poste_depuis",
-            "started_on",
-            "date_de_prise_de_poste",
-        ),
-        "tags": _TAGS,
-    },
-}
-
-# Which column a header names, per kind of file.
+# Which column a header names, per kind of file: the synonyms of `vocabulary.HEADERS` folded by
+# `header_key`, and each column's own name.
+FIELDS: dict[str, tuple[str, ...]] = {kind: tuple(HEADERS[kind]) for kind in KINDS}
 HEADER_INDEX: dict[str, dict[str, str]] = {
-    kind: {key: canonical for canonical, names in aliases.items() for key in (canonical, *names)}
-    for kind, aliases in ALIASES.items()
+    kind: {header_key(name): field for field, names in HEADERS[kind].items() for name in (field, *names)}
+    for kind in KINDS
 }
+IGNORE = "ignore"
+HEADER_SEARCH = 10  # non-blank lines looked at for the header line (a title may come first)
+SNIFF_SAMPLE = 200  # non-empty values of an unknown column looked at to tell what it holds
 
-ENCODINGS = ("utf-8-sig", "utf-8", "windows-1252")
+ENCODINGS = ("utf-8-sig", "utf-8", "windows-1252", "utf-16")
+DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab"}
 
 
 def plain_key(text: str) -> str:
-    """Lower case, no accents, anything else as "_": how headers and enum words are compared."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
+    """Lower case, no accents, anything else as "_": how enum words in cells are compared."""
+    return "_".join(words(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +101,21 @@ class CsvFile:
     columns: list[str]
     ignored_columns: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
+    header_line: int = 1
+    # How each column of the header was read: {"column": header, "field": name or "ignore", "by": ...}.
+    mapping: list[dict[str, str]] = field(default_factory=list)
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """The text and the encoding it was in: UTF-8 (with or without BOM) when it decodes as such,
-    else Windows-1252, the encoding Excel uses for "CSV" on French Windows."""
+    """The text and the encoding it was in: UTF-16 (Excel's "Texte Unicode"), UTF-8 (with or
+    without BOM) when it decodes as such, else Windows-1252, Excel's "CSV" on French Windows."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(data):
+        try:
+            return data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-16-le").lstrip(
+                "\ufeff"
+            ), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise invalid("file", "starts as UTF-16 (Texte Unicode) but is not; save it as CSV UTF-8") from exc
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data[3:].decode("utf-8"), "utf-8-sig"
@@ -163,75 +131,246 @@ def decode(data: bytes) -> tuple[str, str]:
         raise invalid("file", "is neither UTF-8 nor Windows-1252 text; save it as CSV UTF-8") from exc
 
 
-def sniff_delimiter(header_line: str) -> str:
-    """Semicolon (French Excel), comma, or tab: whichever the header line has most of, outside quotes."""
-    outside = re.sub(r'"[^"]*"', "", header_line)
-    counts = {d: outside.count(d) for d in (";", ",", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 without its byte-order mark: every other byte of ASCII text is zero."""
+    head = data[:200]
+    return len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0
 
 
-def read_csv(data: bytes, kind: str) -> CsvFile:
-    """Parses an uploaded file of organisations or people. A file that cannot be read at all is
-    a 422 on `file`; row-level problems are for the import's report."""
+def sniff_delimiter(lines: list[str]) -> str:
+    """Semicolon (French Excel), tab (Texte Unicode), or comma: whichever the lines that have most
+    of one have most of, outside quotes (a title line above the header has few or none)."""
+    best, most = ",", 0
+    for delimiter in (";", "\t", ","):
+        count = max((re.sub(r'"[^"]*"', "", line).count(delimiter) for line in lines), default=0)
+        if count > most:
+            best, most = delimiter, count
+    return best
+
+
+def raw_cell(record: list[str], i: int) -> str:
+    """The one place a cell's text is read from the file."""
+    return record[i].strip() if i < len(record) else ""
+
+
+def read_csv(
+    data: bytes,
+    kind: str,
+    mapping: dict[str, str] | None = None,
+    known_place: Callable[[str], bool] | None = None,
+) -> CsvFile:
+    """Parses an uploaded file of organisations or people. A file that cannot be read at all, or
+    whose columns are not all understood, is a 422 (on `file`, or on `mapping` with the questions
+    to answer); row-level problems are for the import's report.
+
+    `mapping` (header as written -> column name or "ignore") overrides what the headers say;
+    `known_place` tells whether a text is the name of a commune or an EPCI."""
     if kind not in KINDS:
         raise invalid("kind", f"must be one of {', '.join(KINDS)}")
     if not data.strip():
         raise invalid("file", "is empty")
+    if data.startswith(b"PK\x03\x04"):
+        raise invalid("file", "is a spreadsheet (.xlsx), not a text file; save it as CSV")
     text, encoding = decode(data)
     if "\x00" in text:
-        raise invalid("file", "is not a text file (a spreadsheet saved as .xlsx?); save it as CSV")
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = sniff_delimiter(first_line)
+        raise invalid("file", "is not a text file (a spreadsheet saved as .xls?); save it as CSV")
+    mapping = _check_mapping(mapping or {}, kind)
+    first_lines = [line for line in text.splitlines() if line.strip()][:HEADER_SEARCH]
+    delimiter = sniff_delimiter(first_lines)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    header_line = 0
+    records: list[tuple[int, list[str]]] = []
     previous_end = 0
-    parsed = CsvFile(encoding=encoding, delimiter=delimiter, columns=[])
-    positions: list[tuple[int, str]] = []
     try:
         for record in reader:
             line = previous_end + 1
             previous_end = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue  # blank lines, and rows of empty cells (;;;;) that spreadsheets leave
-            if header is None:
-                header, header_line = record, line
-                positions = _map_header(record, kind, parsed)
-                continue
-            if len(parsed.rows) >= MAX_ROWS:
+            if len(records) > MAX_ROWS + HEADER_SEARCH:
                 raise invalid("file", f"has more than {MAX_ROWS} rows; split it")
-            values = {name: (record[i].strip() if i < len(record) else "") for i, name in positions}
-            parsed.rows.append(Row(line=line, values=values))
+            records.append((line, record))
     except csv.Error as exc:
         raise invalid("file", f"line {reader.line_num}: {exc}") from exc
-    if header is None:
+    if not records:
         raise invalid("file", "has no header line")
-    if header_line and not parsed.rows:
+    parsed = CsvFile(encoding=encoding, delimiter=delimiter, columns=[])
+    at = _header_index(records, kind, mapping)
+    parsed.header_line, header = records[at]
+    body = records[at + 1 :]
+    if len(body) > MAX_ROWS:
+        raise invalid("file", f"has more than {MAX_ROWS} rows; split it")
+    positions = _map_header(header, kind, mapping, parsed, body, known_place)
+    if not body:
         raise invalid("file", "has a header line but no rows")
+    parsed.rows = [Row(line=line, values={name: raw_cell(record, i) for i, name in positions}) for line, record in body]
     return parsed
 
 
-def _map_header(header: list[str], kind: str, parsed: CsvFile) -> list[tuple[int, str]]:
-    index = HEADER_INDEX[kind]
+def _check_mapping(mapping: dict[str, str], kind: str) -> dict[str, str]:
+    checked = {}
+    for column, target in mapping.items():
+        wanted = str(target).strip()
+        if wanted != IGNORE and wanted not in FIELDS[kind]:
+            raise invalid(
+                "mapping",
+                f"{column!r}: {wanted!r} is not a column of {kind}; write one of "
+                f"{', '.join(FIELDS[kind])}, or {IGNORE}",
+            )
+        checked[str(column).strip()] = wanted
+    return checked
+
+
+def _given(mapping: dict[str, str], header: str) -> str | None:
+    """The mapping's answer for this header: by its exact text, else by its folded form."""
+    if header in mapping:
+        return mapping[header]
+    key = header_key(header)
+    return next((v for k, v in mapping.items() if header_key(k) == key and key), None)
+
+
+def _field_of(header: str, kind: str, mapping: dict[str, str]) -> str | None:
+    given = _given(mapping, header)
+    if given is not None:
+        return given
+    return HEADER_INDEX[kind].get(header_key(header))
+
+
+def _header_index(records: list[tuple[int, list[str]]], kind: str, mapping: dict[str, str]) -> int:
+    """The header is the line, among the first few, that names the most known columns."""
+    best, most = 0, 0
+    for i, (_, record) in enumerate(records[:HEADER_SEARCH]):
+        known = sum(
+            1 for cell in record if cell.strip() and _field_of(cell.strip(), kind, mapping) not in (None, IGNORE)
+        )
+        if known > most:
+            best, most = i, known
+    if not most:
+        expected = ", ".join(FIELDS[kind])
+        raise invalid("file", f"no known column in the first lines; expected some of: {expected}")
+    return best
+
+
+def _map_header(
+    header: list[str],
+    kind: str,
+    mapping: dict[str, str],
+    parsed: CsvFile,
+    body: list[tuple[int, list[str]]],
+    known_place: Callable[[str], bool] | None,
+) -> list[tuple[int, str]]:
     positions: list[tuple[int, str]] = []
     seen: dict[str, str] = {}
+    questions: list[dict[str, Any]] = []
+    headers = {h.strip() for h in header}
+    for column in mapping:
+        if column not in headers and not any(header_key(column) == header_key(h) for h in headers if h.strip()):
+            raise invalid("mapping", f"no column {column!r} in the header line (line {parsed.header_line})")
     for i, raw in enumerate(header):
         name = raw.strip()
-        canonical = index.get(plain_key(name))
+        given = _given(mapping, name) if name else None
+        canonical = given if given is not None else (HEADER_INDEX[kind].get(header_key(name)) if name else None)
         if canonical is None:
-            if name:
-                parsed.ignored_columns.append(name)
+            values = list(islice((v for v in (raw_cell(record, i) for _, record in body) if v), SNIFF_SAMPLE))
+            # An empty column loses nothing: it is only reported as ignored.
+            looks = _what_it_looks_like(name, values, kind, known_place) if values else None
+            if looks is not None:
+                questions.append({"column": name or f"column {i + 1}", "position": i + 1, **looks})
+                continue
+            if name or values:
+                parsed.ignored_columns.append(name or f"column {i + 1}")
+                parsed.mapping.append({"column": name, "field": IGNORE, "by": "not recognised"})
+            continue
+        by = "mapping" if given is not None else "header"
+        parsed.mapping.append({"column": name, "field": canonical, "by": by})
+        if canonical == IGNORE:
+            parsed.ignored_columns.append(name)
             continue
         if canonical in seen:
-            raise invalid("file", f"columns {seen[canonical]!r} and {name!r} both mean {canonical}; keep one")
+            raise invalid(
+                "file",
+                f"columns {seen[canonical]!r} and {name!r} both mean {canonical}; keep one, or send a mapping "
+                f"that says which to ignore",
+            )
         seen[canonical] = name
         positions.append((i, canonical))
-    parsed.columns = [c for c in COLUMNS[kind] if c in seen]
-    if not parsed.columns:
-        expected = ", ".join(COLUMNS[kind])
-        raise invalid("file", f"no known column in the header line; expected some of: {expected}")
+    if questions:
+        detail = (
+            f"{len(questions)} column(s) are not recognised but seem to hold data: send the file again with a "
+            f"mapping that gives each one a column or '{IGNORE}'"
+        )
+        raise ProblemError(
+            422,
+            detail,
+            errors=[field_error("mapping", _question_text(q)) for q in questions],
+            questions=questions,
+            accepted_fields=list(FIELDS[kind]),
+        )
+    parsed.columns = [c for c in FIELDS[kind] if c in seen]
     return positions
+
+
+def _question_text(question: dict[str, Any]) -> str:
+    suggested = (
+        f": map it to {question['suggested']}, or to {IGNORE}" if question.get("suggested") else f", or {IGNORE}"
+    )
+    return f"column {question['column']!r} (number {question['position']}) {question['looks_like']}{suggested}"
+
+
+_EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_DATE_LIKE = re.compile(r"^(\d{1,2}[/.-]\d{1,2}[/.-](\d{2}|\d{4})|\d{4}-\d{2}-\d{2}([ T].*)?)$")
+_PHONE_LIKE = re.compile(r"^\+?[\d .\-()/]{9,20}$")
+_INSEE_LIKE = re.compile(r"^(\d{4,5}|2[AB]\d{3})$", re.IGNORECASE)
+# Header words that say a column holds something worth a question ("Date de naissance", "Mail 2").
+_HINT_WORDS = frozenset(
+    w for fields in HEADERS.values() for names in fields.values() for name in names for w in header_key(name).split()
+) - {"pro", "professionnel", "professionnelle", "type", "nature", "site", "nom", "libelle", "usuel"}
+
+
+def _what_it_looks_like(
+    header: str, values: list[str], kind: str, known_place: Callable[[str], bool] | None
+) -> dict[str, Any] | None:
+    """Why an unknown column seems to matter (its values or its header), and the column it may be."""
+    people = kind == PEOPLE
+    if values:
+        half = max(1, len(values) // 2)
+        tests: list[tuple[Callable[[str], bool], str, str]] = [
+            (lambda v: bool(_EMAIL_LIKE.match(v)), "holds e-mail addresses", "email"),
+            (lambda v: bool(_DATE_LIKE.match(v)), "holds dates", "position_started_on" if people else "member_since"),
+            (
+                lambda v: bool(_INSEE_LIKE.match(v)),
+                "holds 5-character codes (INSEE codes? postal codes are not)",
+                "organisation_insee_code" if people else "insee_code",
+            ),
+            (
+                lambda v: bool(_PHONE_LIKE.match(v)) and 9 <= sum(ch.isdigit() for ch in v) <= 13,
+                "holds phone numbers",
+                "phone",
+            ),
+        ]
+        if known_place is not None:
+            tests.append((known_place, "holds names of communes or EPCIs", "place"))
+        for test, looks_like, suggested in tests:
+            if sum(1 for v in values if test(v)) >= half:
+                return {"looks_like": looks_like, "suggested": suggested}
+    hints = set(header_key(header).split()) & _HINT_WORDS
+    if hints:
+        guess = _closest_field(header, kind)
+        return {
+            "looks_like": f"has a header that reads like a known one ({', '.join(sorted(hints))})",
+            "suggested": guess,
+        }
+    return None
+
+
+def _closest_field(header: str, kind: str) -> str | None:
+    """The column whose names share the most words with this header."""
+    mine = set(header_key(header).split())
+    best, most = None, 0
+    for name, field_name in HEADER_INDEX[kind].items():
+        shared = len(mine & set(name.split()))
+        if shared > most:
+            best, most = field_name, shared
+    return best
 
 
 # --- values ----------------------------------------------------------------------------------
@@ -241,18 +380,24 @@ class CellError(ValueError):
     """A cell that cannot be read: the message says why."""
 
 
-_FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})$")
 TRUE_WORDS = frozenset({"oui", "o", "yes", "y", "true", "vrai", "1", "x"})
 FALSE_WORDS = frozenset({"non", "n", "no", "false", "faux", "0"})
+# A two-digit year is of this century unless that puts it this far in the future (01/07/20 is
+# 2020, 12/03/65 is 1965).
+TWO_DIGIT_YEARS_AHEAD = 10
 
 
-def parse_date(value: str) -> date:
-    """ISO (2024-01-31) or French (31/01/2024); a spreadsheet's "2024-01-31 00:00:00" too."""
+def parse_date(value: str, today: date | None = None) -> date:
+    """ISO (2024-01-31) or French (31/01/2024, 31/01/24); a spreadsheet's "2024-01-31 00:00:00" too."""
     text = value.strip()
     match = _FRENCH_DATE.match(text)
     try:
         if match:
             day, month, year = (int(g) for g in match.groups())
+            if len(match.group(3)) == 2:
+                this_year = (today or date.today()).year
+                year += 2000 if 2000 + year <= this_year + TWO_DIGIT_YEARS_AHEAD else 1900
             return date(year, month, day)
         return datetime.fromisoformat(text).date() if " " in text or "T" in text else date.fromisoformat(text)
     except ValueError as exc:
@@ -293,6 +438,53 @@ def parse_choice(value: str, words: dict[str, str], what: str) -> str:
         accepted = ", ".join(sorted(set(words.values())))
         raise CellError(f"{value!r} is not a {what}: write one of {accepted}")
     return choice
+
+
+_NOT_PHONE = re.compile(r"[^\d+]")
+_EXCEL_NUMBER = re.compile(r"^\d+([.,]\d+)?E\+\d+$", re.IGNORECASE)
+
+
+def phone_digits(value: str) -> str:
+    """A phone number's digits as dialled in France (+33 6... is 06...): how two are compared."""
+    digits = _NOT_PHONE.sub("", value)
+    if digits.startswith("+33") and len(digits) == 12:
+        return "0" + digits[3:]
+    if digits.startswith("0033") and len(digits) == 13:
+        return "0" + digits[4:]
+    return digits
+
+
+def clean_phone(value: str) -> tuple[str, bool]:
+    """The phone number as given, or with the leading 0 a spreadsheet dropped (612345678 is
+    06 12 34 56 78); says whether it was restored."""
+    text = value.strip()
+    if _EXCEL_NUMBER.match(text):
+        raise CellError(f"{value!r}: the spreadsheet turned the number into {text} and lost its digits; type it again")
+    if re.fullmatch(r"[1-9](?:[\s.\u00a0]?\d){8}", text):
+        digits = "0" + re.sub(r"\D", "", text)
+        return " ".join(digits[i : i + 2] for i in range(0, 10, 2)), True
+    return text, False
+
+
+_LOST_LETTER = re.compile(r"\w\?|\?\w")
+
+
+def lost_letters(value: str) -> bool:
+    """A "?" against a letter: what a Windows-1252 save leaves of a character it cannot hold (Ł, ă, ő...)."""
+    return "?" in value and bool(_LOST_LETTER.search(value))
+
+
+def excel_phone(value: str | None) -> str | None:
+    """A phone number written so that Excel keeps it as text: a French number in pairs of digits
+    (0612345678 would lose its 0 and become a number)."""
+    if not value:
+        return value
+    digits = phone_digits(value)
+    if len(digits) == 10 and digits.startswith("0"):
+        return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
+    if digits.isdigit() and value.strip() == digits:
+        return " ".join(digits[i : i + 2] for i in range(0, len(digits), 2))
+    return value
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ class ImportUpload:
 
     file: UploadFile
     kind: str  # organisations | people
+    # What the columns the headers do not name are: a JSON object {"header": "column" or "ignore"},
+    # or one "header -> column" per line.
+    mapping: str | None = None
 
 
 class RowError(Schema):
@@ -26,15 +29,30 @@ class RowError(Schema):
     why: str
 
 
+class ColumnMapping(Schema):
+    column: str = Field(description="The header as written in the file")
+    field: str = Field(description="The column it was read as, or `ignore`")
+    by: str = Field(description="header (a name the import knows), mapping (the upload's), or not recognised")
+
+
 class ImportReport(Schema):
     kind: str
-    encoding: str = Field(description="utf-8, utf-8-sig (with BOM) or windows-1252")
+    encoding: str = Field(description="utf-8, utf-8-sig (with BOM), windows-1252 or utf-16 (Texte Unicode)")
     delimiter: str
+    delimiter_name: str = Field(default="", description="semicolon, comma or tab")
+    header_line: int = Field(default=1, description="The line read as the header (a title may come first)")
     columns: list[str] = Field(description="The columns recognised, by their canonical names")
-    ignored_columns: list[str] = Field(description="Header names that matched no column")
+    ignored_columns: list[str] = Field(description="Header names that matched no column, or mapped to ignore")
+    mapping: list[ColumnMapping] = Field(default_factory=list, description="How each column of the file was read")
     rows: int
     errors: list[RowError]
     error_count: int = Field(description="All errors, when `errors` lists only the first ones")
+    warnings: list[RowError] = Field(
+        default_factory=list,
+        description="What the import did on its own, row by row: a phone's lost 0 restored, a kind of "
+        "position inferred from the function",
+    )
+    warning_count: int = 0
     to_create: int
     to_update: int
     unchanged: int

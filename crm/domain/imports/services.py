@@ -25,39 +25,48 @@ from advanced_alchemy.extensions.litestar.providers import create_service_provid
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from pydantic import ValidationError
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from crm.db.audit_listener import record
+from crm.db.lookups import person_names
 from crm.db.models.imports import ImportBatch, ImportStatus
 from crm.db.models.organisation import Membership, MembershipStatus, Organisation, OrganisationKind
 from crm.db.models.person import Person, Position, PositionKind
+from crm.db.models.reference import Commune
 from crm.db.models.tag import Tag, Tagging
 from crm.domain.geo.codes import clean_departement_code, clean_insee_code, clean_region_code, clean_siren
+from crm.domain.geo.names import COMMUNE, Gazetteer, gazetteer
 from crm.domain.imports.csvfiles import (
     COLUMNS,
+    DELIMITER_NAMES,
     ORGANISATION_COLUMNS,
     ORGANISATIONS,
     PEOPLE,
     CellError,
     Row,
+    clean_phone,
     csv_lines,
+    excel_phone,
+    lost_letters,
     parse_bool,
     parse_choice,
     parse_date,
     parse_id,
     parse_int,
     parse_tags,
+    phone_digits,
     read_csv,
 )
+from crm.domain.imports.vocabulary import ELECTED_FUNCTIONS, PRESIDENT_ELECTED_AT, STAFF_FUNCTIONS, words
 from crm.domain.memberships.schemas import MembershipCreate, MembershipUpdate
 from crm.domain.memberships.services import MembershipService
 from crm.domain.organisations.schemas import OrganisationCreate, OrganisationUpdate
 from crm.domain.organisations.services import OrganisationService
 from crm.domain.people.schemas import PersonCreate, PersonUpdate, PositionCreate
-from crm.domain.people.services import PersonService, is_current
+from crm.domain.people.services import PersonService, is_current, position_current, single_seat
 from crm.domain.tags.schemas import TagCreate
 from crm.domain.tags.services import TagService, tag_key, tag_key_sql, tag_names_for
 from crm.lib.actor import SYSTEM, Actor, acting_as
@@ -128,6 +137,45 @@ POSITION_KIND_WORDS: dict[str, str] = {
 }
 # The schema field each column's value goes to, where the names differ.
 POSITION_FIELDS = {"title": "position_title", "kind": "position_kind", "started_on": "position_started_on"}
+LOST_LETTER = (
+    "has a '?' where a letter was lost (the file was saved in Windows-1252 by a program that could not "
+    "write that letter): correct it, or save the file as CSV UTF-8"
+)
+MAX_LISTED_WARNINGS = 1_000
+
+
+def _phrases(text: str) -> str:
+    return " " + " ".join(words(text)) + " "
+
+
+def infer_kind(title: str, organisation_kind: str) -> tuple[str | None, str]:
+    """The kind of position a title says (maire: elected, DGS: staff), and why or why not. The
+    function word that comes first wins only when the title names just one kind ("Adjoint au
+    maire"); a title naming both ("Directeur de cabinet du maire") or none is a doubt."""
+    text = _phrases(title)
+    found: dict[str, tuple[int, int]] = {}  # kind -> (where, -length) of its first, longest word
+    for kind, phrases in (("elected", ELECTED_FUNCTIONS), ("staff", STAFF_FUNCTIONS)):
+        for phrase in phrases:
+            at = text.find(f" {phrase} ")
+            if at >= 0 and (kind not in found or (at, -len(phrase)) < found[kind]):
+                found[kind] = (at, -len(phrase))
+    if "elected" in found and "staff" in found:
+        # "Conseiller numérique" is a job although "conseiller" alone is not: the longer phrase at
+        # the same place wins; otherwise the title is unclear.
+        (e_at, e_len), (s_at, s_len) = found["elected"], found["staff"]
+        if e_at == s_at and e_len != s_len:
+            found.pop("staff" if e_len < s_len else "elected")  # lengths are negated
+    if len(found) != 1:
+        why = "names both an elected office and a job" if found else "names no function known to the import"
+        return None, f"cannot tell elected from staff: {title!r} {why}; write élu or agent in a Type column"
+    kind = next(iter(found))
+    presides = _phrases(title).lstrip().startswith(("president ", "presidente ", "vice "))
+    if kind == "elected" and presides and organisation_kind not in PRESIDENT_ELECTED_AT:
+        return None, (
+            f"cannot tell elected from staff: {title!r} at an organisation of kind {organisation_kind} may be "
+            "either; write élu or agent in a Type column"
+        )
+    return kind, f"{kind} (from the function {title!r})"
 
 
 class RowRejected(Exception):
@@ -142,6 +190,8 @@ class Outcome:
     label: str
     changes: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
+    # What the import did on its own and says so (a phone's lost 0 restored, a kind inferred).
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Cells:
@@ -248,6 +298,12 @@ class _Run:
         self.tags_of: dict[UUID, set[str]] = {}  # record id -> lower-case names of its tags
         self.emails: dict[str, str | ValueError] = {}
         self.prefetched: set[UUID] = set()  # the organisations whose membership and tags were read
+        self.places: Gazetteer | None = None
+        self.place_found: dict[int, tuple[str | None, str | None] | str] = {}  # line -> (insee, siren) or why not
+        self.reference_communes: dict[str, str] = {}  # INSEE code -> name, for codes no organisation has
+        # (organisation, seat) -> its current holder, and the line of this file that made them so (0: before).
+        self.seat_holders: dict[tuple[UUID, str], tuple[Position, int]] = {}
+        self.holder_names: dict[UUID, str] = {}
 
     async def prefetch(self, rows: list[Row]) -> None:
         people = self.kind == PEOPLE
@@ -257,8 +313,19 @@ class _Run:
         emails: set[str] = set()
         ids: set[UUID] = set()
         tag_names: set[str] = set()
+        if any(row.values.get("place") for row in rows):
+            self.places = await gazetteer(self.session)
         for row in rows:
             values = row.values
+            if (
+                self.places is not None
+                and values.get("place")
+                and not (values.get(insee_column) or values.get(siren_column))
+            ):
+                named = self.find_place(values["place"], values.get("departement_code"))
+                self.place_found[row.line] = named
+                if isinstance(named, tuple):
+                    values = {**values, insee_column: named[0] or "", siren_column: named[1] or ""}
             if record_id := _quietly(parse_id, values.get("id")):
                 ids.add(record_id)
             if code := _quietly(clean_insee_code, values.get(insee_column)):
@@ -290,12 +357,90 @@ class _Run:
                 for position in await scalars(select(Position).where(Position.person_id.in_(chunk))):
                     self.positions_of[position.person_id].append(position)
             await self._prefetch_tags(PERSON, found)
+            await self._prefetch_seats()
+            missing = insee_codes - set(self.by_insee)
+            for chunk in _chunks(missing):
+                rows_found = await self.session.execute(
+                    select(Commune.insee_code, Commune.name).where(Commune.insee_code.in_(chunk))
+                )
+                self.reference_communes.update(dict(rows_found.all()))
         else:
             for chunk in _chunks(ids):
                 for org in await scalars(select(Organisation).where(Organisation.id.in_(chunk))):
                     self.by_id[org.id] = org
-            named = (*self.by_id.values(), *self.by_insee.values(), *self.by_siren.values())
-            await self._prefetch_organisations({o.id for o in named})
+            listed = (*self.by_id.values(), *self.by_insee.values(), *self.by_siren.values())
+            await self._prefetch_organisations({o.id for o in listed})
+
+    async def _prefetch_seats(self) -> None:
+        """The current holders of the single seats (maire, président·e) of the organisations named."""
+        organisations = {o.id: o for o in (*self.by_insee.values(), *self.by_siren.values())}
+        for chunk in _chunks(organisations):
+            for position in await self.session.scalars(
+                select(Position).where(
+                    Position.organisation_id.in_(chunk),
+                    position_current(self.today),
+                    or_(Position.title.ilike("%maire%"), Position.title.ilike("%sident%")),
+                )
+            ):
+                kind = organisations[position.organisation_id].kind.value
+                if seat := single_seat(position.title, kind):
+                    self.seat_holders[(position.organisation_id, seat)] = (position, 0)
+        holders = [p.person_id for p, _ in self.seat_holders.values()]
+        self.holder_names = await person_names(self.session, holders) if holders else {}
+
+    def find_place(self, text: str, departement: str | None) -> tuple[str | None, str | None] | str:
+        """The codes of the commune or EPCI a name is, or why it is none or several."""
+        assert self.places is not None
+        found = self.places.find(text, departement)
+        if (place := found.one) is not None:
+            return (place.code, None) if place.kind == COMMUNE else (None, place.code)
+        where = f" in the département {departement}" if departement else ""
+        if found.places:
+            listed = ", ".join(p.label() for p in found.places[:10])
+            return (
+                f"{text!r} is the name of {len(found.places)} places{where}: {listed}; say which with a "
+                "Département column, or as 'Saint-Denis (93)', or give its code"
+            )
+        if found.close:
+            listed = ", ".join(p.label() for p in found.close)
+            return f"no commune or EPCI is named {text!r}{where}; did you mean {listed}? Write it so, or give its code"
+        return f"no commune or EPCI is named {text!r}{where}; give its INSEE code or SIREN"
+
+    def departement_code(self, value: str) -> str:
+        """A département's code, or its name when the file names places ("La Réunion")."""
+        if self.places is not None and (code := self.places.departement(value)):
+            return code
+        return clean_departement_code(value)
+
+    def place_codes(self, c: Cells) -> tuple[str | None, str | None]:
+        found = self.place_found.get(c.row.line)
+        if isinstance(found, str):
+            c.fail("place", found)
+            return None, None
+        return found or (None, None)
+
+    def missing_organisation(self, insee_code: str | None, siren: str | None) -> str:
+        if insee_code and insee_code in self.reference_communes:
+            name = self.reference_communes[insee_code]
+            return f"{name} ({insee_code}) is not an organisation yet: import the organisations first"
+        if insee_code:
+            return (
+                f"no commune has the INSEE code {insee_code}: a postal code? They differ (Saint-Denis: INSEE "
+                "93066, postal code 93200); give the INSEE code, or the commune's name in a Commune column"
+            )
+        return f"no organisation has the SIREN {siren}; import the organisations first"
+
+    def phone(self, c: Cells, warnings: list[tuple[str, str]]) -> str | None:
+        phone, restored = c.parse("phone", clean_phone) or (None, False)
+        if restored:
+            warnings.append(("phone", f"{c.text('phone')!r} lost its leading 0 in a spreadsheet: read as {phone}"))
+        return phone
+
+    def check_letters(self, c: Cells, columns: Iterable[str]) -> None:
+        for column in columns:
+            value = c.text(column)
+            if value and lost_letters(value):
+                c.fail(column, f"{value!r} {LOST_LETTER}")
 
     async def _prefetch_organisations(self, ids: set[UUID]) -> None:
         """The memberships and tags of organisations an organisations file names."""
@@ -367,12 +512,17 @@ class _Run:
         insee_code = c.parse("insee_code", clean_insee_code)
         siren = c.parse("siren", clean_siren)
         population = c.parse("population", parse_int)
-        departement_code = c.parse("departement_code", clean_departement_code)
+        departement_code = c.parse("departement_code", self.departement_code)
         region_code = c.parse("region_code", clean_region_code)
         is_partner = c.parse("is_partner", parse_bool)
         status = c.parse("membership_status", lambda v: parse_choice(v, MEMBERSHIP_WORDS, "membership status"))
         member_since = c.parse("member_since", parse_date)
         tags = c.parse("tags", parse_tags) or []
+        warnings: list[tuple[str, str]] = []
+        phone = self.phone(c, warnings)
+        self.check_letters(c, ("name", "address", "place"))
+        if not insee_code and not siren and c.text("place"):
+            insee_code, siren = self.place_codes(c)
         by_id = self.by_id.get(record_id) if record_id else None
         if record_id and by_id is None:
             c.fail("id", "no organisation with this id")
@@ -429,7 +579,7 @@ class _Run:
             "region_code": region_code,
             "is_partner": is_partner,
             "email": c.text("email"),
-            "phone": c.text("phone"),
+            "phone": phone,
             "website": c.text("website"),
             "address": c.text("address"),
         }
@@ -455,7 +605,7 @@ class _Run:
             changes = {
                 k: {"old": _plain(getattr(organisation, k)), "new": _plain(v)}
                 for k, v in update.model_dump(exclude_unset=True).items()
-                if getattr(organisation, k) != v
+                if not _same(k, getattr(organisation, k), v)
             }
             if changes:
                 data_changes = OrganisationUpdate(**{k: update.model_dump()[k] for k in changes})
@@ -467,6 +617,7 @@ class _Run:
         if status is not None or member_since is not None:
             await self._membership(organisation, status, member_since, outcome, new=existing is None)
         await self._tags(ORGANISATION, organisation.id, tags, outcome, new=existing is None)
+        outcome.warnings = warnings
         if outcome.action == "unchanged" and outcome.changes:
             outcome.action = "update"
         return outcome
@@ -508,6 +659,7 @@ class _Run:
 
     async def person_row(self, row: Row) -> Outcome:
         c = Cells(row)
+        warnings: list[tuple[str, str]] = []
         record_id = c.parse("id", parse_id)
         by_id = self.people_by_id.get(record_id) if record_id else None
         if record_id and by_id is None:
@@ -523,8 +675,14 @@ class _Run:
         siren = c.parse("organisation_siren", lambda v: clean_siren(v, "organisation_siren"))
         kind = c.parse("position_kind", lambda v: parse_choice(v, POSITION_KIND_WORDS, "kind of position"))
         started_on = c.parse("position_started_on", parse_date)
+        keep_positions = c.parse("keep_positions", parse_bool)
         tags = c.parse("tags", parse_tags) or []
         title = c.text("position_title")
+        phone = self.phone(c, warnings)
+        self.check_letters(c, ("first_name", "last_name", "position_title", "place"))
+        from_place = not insee_code and not siren and bool(c.text("place"))
+        if from_place:
+            insee_code, siren = self.place_codes(c)
         if email and (earlier := self.first_seen(f"email:{email}", row.line)) is not None:
             c.fail("email", f"{email} is also on line {earlier}: one line per person")
         # Found on its id first, else on its e-mail address; a row with neither is a new person.
@@ -536,20 +694,23 @@ class _Run:
             self.first_row_of(c, existing, _person_label(existing), "id" if by_id is not None else "email")
         organisation = None
         if insee_code or siren:
-            column = "organisation_insee_code" if insee_code else "organisation_siren"
+            column = "place" if from_place else "organisation_insee_code" if insee_code else "organisation_siren"
             organisation = self.organisation_by_code(c, insee_code, siren, "organisation_siren")
             if organisation is None:
-                c.fail(column, f"no organisation has the code {insee_code or siren}; import the organisations first")
+                c.fail(column, self.missing_organisation(insee_code, siren))
             if not title:
-                c.fail("position_title", "required with an organisation code (maire, DGS, DSI...)")
+                c.fail("position_title", "required with an organisation (maire, DGS, DSI...)")
         elif title or kind or started_on:
-            c.fail("organisation_insee_code", "a position needs the INSEE code or the SIREN of its organisation")
+            c.fail(
+                "organisation_insee_code",
+                "a position needs its organisation: an INSEE code, a SIREN, or a commune's or EPCI's name",
+            )
         c.check()
 
         fields: dict[str, Any] = {
             "first_name": c.text("first_name"),
             "last_name": c.text("last_name"),
-            "phone": c.text("phone"),
+            "phone": phone,
             "language": c.text("language"),
         }
         if by_id is not None and email is not None:
@@ -578,16 +739,20 @@ class _Run:
             changes = {
                 k: {"old": getattr(existing, k), "new": v}
                 for k, v in update.model_dump(exclude_unset=True).items()
-                if getattr(existing, k) != v
+                if not _same(k, getattr(existing, k), v)
             }
         position: PositionCreate | None = None
+        ending: list[tuple[Position, str]] = []  # positions this row ends, and how to say it
         if (
             organisation is not None
             and title
             and (existing is None or not self.holds(existing.id, organisation, title))
         ):
             if kind is None:
-                raise RowRejected([("position_kind", "required for a new position: elected or staff")])
+                kind, why = infer_kind(title, organisation.kind.value)
+                if kind is None:
+                    raise RowRejected([("position_kind", why)])
+                warnings.append(("position_kind", why))
             try:
                 position = PositionCreate(
                     person_id=person_id,
@@ -598,6 +763,7 @@ class _Run:
                 )
             except ValidationError as exc:
                 raise RowRejected(_validation_errors(exc, POSITION_FIELDS)) from exc
+            ending = self.positions_to_end(c, existing, organisation, title, started_on, keep_positions)
         self.check_new_tags(tags, set() if existing is None else self.tags_of.get(existing.id, set()))
 
         # The row is good: from here on it writes.
@@ -620,15 +786,75 @@ class _Run:
                 self.people_by_email.pop(old_email or "", None)
                 self.people_by_email[person.email or ""] = person
             outcome = Outcome("update" if changes else "unchanged", _person_label(person), changes)
+        outcome.warnings = warnings
         if position is not None:
-            # The person and the organisation were just found or created and an import sets no end
-            # date, so the checks of `create_position` hold.
-            self.session.add(Position(**position.model_dump()))
-            outcome.changes["position"] = f"{title} ({kind}) at {organisation.name}"  # type: ignore[union-attr]
+            assert organisation is not None
+            assert title is not None
+            end_day = started_on or self.today
+            ended = []
+            for old, said in ending:
+                old.ended_on = end_day
+                ended.append(f"{said}, ended on {end_day.isoformat()}")
+            # The person and the organisation were just found or created and the positions that
+            # would overlap were ended above, so the checks of `create_position` hold.
+            new = Position(**position.model_dump())
+            self.session.add(new)
+            self.positions_of[person_id].append(new)
+            if seat := single_seat(title, organisation.kind.value):
+                self.seat_holders[(organisation.id, seat)] = (new, row.line)
+            outcome.changes["position"] = f"{title} ({kind}) at {organisation.name}"
+            if ended:
+                outcome.changes["ended_positions"] = ended
         await self._tags(PERSON, person_id, tags, outcome, new=existing is None)
         if outcome.action == "unchanged" and outcome.changes:
             outcome.action = "update"
         return outcome
+
+    def positions_to_end(
+        self,
+        c: Cells,
+        person: Person | None,
+        organisation: Organisation,
+        title: str,
+        started_on: date | None,
+        keep: bool | None,
+    ) -> list[tuple[Position, str]]:
+        """What a new position ends: the seat's previous holder (one maire per commune), and the
+        person's other functions at that organisation unless the row says to keep them."""
+        end_day = started_on or self.today
+        ending: list[tuple[Position, str]] = []
+        seat = single_seat(title, organisation.kind.value)
+        if seat is not None and (held := self.seat_holders.get((organisation.id, seat))) is not None:
+            holder, line = held
+            if not is_current(holder, self.today):
+                pass  # an earlier line of this file ended it already
+            elif line:
+                c.fail("position_title", f"line {line} already makes someone {holder.title} of {organisation.name}")
+            elif person is None or holder.person_id != person.id:
+                if holder.started_on is not None and holder.started_on > end_day:
+                    c.fail(
+                        "position_started_on",
+                        f"{self.holder_names.get(holder.person_id, '')} is {holder.title} of {organisation.name} "
+                        f"since {holder.started_on}, after {end_day}: give the date the new one starts",
+                    )
+                else:
+                    name = self.holder_names.get(holder.person_id, "")
+                    ending.append((holder, f"{holder.title} of {organisation.name} held by {name}"))
+        if person is not None and not keep:
+            for old in self.positions_of.get(person.id, ()):
+                if old.organisation_id != organisation.id or not is_current(old, self.today):
+                    continue
+                if old.started_on is not None and old.started_on > end_day:
+                    c.fail(
+                        "position_started_on",
+                        f"{_person_label(person)} is {old.title} there since {old.started_on}, after {end_day}; "
+                        "give the date the new function starts, or keep both (a column Garder les autres "
+                        "fonctions = oui)",
+                    )
+                    continue
+                ending.append((old, f"{old.title} of {organisation.name}"))
+        c.check()
+        return ending
 
     def holds(self, person_id: UUID, organisation: Organisation, title: str) -> bool:
         """Whether the person holds this position (whatever its case) there today."""
@@ -693,6 +919,20 @@ def _person_label(person: Person) -> str:
     return f"{name} <{person.email}>" if person.email else name
 
 
+def _same(column: str, stored: Any, new: Any) -> bool:
+    """Whether a file's value says nothing new: "FRANÇOIS" or "FRANCOIS" in capitals is the stored
+    "François", "06 12 34 56 78" is the stored "0612345678"."""
+    if stored == new:
+        return True
+    if not isinstance(stored, str) or not isinstance(new, str):
+        return False
+    if column == "phone":
+        return phone_digits(stored) == phone_digits(new)
+    if column in ("first_name", "last_name", "name") and new.isupper():
+        return words(stored) == words(new)
+    return False
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
@@ -714,6 +954,7 @@ async def run_rows(
     run = _Run(session, kind)
     await run.prefetch(rows)
     errors: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
     counts = {"create": 0, "update": 0, "unchanged": 0}
     samples: dict[str, list[dict[str, Any]]] = {"create": [], "update": [], "unchanged": []}
     since_flush: list[Row] = []
@@ -729,6 +970,7 @@ async def run_rows(
             errors.extend({"line": row.line, "column": col, "why": why} for col, why in exc.errors)
         else:
             counts[outcome.action] += 1
+            warnings.extend({"line": row.line, "column": col, "why": why} for col, why in outcome.warnings)
             if len(samples[outcome.action]) < SAMPLE_SIZE:
                 sample: dict[str, Any] = {"line": row.line, "label": outcome.label}
                 if outcome.changes:
@@ -759,6 +1001,8 @@ async def run_rows(
         "rows": len(rows),
         "errors": errors[:MAX_LISTED_ERRORS],
         "error_count": len(errors),
+        "warnings": warnings[:MAX_LISTED_WARNINGS],
+        "warning_count": len(warnings),
         "to_create": counts["create"],
         "to_update": counts["update"],
         "unchanged": counts["unchanged"],
@@ -768,17 +1012,33 @@ async def run_rows(
     }
 
 
+# What reading the file found, kept from the upload into every report.
+META = ("encoding", "delimiter", "delimiter_name", "header_line", "columns", "ignored_columns", "mapping")
+
+
 def _meta(report: dict[str, Any]) -> dict[str, Any]:
-    return {k: report.get(k) for k in ("encoding", "delimiter", "columns", "ignored_columns")}
+    return {k: report.get(k) for k in META}
 
 
 class ImportService(SQLAlchemyAsyncRepositoryService[ImportBatch]):
     repository_type = ImportBatchRepository
 
-    async def upload(self, kind: str, filename: str, data: bytes, requested_by: UUID | None) -> ImportBatch:
-        """Reads the file (a file that cannot be read is a 422 now) and keeps its rows; the dry run
-        is the worker's (`run_import`)."""
-        parsed = read_csv(data, kind)
+    async def upload(
+        self,
+        kind: str,
+        filename: str,
+        data: bytes,
+        requested_by: UUID | None,
+        mapping: dict[str, str] | None = None,
+    ) -> ImportBatch:
+        """Reads the file (a file that cannot be read, or with a column not understood, is a 422
+        now) and keeps its rows; the dry run is the worker's (`run_import`)."""
+        parsed = read_csv(data, kind, mapping)
+        if parsed.ignored_columns:
+            # Read again knowing the places' names (read once per process), in case a column left
+            # aside holds communes.
+            places = await gazetteer(self.repository.session)
+            parsed = read_csv(data, kind, mapping, places.knows)
         batch = ImportBatch(
             kind=kind,
             filename=(filename or "import.csv")[:300],
@@ -790,8 +1050,11 @@ class ImportService(SQLAlchemyAsyncRepositoryService[ImportBatch]):
                 "kind": kind,
                 "encoding": parsed.encoding,
                 "delimiter": parsed.delimiter,
+                "delimiter_name": DELIMITER_NAMES[parsed.delimiter],
+                "header_line": parsed.header_line,
                 "columns": parsed.columns,
                 "ignored_columns": parsed.ignored_columns,
+                "mapping": parsed.mapping,
             },
             total=len(parsed.rows),
             processed=0,
@@ -872,6 +1135,7 @@ async def organisation_rows(
             membership = memberships.get(o.id)
             yield {
                 **{c: getattr(o, c) for c in ORGANISATION_COLUMNS if hasattr(Organisation, c)},
+                "phone": excel_phone(o.phone),
                 "membership_status": membership.status if membership else None,
                 "member_since": membership.member_since if membership else None,
                 "tags": tags.get(o.id, []),
@@ -911,7 +1175,7 @@ async def people_rows(session: AsyncSession, filters: dict[str, Any], q: str | N
                 "first_name": p.first_name,
                 "last_name": p.last_name,
                 "email": p.email,
-                "phone": p.phone,
+                "phone": excel_phone(p.phone),
                 "language": p.language,
                 "organisation_insee_code": insee_code,
                 "organisation_siren": siren if not insee_code else None,
@@ -1053,6 +1317,8 @@ def _stopped_report(batch: ImportBatch, meta: dict[str, Any], exc: Exception) ->
         "rows": len(batch.rows),
         "errors": [{"line": 0, "column": "", "why": why}],
         "error_count": 1,
+        "warnings": [],
+        "warning_count": 0,
         "to_create": 0,
         "to_update": 0,
         "unchanged": 0,

@@ -24,6 +24,7 @@ from crm.db.models.person import Mandate, Person, Position, PositionKind
 from crm.db.models.tag import Tagging
 from crm.domain.board.services import mandate_running
 from crm.domain.geo.codes import clean_region_code
+from crm.domain.imports.vocabulary import words
 from crm.domain.people.schemas import (
     CurrentPosition,
     JobChange,
@@ -61,6 +62,38 @@ def is_current(position: Position, on: date) -> bool:
 def _check_dates(started_on: date | None, ended_on: date | None) -> None:
     if started_on is not None and ended_on is not None and ended_on < started_on:
         raise invalid("ended_on", f"cannot be before started_on ({started_on})")
+
+
+# Functions one person at a time holds in an organisation of these kinds: one maire per commune,
+# one président·e per EPCI, département or région.
+SINGLE_SEATS: dict[str, frozenset[str]] = {
+    "maire": frozenset({"commune"}),
+    "president": frozenset({"epci", "departement", "region"}),
+}
+_SEAT_WORDS = {"maire": "maire", "mairesse": "maire", "president": "president", "presidente": "president"}
+_SEAT_FILLERS = frozenset({"le", "la", "madame", "monsieur", "m", "mme"})
+_SEAT_FOLLOWERS = frozenset({"de", "d", "du", "des", "of"})
+
+
+def single_seat(title: str, organisation_kind: str) -> str | None:
+    """The seat a title names when only one person holds it at such an organisation ("Maire",
+    "Madame la Maire", "Présidente du Grand Annecy"), else None ("Maire adjoint", "Vice-président")."""
+    tokens = [w for w in words(title) if w not in _SEAT_FILLERS]
+    if not tokens:
+        return None
+    seat = _SEAT_WORDS.get(tokens[0])
+    if seat is None or (len(tokens) > 1 and tokens[1] not in _SEAT_FOLLOWERS):
+        return None
+    return seat if organisation_kind in SINGLE_SEATS[seat] else None
+
+
+def _seat_taken(holder: Position, holder_name: str, organisation: Organisation) -> ProblemError:
+    since = f" since {holder.started_on}" if holder.started_on else ""
+    message = (
+        f"{holder_name} is {holder.title} of {organisation.name}{since}: end that position first "
+        f"(set its ended_on), then add the new one"
+    )
+    return ProblemError(409, message, errors=[field_error("title", message)], current_holder_position_id=str(holder.id))
 
 
 def _email_taken(email: str) -> ProblemError:
@@ -272,6 +305,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
     async def create_position(self, data: PositionCreate) -> PositionRead:
         await self._check_parties(data.person_id, data.organisation_id)
         _check_dates(data.started_on, data.ended_on)
+        await self._check_seat(data.organisation_id, data.title, data.person_id, data.ended_on, None)
         position = await self.create(Position(**data.model_dump()))
         return (await self.reads([position]))[0]
 
@@ -284,6 +318,13 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
         if "organisation_id" in sent:
             await self._check_parties(None, sent["organisation_id"])
         _check_dates(sent.get("started_on", position.started_on), sent.get("ended_on", position.ended_on))
+        await self._check_seat(
+            sent.get("organisation_id", position.organisation_id),
+            sent.get("title", position.title),
+            position.person_id,
+            sent.get("ended_on", position.ended_on),
+            position.id,
+        )
         for key, value in sent.items():
             setattr(position, key, value)
         position = await self.update(position)
@@ -372,6 +413,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
             to_end = [by_id[i] for i in dict.fromkeys(data.end_current)]
         for position in to_end:
             position.ended_on = data.on
+        await self._check_seat(data.organisation_id, data.title, person_id, None, None, on=data.on)
         new = Position(
             person_id=person_id,
             organisation_id=data.organisation_id,
@@ -406,6 +448,45 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
             )
             for p in positions
         ]
+
+    async def seat_holder(
+        self, organisation: Organisation, seat: str, on: date, *, besides: UUID | None = None
+    ) -> Position | None:
+        """Who holds this single seat there on that day (another position than `besides`)."""
+        conditions = [Position.organisation_id == organisation.id, position_current(on)]
+        if besides is not None:
+            conditions.append(Position.id != besides)
+        held = await self.repository.session.scalars(select(Position).where(*conditions))
+        return next((p for p in held if single_seat(p.title, organisation.kind.value) == seat), None)
+
+    async def _check_seat(
+        self,
+        organisation_id: UUID,
+        title: str,
+        person_id: UUID,
+        ended_on: date | None,
+        position_id: UUID | None,
+        *,
+        on: date | None = None,
+    ) -> None:
+        """A second current holder of a single seat (a second maire of one commune) is a 409."""
+        on = on or date.today()
+        if ended_on is not None and ended_on <= on:
+            return  # a position of the past: history may hold many maires
+        session = self.repository.session
+        # Locked, so that two requests giving the seat to two people run one after the other.
+        organisation = await session.scalar(
+            select(Organisation).where(Organisation.id == organisation_id).with_for_update()
+        )
+        if organisation is None:
+            return
+        seat = single_seat(title, organisation.kind.value)
+        if seat is None:
+            return
+        holder = await self.seat_holder(organisation, seat, on, besides=position_id)
+        if holder is not None and holder.person_id != person_id:
+            names = await person_names(session, [holder.person_id])
+            raise _seat_taken(holder, names.get(holder.person_id, ""), organisation)
 
     async def _check_parties(self, person_id: UUID | None, organisation_id: UUID | None) -> None:
         session = self.repository.session
