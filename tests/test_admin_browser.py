@@ -6,6 +6,7 @@ they are how a user first judges the product."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -308,3 +309,139 @@ async def test_a_viewer_reads_but_cannot_reach_the_staff_page_or_write(
     await page.goto(f"{server}/admin/#/staff")
     await page.get_by_text("autorisé", exact=False).first.wait_for()
     await screenshot(page, "06-viewer-staff-denied")
+
+
+async def api_client(url: str, account: StaffAccount) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=f"{url}/api/v1")
+    login = await client.post("/auth/login", json={"email": account.email, "password": account.password})
+    assert login.status_code == 201, login.text
+    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    return client
+
+
+async def small_list(api: httpx.AsyncClient, engine: AsyncEngine, size: int) -> tuple[str, list[str]]:
+    """A list with `size` demo people who have an address, subscribed for their professional role."""
+    created = await api.post("/lists", json={"name": "Lettre des DSI", "slug": "lettre-dsi", "double_opt_in": False})
+    assert created.status_code == 201, created.text
+    async with engine.connect() as conn:
+        people = (
+            (
+                await conn.execute(
+                    text("SELECT id FROM person WHERE email IS NOT NULL ORDER BY last_name LIMIT :n"), {"n": size}
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for person_id in people:
+        subscribed = await api.post(
+            "/subscriptions",
+            json={"person_id": str(person_id), "list_id": created.json()["id"], "legal_basis": "legitimate_interest"},
+        )
+        assert subscribed.status_code == 201, subscribed.text
+    return created.json()["id"], [str(p) for p in people]
+
+
+async def test_compose_a_campaign_with_a_live_preview_test_it_send_it_and_watch_it_finish(
+    server: str, browser: Any, demo: dict[str, StaffAccount], engine: AsyncEngine, smtp_server: SmtpSink
+) -> None:
+    api = await api_client(server, demo["admin"])
+    list_id, people = await small_list(api, engine, 4)
+    campaign = await api.post(
+        "/campaigns", json={"name": "Lettre de décembre", "subject": "Les nouvelles du réseau", "list_id": list_id}
+    )
+    assert campaign.status_code == 201, campaign.text
+    campaign_id = campaign.json()["id"]
+    await api.aclose()
+
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/campaigns/{campaign_id}")
+    preview = page.frame_locator("[data-testid=campaign-preview]")
+    await preview.get_by_text("Les nouvelles du réseau").first.wait_for()
+
+    # Typing changes the real rendered e-mail beside the form.
+    await page.get_by_role("textbox", name="Objet").fill("Invitation au congrès des élus")
+    await preview.get_by_text("Invitation au congrès des élus").first.wait_for()
+    await page.get_by_role("button", name="Ajouter").click()
+    await page.get_by_role("combobox", name="Bloc").click()
+    await page.get_by_role("option", name="Texte").click()
+    await page.get_by_role("textbox", name="Texte", exact=True).fill(
+        "Bonjour {{ first_name }}, le congrès aura lieu à Martigues."
+    )
+    await preview.get_by_text("le congrès aura lieu à Martigues").wait_for()
+    await screenshot(page, "07-campaign-compose")
+    await page.set_viewport_size({"width": 800, "height": 1000})
+    await page.get_by_role("button", name="Téléphone").click()
+    await screenshot(page, "08-campaign-compose-tablet-phone-preview")
+
+    await page.get_by_role("button", name="Enregistrer").click()
+    await expect(page).to_have_url(re.compile(rf"#/campaigns/{campaign_id}/show"), timeout=UI_TIMEOUT_MS)
+    await page.get_by_test_id("campaign-audience").get_by_text("4 destinataires").wait_for()
+
+    smtp_server.clear()
+    await page.get_by_role("button", name="M’envoyer un test").click()
+    await page.get_by_text("Test envoyé à votre adresse").wait_for()
+    test_mail = await wait_for_mail(smtp_server, demo["admin"].email)
+    assert "Invitation au congrès des élus" in test_mail.message["Subject"]
+
+    await page.get_by_role("button", name="Envoyer maintenant").click()
+    progress = page.get_by_test_id("campaign-progress")
+    await expect(progress).to_have_attribute("data-percent", "100", timeout=120_000)
+    await page.get_by_text("Terminée").first.wait_for()
+    await screenshot(page, "09-campaign-sent")
+    delivered = {r for m in smtp_server.messages for r in m.recipients}
+    async with engine.connect() as conn:
+        addresses = set(
+            (await conn.execute(text("SELECT email FROM person WHERE id = ANY(:ids)"), {"ids": people})).scalars()
+        )
+    assert addresses <= delivered
+    assert page.errors == []
+
+
+async def wait_for_mail(sink: SmtpSink, recipient: str) -> Any:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for received in list(sink.messages):
+            if recipient in received.recipients:
+                return received
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no message reached {recipient}")
+
+
+async def test_check_people_in_at_an_event_on_a_tablet(
+    server: str, browser: Any, demo: dict[str, StaffAccount], engine: AsyncEngine
+) -> None:
+    from tests.events_helpers import invite, paris_noon
+
+    api = await api_client(server, demo["admin"])
+    start = paris_noon(3)
+    event = await api.post(
+        "/events",
+        json={
+            "kind": "congress",
+            "title": "Congrès des élus au numérique",
+            "starts_at": start.isoformat(),
+            "ends_at": start.replace(hour=18).isoformat(),
+            "venue_name": "Palais des congrès",
+            "capacity": 200,
+        },
+    )
+    assert event.status_code == 201, event.text
+    await api.aclose()
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT id, last_name FROM person ORDER BY last_name LIMIT 3"))).all()
+    await invite(engine, event.json()["id"], [(r[0], "invited") for r in rows])
+
+    page = await new_page(browser, width=1024, height=768)  # a tablet at the door, landscape
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/events/{event.json()['id']}/show")
+    first_name = rows[0][1]
+    await page.get_by_role("textbox", name="Chercher un nom").fill(first_name)
+    button = page.get_by_role("button", name=re.compile(f"^Pointer .*{re.escape(first_name)}"))
+    await button.first.click()
+    await page.get_by_role("button", name=re.compile("^Présent·e")).first.wait_for()
+    await screenshot(page, "10-event-check-in")
+    async with engine.connect() as conn:
+        checked = (await conn.execute(text("SELECT count(*) FROM invitation WHERE checked_in_at IS NOT NULL"))).scalar()
+    assert checked == 1

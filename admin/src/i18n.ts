@@ -19,7 +19,8 @@ function merge(base: Tree, extra: Tree): Tree {
 
 const messages: Record<string, Tree> = {
   fr: merge(frenchMessages as unknown as Tree, fr as unknown as Tree),
-  en: merge(englishMessages as unknown as Tree, en as unknown as Tree),
+  // English falls back to the French words for whatever it does not name itself.
+  en: merge(englishMessages as unknown as Tree, merge(fr as unknown as Tree, en as unknown as Tree)),
 };
 
 export const i18nProvider = polyglotI18nProvider((locale) => (messages[locale] ?? messages.fr) as unknown as TranslationMessages, "fr", [
