@@ -445,3 +445,30 @@ async def test_check_people_in_at_an_event_on_a_tablet(
     async with engine.connect() as conn:
         checked = (await conn.execute(text("SELECT count(*) FROM invitation WHERE checked_in_at IS NOT NULL"))).scalar()
     assert checked == 1
+
+
+async def test_build_a_segment_and_watch_its_count_change(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/segments/create")
+    await page.get_by_role("textbox", name="Nom").fill("Élus des adhérents corses")
+    count = page.get_by_test_id("segment-count")
+    await expect(count).to_have_text(re.compile(r"^\d[\d\u202f ]* personnes?$"), timeout=UI_TIMEOUT_MS)
+    members_only = await count.inner_text()
+
+    # A second rule, AND-ed: only people of members in Corse.
+    await page.get_by_role("button", name="Ajouter un critère").click()
+    await page.get_by_role("combobox", name="Critère").nth(1).click()
+    await page.get_by_role("option", name="Région").click()
+    await page.get_by_role("combobox", name="Valeur").nth(1).click()
+    await page.get_by_role("option", name="Corse (94)").click()
+    await page.keyboard.press("Escape")
+    await expect(count).not_to_have_text(members_only, timeout=UI_TIMEOUT_MS)
+    corsica = int(re.sub(r"\D", "", await count.inner_text()))
+    assert 0 < corsica < int(re.sub(r"\D", "", members_only))
+    await screenshot(page, "11-segment-builder")
+    await page.get_by_role("button", name="Enregistrer").click()
+    await page.get_by_text("Élément créé").wait_for()
+    assert page.errors == []

@@ -12,7 +12,9 @@ import MenuBookIcon from "@mui/icons-material/MenuBook";
 import HandshakeIcon from "@mui/icons-material/Handshake";
 import GroupsIcon from "@mui/icons-material/Groups";
 import AlternateEmailIcon from "@mui/icons-material/AlternateEmail";
+import FilterAltIcon from "@mui/icons-material/FilterAlt";
 import { authProvider } from "./authProvider";
+import { SegmentCreate, SegmentEdit, SegmentList } from "./resources/segments";
 import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
 import { Dashboard } from "./Dashboard";
@@ -85,7 +87,7 @@ export function App() {
       <Resource name="subscriptions" list={SubscriptionList} show={SubscriptionShow} create={SubscriptionCreate} icon={HowToRegIcon} />
       <Resource name="publications" list={PublicationList} create={PublicationCreate} edit={PublicationEdit} icon={MenuBookIcon} recordRepresentation="title" />
       <Resource name="suppressions" list={SuppressionList} create={SuppressionCreate} icon={BlockIcon} />
-      <Resource name="segments" recordRepresentation="name" />
+      <Resource name="segments" list={SegmentList} create={SegmentCreate} edit={SegmentEdit} icon={FilterAltIcon} recordRepresentation="name" />
       <Resource name="deliveries" />
       <Resource name="positions" />
       <Resource name="memberships" />
