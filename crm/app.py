@@ -13,6 +13,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from crm.adminui import admin_handlers
 from crm.config import Settings, get_settings
 from crm.domain.audit.controllers import AuditController
 from crm.domain.auth.controllers import AuthController
@@ -20,8 +21,10 @@ from crm.domain.auth.middleware import staff_session_middleware
 from crm.domain.board.controllers import MandateController
 from crm.domain.campaigns.controllers import CampaignController, DeliveryController
 from crm.domain.conventions.controllers import ConventionController
+from crm.domain.dashboard.controllers import DashboardController
 from crm.domain.events.controllers import EventController, OrganisationEventsController, PersonEventsController
 from crm.domain.events.rsvp import RsvpController
+from crm.domain.geo.controllers import GeoController
 from crm.domain.imports.controllers import ImportController, OrganisationExportController, PeopleExportController
 from crm.domain.labels.controllers import LabelController, OrganisationLabelController
 from crm.domain.lists.controllers import MailingListController, SubscriptionController, SuppressionController
@@ -49,6 +52,8 @@ ROUTE_HANDLERS: list[type] = [
     StaffInvitationPage,
     AuditController,
     SystemController,
+    DashboardController,
+    GeoController,
     # organisations, memberships, dues, fee bands, labels
     OrganisationController,
     MembershipController,
@@ -107,7 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     prometheus = PrometheusConfig(app_name="crm", prefix="crm", group_path=True, exclude=["/metrics", "/health"])
 
     return Litestar(
-        route_handlers=[*ROUTE_HANDLERS, MetricsController],
+        route_handlers=[*ROUTE_HANDLERS, MetricsController, *admin_handlers()],
         plugins=[SQLAlchemyPlugin(config=db_config)],
         middleware=[request_id_middleware, prometheus.middleware, staff_session_middleware],
         before_send=[add_security_headers],

@@ -156,6 +156,29 @@ def worker(check: bool, burst: bool) -> None:
     run_worker(WorkerSettings, burst=burst)  # type: ignore[arg-type]
 
 
+def _build_admin(*, force: bool = False, quiet: bool = False) -> None:
+    from crm import adminui
+
+    if not force and adminui.is_current():
+        return
+    click.echo("Building the admin app (npm; about a minute the first time)...")
+    try:
+        adminui.build(force=force)
+    except adminui.AdminBuildError as error:
+        if not quiet:
+            raise click.ClickException(str(error)) from error
+        # The API and public pages work without it; /admin then says how to build it.
+        click.echo(f"The admin app could not be built; the API still runs. {error}", err=True)
+
+
+@main.command("build-admin")
+@click.option("--force", is_flag=True, help="Build even when the sources did not change")
+def build_admin(force: bool) -> None:
+    """Build the staff admin (admin/, react-admin + Vite) into admin/dist, served at /admin."""
+    _build_admin(force=force)
+    click.echo("The admin app is built: admin/dist")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -209,12 +232,13 @@ def up(host: str, port: int, data_dir: Path | None) -> None:
         if seeded.added:
             click.echo(seeded.summary())
 
+        _build_admin(quiet=True)
         command = [sys.executable, "-m", "crm.cli"]
         children.append(subprocess.Popen([*command, "serve", "--host", host, "--port", str(port)]))  # noqa: S603
         children.append(subprocess.Popen([*command, "worker"]))  # noqa: S603
         _wait_until_serving(host, port, children)
         click.echo("")
-        click.echo(f"CRM is running at http://{host}:{port}  (API: /api/v1, docs: /schema)")
+        click.echo(f"CRM is running at http://{host}:{port}/admin  (API: /api/v1, docs: /schema)")
         if admin:
             click.echo(f"Admin account created. E-mail: {admin[0]}  Password: {admin[1]}")
         else:

@@ -1,0 +1,31 @@
+import type { ReactNode } from "react";
+import { AppBar, Layout as RaLayout, LocalesMenuButton, TitlePortal, useGetIdentity, useTranslate } from "react-admin";
+import { Chip } from "@mui/material";
+
+// The role is always in sight, so nobody wonders why a button is missing.
+function RoleChip() {
+  const { identity } = useGetIdentity();
+  const translate = useTranslate();
+  if (!identity?.role) return null;
+  return (
+    <Chip
+      size="small"
+      data-testid="role"
+      label={translate(`crm.role.${identity.role}`)}
+      sx={{ mr: 1, bgcolor: "rgba(255,255,255,0.2)", color: "inherit" }}
+    />
+  );
+}
+
+function CrmAppBar() {
+  return (
+    <AppBar toolbar={<LocalesMenuButton />}>
+      <TitlePortal />
+      <RoleChip />
+    </AppBar>
+  );
+}
+
+export function Layout({ children }: { children: ReactNode }) {
+  return <RaLayout appBar={CrmAppBar}>{children}</RaLayout>;
+}

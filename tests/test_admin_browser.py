@@ -1,0 +1,474 @@
+"""The staff admin in a real browser: Debian's Chromium driven by Playwright, against the service
+running in its own process on the test database with the demo data, as staff would use it.
+
+Every test leaves a screenshot of the page it judged under var/screenshots/ (kept out of git):
+they are how a user first judges the product."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from playwright.async_api import expect
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.config import Settings
+from crm.db.models.staff import StaffRole
+from crm.embedded import free_port
+from tests.conftest import PASSWORD, StaffAccount
+from tests.smtp import SmtpSink
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CRM_TEST_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = ROOT / "var" / "screenshots"
+# As the machine's own probe starts it: no sandbox as root, and no calls to the outside.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+READY_TIMEOUT = 120.0
+UI_TIMEOUT_MS = 30_000  # a loaded 2-core machine renders slowly; waits end as soon as the page is there
+
+
+def _required(what: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must provide {what}")
+    pytest.skip(f"{what} is not installed here")
+
+
+@pytest.fixture(scope="module")
+def built_admin() -> None:
+    from crm import adminui
+
+    try:
+        adminui.build()
+    except adminui.AdminBuildError as error:
+        _required(f"Node.js and npm to build the admin ({error})")
+
+
+@pytest.fixture
+async def clean_state() -> None:
+    """The tests of this module share one demo database, seeded once below."""
+
+
+@pytest.fixture(scope="module")
+async def demo(base_settings: Settings, engine: AsyncEngine, redis_url: str) -> dict[str, StaffAccount]:
+    from crm.demo import seed_demo_database
+    from crm.lib.redis import connect_redis
+
+    async with engine.begin() as conn:
+        tables = (
+            await conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    " AND tablename NOT LIKE 'ref\\_%'"
+                )
+            )
+        ).scalars()
+        await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+    redis = connect_redis(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    await seed_demo_database(base_settings)
+
+    from crm.db.models.staff import Staff
+    from crm.lib.security import hash_password
+    from crm.lib.services import alchemy_config, open_session
+
+    accounts = {}
+    config = alchemy_config(base_settings)
+    async with open_session(config) as session:
+        for role, name in ((StaffRole.ADMIN, "Claire Admin"), (StaffRole.VIEWER, "Victor Lecteur")):
+            email = f"{role.value}.browser@example.org"
+            staff = Staff(email=email, name=name, role=role, password_hash=hash_password(PASSWORD), is_active=True)
+            session.add(staff)
+            await session.flush()
+            accounts[role.value] = StaffAccount(str(staff.id), email, PASSWORD, role)
+    await config.get_engine().dispose()
+    return accounts
+
+
+@pytest.fixture(scope="module")
+def server(
+    built_admin: None, demo: dict[str, StaffAccount], base_settings: Settings, smtp_server: SmtpSink
+) -> Iterator[str]:
+    """`crm serve` and `crm worker` in their own processes, stopped with SIGTERM whatever happens."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env.update(
+        CRM_DATABASE_URL=base_settings.database_url,
+        CRM_REDIS_URL=base_settings.redis_url,
+        CRM_SMTP_URL=f"smtp://127.0.0.1:{smtp_server.port}",
+        CRM_SECURITY_SECRET_KEY=base_settings.security.secret_key.get_secret_value(),
+        CRM_SECURITY_SECURE_COOKIES="false",
+        CRM_PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
+    command = [sys.executable, "-m", "crm.cli"]
+    processes = [
+        subprocess.Popen([*command, "serve", "--port", str(port)], env=env, cwd=ROOT),
+        subprocess.Popen([*command, "worker"], env=env, cwd=ROOT),
+    ]
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            assert all(p.poll() is None for p in processes), "the service stopped while starting"
+            try:
+                if httpx.get(f"{url}/health/live").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.2)
+        yield url
+    finally:
+        for process in processes:
+            family = [process, *psutil.Process(process.pid).children(recursive=True)] if process.poll() is None else []
+            for member in family:
+                member.send_signal(signal.SIGTERM)
+            for member in family:
+                try:
+                    member.wait(30)
+                except psutil.TimeoutExpired:
+                    member.kill()
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
+        _required(f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium_path: str) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+async def new_page(browser: Any, width: int = 1366, height: int = 900) -> Any:
+    context = await browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = await context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return page
+
+
+async def log_in(page: Any, url: str, account: StaffAccount) -> None:
+    await page.goto(f"{url}/admin/")
+    await page.get_by_role("textbox", name="Adresse e-mail").fill(account.email)
+    await page.get_by_role("textbox", name="Mot de passe").fill(account.password)
+    await page.get_by_role("button", name="Connexion").click()
+    await page.get_by_test_id("role").wait_for()
+
+
+async def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_root_leads_to_the_admin_and_staff_log_in_to_the_dashboard(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    async with httpx.AsyncClient() as client:
+        root = await client.get(f"{server}/")
+    assert root.status_code in (301, 302, 307, 308)
+    assert root.headers["location"].endswith("/admin/")
+
+    page = await new_page(browser)
+    await page.goto(f"{server}/admin/")
+    await screenshot(page, "00-login")
+    await page.get_by_role("textbox", name="Adresse e-mail").fill(demo["admin"].email)
+    await page.get_by_role("textbox", name="Mot de passe").fill("not the password")
+    await page.get_by_role("button", name="Connexion").click()
+    await page.get_by_text("Wrong e-mail or password").wait_for()
+
+    await log_in(page, server, demo["admin"])
+    assert await page.get_by_test_id("role").inner_text() == "Administrateur·rice"
+    await page.get_by_role("heading", name="Membres par statut").wait_for()
+    await page.get_by_role("heading", name="Adhérents par région").wait_for()
+    await page.get_by_text("cotisations", exact=False).first.wait_for()
+    await screenshot(page, "01-dashboard")
+    assert page.errors == []
+
+
+async def test_staff_filter_members_by_region(server: str, browser: Any, demo: dict[str, StaffAccount]) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.get_by_role("menuitem", name="Membres").click()
+    await page.get_by_role("combobox", name="Région").click()
+    await page.get_by_role("option", name="Corse (94)").click()
+    await expect(page).to_have_url(re.compile("region_code"), timeout=UI_TIMEOUT_MS)
+    rows = page.locator("table tbody tr")
+    await rows.first.wait_for()
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('table tbody tr')].every(r => r.innerText.includes('Corse'))"
+    )
+    regions = await rows.locator("td.column-region_name").all_inner_texts()
+    assert regions
+    assert set(regions) == {"Corse"}
+    await screenshot(page, "02-members-corse")
+
+    # The forgiving search goes through the API's q=.
+    await page.get_by_role("textbox", name="Rechercher").fill("ajac")
+    await page.get_by_role("cell", name="Ajaccio").wait_for()
+    assert page.errors == []
+
+
+async def test_create_a_member_from_its_insee_code_with_the_official_data_shown_first(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/organisations/create")
+    await page.get_by_role("textbox", name="Code INSEE").fill("2A004")
+    preview = page.get_by_test_id("lookup-preview")
+    await preview.get_by_text("Ajaccio").wait_for()
+    assert "Corse-du-Sud" in await preview.inner_text()
+    await screenshot(page, "03-member-create-preview")
+
+    # Ajaccio is already a member in the demo: the API's 409 is shown and nothing typed is lost.
+    await page.get_by_role("textbox", name="Notes").fill("Rencontre au congrès")
+    await page.get_by_role("button", name="Enregistrer").click()
+    await page.get_by_text("already", exact=False).first.wait_for()
+    assert await page.get_by_role("textbox", name="Notes").input_value() == "Rencontre au congrès"
+
+    # Bonifacio is not: it is created with the official name, département and région.
+    await page.get_by_role("textbox", name="Code INSEE").fill("2A041")
+    await preview.get_by_text("Bonifacio").wait_for()
+    await page.get_by_role("button", name="Enregistrer").click()
+    await expect(page).to_have_url(re.compile(r"#/organisations/[^/]+/show"), timeout=UI_TIMEOUT_MS)
+    await page.get_by_role("tab", name="Fiche").wait_for()
+    await page.get_by_text("Rencontre au congrès").wait_for()
+    body = await page.locator("main").inner_text()
+    assert "Corse-du-Sud" in body
+    assert "Rencontre au congrès" in body
+    await screenshot(page, "04-member-show")
+    assert page.errors == []
+
+
+async def test_an_expired_session_goes_back_to_login_and_keeps_what_was_typed(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/people/create")
+    await page.get_by_role("textbox", name="Prénom").fill("Anne-Sophie")
+    await page.get_by_role("textbox", name="Nom", exact=True).fill("N’Diaye")
+    await page.context.clear_cookies()  # the session is gone, as after a long lunch
+    await page.get_by_role("button", name="Enregistrer").click()
+    await page.get_by_role("button", name="Connexion").wait_for()
+
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/people/create")
+    await page.get_by_text("Saisie non enregistrée restaurée").wait_for()
+    assert await page.get_by_role("textbox", name="Prénom").input_value() == "Anne-Sophie"
+    assert await page.get_by_role("textbox", name="Nom", exact=True).input_value() == "N’Diaye"
+    await page.get_by_role("button", name="Enregistrer").click()
+    await expect(page).to_have_url(re.compile(r"#/people/[^/]+/show"), timeout=UI_TIMEOUT_MS)
+    await page.get_by_text("N’Diaye").first.wait_for()
+    await screenshot(page, "05-person-show")
+
+
+async def test_a_viewer_reads_but_cannot_reach_the_staff_page_or_write(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["viewer"])
+    assert await page.get_by_test_id("role").inner_text() == "Lecteur·rice"
+    menu = await page.get_by_role("menuitem").all_inner_texts()
+    assert "Membres" in menu
+    assert "Équipe" not in menu
+    assert "Journal" not in menu
+    await page.goto(f"{server}/admin/#/organisations")
+    await page.locator("table tbody tr").first.wait_for()
+    assert await page.get_by_role("link", name="Créer").count() == 0
+    await page.goto(f"{server}/admin/#/staff")
+    await page.get_by_text("autorisé", exact=False).first.wait_for()
+    await screenshot(page, "06-viewer-staff-denied")
+
+
+async def api_client(url: str, account: StaffAccount) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=f"{url}/api/v1")
+    login = await client.post("/auth/login", json={"email": account.email, "password": account.password})
+    assert login.status_code == 201, login.text
+    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    return client
+
+
+async def small_list(api: httpx.AsyncClient, engine: AsyncEngine, size: int) -> tuple[str, list[str]]:
+    """A list with `size` demo people who have an address, subscribed for their professional role."""
+    created = await api.post("/lists", json={"name": "Lettre des DSI", "slug": "lettre-dsi", "double_opt_in": False})
+    assert created.status_code == 201, created.text
+    async with engine.connect() as conn:
+        people = (
+            (
+                await conn.execute(
+                    text("SELECT id FROM person WHERE email IS NOT NULL ORDER BY last_name LIMIT :n"), {"n": size}
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for person_id in people:
+        subscribed = await api.post(
+            "/subscriptions",
+            json={"person_id": str(person_id), "list_id": created.json()["id"], "legal_basis": "legitimate_interest"},
+        )
+        assert subscribed.status_code == 201, subscribed.text
+    return created.json()["id"], [str(p) for p in people]
+
+
+async def test_compose_a_campaign_with_a_live_preview_test_it_send_it_and_watch_it_finish(
+    server: str, browser: Any, demo: dict[str, StaffAccount], engine: AsyncEngine, smtp_server: SmtpSink
+) -> None:
+    api = await api_client(server, demo["admin"])
+    list_id, people = await small_list(api, engine, 4)
+    campaign = await api.post(
+        "/campaigns", json={"name": "Lettre de décembre", "subject": "Les nouvelles du réseau", "list_id": list_id}
+    )
+    assert campaign.status_code == 201, campaign.text
+    campaign_id = campaign.json()["id"]
+    await api.aclose()
+
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/campaigns/{campaign_id}")
+    preview = page.frame_locator("[data-testid=campaign-preview]")
+    await preview.get_by_text("Les nouvelles du réseau").first.wait_for()
+
+    # Typing changes the real rendered e-mail beside the form.
+    await page.get_by_role("textbox", name="Objet").fill("Invitation au congrès des élus")
+    await preview.get_by_text("Invitation au congrès des élus").first.wait_for()
+    await page.get_by_role("button", name="Ajouter").click()
+    await page.get_by_role("combobox", name="Bloc").click()
+    await page.get_by_role("option", name="Texte").click()
+    await page.get_by_role("textbox", name="Texte", exact=True).fill(
+        "Bonjour {{ first_name }}, le congrès aura lieu à Martigues."
+    )
+    await preview.get_by_text("le congrès aura lieu à Martigues").wait_for()
+    await screenshot(page, "07-campaign-compose")
+    await page.set_viewport_size({"width": 800, "height": 1000})
+    await page.get_by_role("button", name="Téléphone").click()
+    await screenshot(page, "08-campaign-compose-tablet-phone-preview")
+
+    await page.get_by_role("button", name="Enregistrer").click()
+    await expect(page).to_have_url(re.compile(rf"#/campaigns/{campaign_id}/show"), timeout=UI_TIMEOUT_MS)
+    await page.get_by_test_id("campaign-audience").get_by_text("4 destinataires").wait_for()
+
+    smtp_server.clear()
+    await page.get_by_role("button", name="M’envoyer un test").click()
+    await page.get_by_text("Test envoyé à votre adresse").wait_for()
+    test_mail = await wait_for_mail(smtp_server, demo["admin"].email)
+    assert "Invitation au congrès des élus" in test_mail.message["Subject"]
+
+    await page.get_by_role("button", name="Envoyer maintenant").click()
+    progress = page.get_by_test_id("campaign-progress")
+    await expect(progress).to_have_attribute("data-percent", "100", timeout=120_000)
+    await page.get_by_text("Terminée").first.wait_for()
+    await screenshot(page, "09-campaign-sent")
+    delivered = {r for m in smtp_server.messages for r in m.recipients}
+    async with engine.connect() as conn:
+        addresses = set(
+            (await conn.execute(text("SELECT email FROM person WHERE id = ANY(:ids)"), {"ids": people})).scalars()
+        )
+    assert addresses <= delivered
+    assert page.errors == []
+
+
+async def wait_for_mail(sink: SmtpSink, recipient: str) -> Any:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for received in list(sink.messages):
+            if recipient in received.recipients:
+                return received
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no message reached {recipient}")
+
+
+async def test_check_people_in_at_an_event_on_a_tablet(
+    server: str, browser: Any, demo: dict[str, StaffAccount], engine: AsyncEngine
+) -> None:
+    from tests.events_helpers import invite, paris_noon
+
+    api = await api_client(server, demo["admin"])
+    start = paris_noon(3)
+    event = await api.post(
+        "/events",
+        json={
+            "kind": "congress",
+            "title": "Congrès des élus au numérique",
+            "starts_at": start.isoformat(),
+            "ends_at": start.replace(hour=18).isoformat(),
+            "venue_name": "Palais des congrès",
+            "capacity": 200,
+        },
+    )
+    assert event.status_code == 201, event.text
+    await api.aclose()
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT id, last_name FROM person ORDER BY last_name LIMIT 3"))).all()
+    await invite(engine, event.json()["id"], [(r[0], "invited") for r in rows])
+
+    page = await new_page(browser, width=1024, height=768)  # a tablet at the door, landscape
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/events/{event.json()['id']}/show")
+    first_name = rows[0][1]
+    await page.get_by_role("textbox", name="Chercher un nom").fill(first_name)
+    button = page.get_by_role("button", name=re.compile(f"^Pointer .*{re.escape(first_name)}"))
+    await button.first.click()
+    await page.get_by_role("button", name=re.compile("^Présent·e")).first.wait_for()
+    await screenshot(page, "10-event-check-in")
+    async with engine.connect() as conn:
+        checked = (await conn.execute(text("SELECT count(*) FROM invitation WHERE checked_in_at IS NOT NULL"))).scalar()
+    assert checked == 1
+
+
+async def test_build_a_segment_and_watch_its_count_change(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/segments/create")
+    await page.get_by_role("textbox", name="Nom").fill("Élus des adhérents corses")
+    count = page.get_by_test_id("segment-count")
+    await expect(count).to_have_text(re.compile(r"^\d[\d\u202f ]* personnes?$"), timeout=UI_TIMEOUT_MS)
+    members_only = await count.inner_text()
+
+    # A second rule, AND-ed: only people of members in Corse.
+    await page.get_by_role("button", name="Ajouter un critère").click()
+    await page.get_by_role("combobox", name="Critère").nth(1).click()
+    await page.get_by_role("option", name="Région").click()
+    await page.get_by_role("combobox", name="Valeur").nth(1).click()
+    await page.get_by_role("option", name="Corse (94)").click()
+    await page.keyboard.press("Escape")
+    await expect(count).not_to_have_text(members_only, timeout=UI_TIMEOUT_MS)
+    corsica = int(re.sub(r"\D", "", await count.inner_text()))
+    assert 0 < corsica < int(re.sub(r"\D", "", members_only))
+    await screenshot(page, "11-segment-builder")
+    await page.get_by_role("button", name="Enregistrer").click()
+    await page.get_by_text("Élément créé").wait_for()
+    assert page.errors == []
