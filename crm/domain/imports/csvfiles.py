@@ -9,6 +9,8 @@ a report can say where to look.
 Writing uses UTF-8 with a BOM and semicolons (what French Excel expects), in exactly the columns
 an import accepts, the record's id first: an export imported again changes nothing, even for the
 records that nothing else tells apart (a person without an e-mail, two associations of one name).
+Cells a spreadsheet would run as formulas are written inert and read back as they were
+(crm/lib/csv_safety.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from crm.lib.csv_safety import escape_cell, unescape_cell
 from crm.lib.problems import invalid
 
 ORGANISATIONS = "organisations"
@@ -201,7 +204,7 @@ def read_csv(data: bytes, kind: str) -> CsvFile:
                 continue
             if len(parsed.rows) >= MAX_ROWS:
                 raise invalid("file", f"has more than {MAX_ROWS} rows; split it")
-            values = {name: (record[i].strip() if i < len(record) else "") for i, name in positions}
+            values = {name: (unescape_cell(record[i].strip()) if i < len(record) else "") for i, name in positions}
             parsed.rows.append(Row(line=line, values=values))
     except csv.Error as exc:
         raise invalid("file", f"line {reader.line_num}: {exc}") from exc
@@ -323,5 +326,5 @@ def csv_lines(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> Iterato
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([cell(row.get(c)) for c in columns])
+        writer.writerow([escape_cell(cell(row.get(c))) for c in columns])
         yield buffer.getvalue()
