@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import Field, HttpUrl
 
 from crm.db.models.partner import ConventionStatus, Renewal
-from crm.lib.schemas import Schema
+from crm.lib.schemas import NOTES_MAX, Schema
 
 
 class ConventionCreate(Schema):
@@ -23,7 +23,7 @@ class ConventionCreate(Schema):
     notice_period_days: int = Field(default=0, ge=0, le=3650, description="Notice before the end (tacit renewal)")
     renewal_term_months: int | None = Field(default=None, ge=1, le=240, description="Length of a tacit renewal")
     document_url: HttpUrl | None = Field(default=None, description="Link to the signed document (http or https)")
-    commitments: str | None = None
+    commitments: str | None = Field(default=None, max_length=NOTES_MAX)
 
 
 class ConventionUpdate(Schema):
@@ -37,7 +37,7 @@ class ConventionUpdate(Schema):
     notice_period_days: int | None = Field(default=None, ge=0, le=3650)
     renewal_term_months: int | None = Field(default=None, ge=1, le=240)
     document_url: HttpUrl | None = None
-    commitments: str | None = None
+    commitments: str | None = Field(default=None, max_length=NOTES_MAX)
 
 
 class ConventionRenew(Schema):
