@@ -393,3 +393,30 @@ def test_every_query_and_path_parameter_is_bounded(app: Any) -> None:
             if str in kinds and "{" + name not in path and (bounds is None or bounds.max_length is None):
                 problems.append(f"{path} {name}: a string without max_length")
     assert problems == [], "\n".join(sorted(set(problems)))
+
+
+async def test_a_date_beyond_what_the_calendar_arithmetic_holds_is_refused_naming_it(
+    admin_client: AsyncTestClient[Any],
+) -> None:
+    """Year 9999 plus a renewal, or year 1 minus a notice period, overflowed into 500s."""
+    partner = await admin_client.post("/api/v1/organisations", json={"kind": "association", "name": "Partenaire"})
+    assert partner.status_code == 201, partner.text
+    base = {"organisation_id": partner.json()["id"], "title": "Convention", "renewal": "tacit"}
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        ("/api/v1/conventions", base | {"ends_on": "9999-12-01", "renewal_term_months": 240}, "ends_on"),
+        ("/api/v1/conventions", base | {"ends_on": "0001-01-03", "notice_period_days": 30}, "ends_on"),
+        (
+            "/api/v1/events",
+            {
+                "kind": "ceremony",
+                "title": "t",
+                "starts_at": "9999-12-31T23:00:00-05:00",
+                "ends_at": "9999-12-31T23:30:00-05:00",
+            },
+            "starts_at",
+        ),
+    ]
+    for path, body, field in cases:
+        response = await admin_client.post(path, json=body)
+        assert response.status_code == 422, (path, body, response.status_code, response.text[:300])
+        assert field in problem_fields(response), response.text[:300]

@@ -1,12 +1,14 @@
-"""Shared shapes of the JSON API: the page of a collection and the base of every schema."""
+"""Shared shapes of the JSON API: the page of a collection, the base of every schema, and the bounded
+types every schema uses (single-line text for what reaches a mail header, links, dates)."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Generic, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, StringConstraints, UrlConstraints
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
 
 T = TypeVar("T")
 
@@ -62,3 +64,10 @@ INT32_MAX = 2**31 - 1
 # Years a filter may ask for: any four-digit year (a record's own year is narrower, see its schema).
 MIN_YEAR = 1000
 MAX_YEAR = 9999
+
+# Dates a person may type. Wide enough for any record here, and narrow enough that date arithmetic
+# (notice periods, renewals, reminders) stays within what Python and PostgreSQL hold: 9999-12-01
+# plus a renewal, or 0001-01-03 minus a notice period, raised OverflowError (a 500).
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2199, 12, 31)
+Day = Annotated[date, Field(ge=MIN_DATE, le=MAX_DATE)]

@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import Field
 
 from crm.db.models.organisation import DuesStatus, MembershipStatus
-from crm.lib.schemas import INT32_MAX, NOTES_MAX, Schema
+from crm.lib.schemas import INT32_MAX, NOTES_MAX, Day, Schema
 
 MAX_EUROS = Decimal("99999999.99")
 Euros = Field(ge=0, le=MAX_EUROS, max_digits=10, decimal_places=2, description="Euros, two decimals at most")
@@ -20,10 +20,10 @@ class MembershipCreate(Schema):
 
     organisation_id: UUID
     status: MembershipStatus = MembershipStatus.PROSPECT
-    member_since: date | None = None
-    ended_on: date | None = None
+    member_since: Day | None = None
+    ended_on: Day | None = None
     notes: str | None = Field(default=None, max_length=NOTES_MAX)
-    changed_on: date | None = Field(default=None, description="When the status took effect (default today)")
+    changed_on: Day | None = Field(default=None, description="When the status took effect (default today)")
     note: str | None = Field(
         default=None, max_length=NOTES_MAX, description="Why the status changed, kept in the history"
     )
@@ -34,10 +34,10 @@ class MembershipUpdate(Schema):
     (default today) and `note`."""
 
     status: MembershipStatus | None = None
-    member_since: date | None = None
-    ended_on: date | None = None
+    member_since: Day | None = None
+    ended_on: Day | None = None
     notes: str | None = Field(default=None, max_length=NOTES_MAX)
-    changed_on: date | None = Field(default=None, description="When the new status took effect (default today)")
+    changed_on: Day | None = Field(default=None, description="When the new status took effect (default today)")
     note: str | None = Field(
         default=None, max_length=NOTES_MAX, description="Why the status changed, kept in the history"
     )
@@ -109,7 +109,7 @@ class DuesUpdate(Schema):
     """Marking dues paid without `paid_on` records today."""
 
     status: DuesStatus | None = None
-    paid_on: date | None = None
+    paid_on: Day | None = None
     amount: Decimal | None = Field(default=None, ge=0, le=MAX_EUROS, max_digits=10, decimal_places=2)
     notes: str | None = Field(default=None, max_length=NOTES_MAX)
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import Field
 
 from crm.db.models.person import PositionKind
-from crm.lib.schemas import NOTES_MAX, Email, Schema, SingleLine
+from crm.lib.schemas import NOTES_MAX, Day, Email, Schema, SingleLine
 
 # ISO 639-1, optionally with a region: fr, en, fr-BE.
 LANGUAGE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
@@ -63,16 +63,16 @@ class PositionCreate(Schema):
     organisation_id: UUID
     title: str = Field(min_length=1, max_length=200, description="maire, adjoint·e au numérique, DGS, DSI...")
     kind: PositionKind
-    started_on: date | None = None
-    ended_on: date | None = None
+    started_on: Day | None = None
+    ended_on: Day | None = None
 
 
 class PositionUpdate(Schema):
     organisation_id: UUID | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
     kind: PositionKind | None = None
-    started_on: date | None = None
-    ended_on: date | None = None
+    started_on: Day | None = None
+    ended_on: Day | None = None
 
 
 class PositionRead(Schema):
@@ -96,7 +96,7 @@ class JobChange(Schema):
     organisation_id: UUID
     title: str = Field(min_length=1, max_length=200)
     kind: PositionKind
-    on: date = Field(description="The day the new position starts and the ended ones end")
+    on: Day = Field(description="The day the new position starts and the ended ones end")
     end_current: Annotated[list[UUID], Field(max_length=100)] | Literal["all"] = Field(
         default="all", description='Ids of the current positions to end, or "all" (the default)'
     )

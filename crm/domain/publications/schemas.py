@@ -6,7 +6,7 @@ from uuid import UUID
 from pydantic import Field
 
 from crm.db.models.mailing import PublicationKind
-from crm.lib.schemas import HttpLink, Schema
+from crm.lib.schemas import Day, HttpLink, Schema
 
 
 def _url(value: HttpLink | None) -> str | None:
@@ -29,7 +29,7 @@ class PublicationRead(Schema):
 class PublicationCreate(Schema):
     title: str = Field(min_length=1, max_length=300)
     kind: PublicationKind
-    published_on: date
+    published_on: Day
     url: HttpLink | None = Field(default=None, description="http(s) link to the document")
     summary: str | None = Field(default=None, max_length=5000)
     cover_image_url: HttpLink | None = None
@@ -45,7 +45,7 @@ class PublicationCreate(Schema):
 class PublicationUpdate(Schema):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     kind: PublicationKind | None = None
-    published_on: date | None = None
+    published_on: Day | None = None
     url: HttpLink | None = None
     summary: str | None = Field(default=None, max_length=5000)
     cover_image_url: HttpLink | None = None
