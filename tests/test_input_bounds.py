@@ -24,6 +24,8 @@ from crm.lib.mime import address, build_message, header_value
 from tests.conftest import log_in
 from tests.events_helpers import invite, make_event
 from tests.mailing_helpers import make_list, make_person
+from tests.sending_helpers import make_audience
+from tests.smtp import SmtpSink
 from tests.test_imports import check, parse_export
 
 INJECTION = "Jean\r\nX-Injected: yes"
@@ -121,6 +123,37 @@ def test_the_mime_builder_never_lets_a_value_add_a_header() -> None:
     for bad in [("Reply-To", "a@example.org\r\nBcc: b@example.org"), ("X-Bad\r\nBcc", "b"), ("To", "a\x00b")]:
         with pytest.raises(ValueError, match="header"):
             build_message([bad], "t", "h")
+
+
+async def test_a_campaign_to_names_stored_with_line_breaks_adds_no_header(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any
+) -> None:
+    """Values written before the edge refused them (or by any other path) are sent encoded."""
+    list_id = await make_list(engine, "lettre", "La lettre\r\nX-Injected: list")
+    people = await make_audience(engine, list_id, 2)
+    campaign = await admin_client.post(
+        "/api/v1/campaigns", json={"name": "c", "subject": "Bonjour", "list_id": str(list_id)}
+    )
+    assert campaign.status_code == 201, campaign.text
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE person SET first_name = :name WHERE id = :id"), {"name": INJECTION, "id": people[0][0]}
+        )
+        await conn.execute(
+            text(
+                "UPDATE campaign SET subject = 'Bonjour\r\nX-Injected: subject', from_name = 'Asso\nBcc: x@example.org'"
+            )
+        )
+    sent = await admin_client.post(f"/api/v1/campaigns/{campaign.json()['id']}/send")
+    assert sent.status_code == 202, sent.text
+    await run_worker()
+    assert sorted(r for m in smtp.messages for r in m.recipients) == sorted(email for _, email in people)
+    for received in smtp.messages:
+        message = received.message
+        assert "X-Injected" not in message, message.keys()
+        assert "Bcc" not in message, message.keys()
+    [first] = smtp.to(people[0][1])
+    assert people[0][1] in str(first.message["To"])
 
 
 # --- 3. CSV exports carry no formula -------------------------------------------------------
