@@ -38,6 +38,7 @@ from crm.domain.staff.controllers import StaffController
 from crm.domain.staff.pages import StaffInvitationPage
 from crm.domain.system.controllers import HealthController, SystemController
 from crm.domain.tags.controllers import TagController
+from crm.lib.json_body import JsonBodyRequest
 from crm.lib.logging import configure_logging, request_id_middleware
 from crm.lib.problems import exception_handlers
 from crm.lib.redis import connect_redis
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[add_security_headers],
         lifespan=[redis_lifespan],
         exception_handlers=exception_handlers,
+        request_class=JsonBodyRequest,
         state=State({"settings": settings, "db_config": db_config}),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         openapi_config=OpenAPIConfig(

@@ -14,6 +14,9 @@ from litestar.params import Parameter
 from crm.lib.problems import invalid
 
 MAX_LIMIT = 500
+# Far beyond any table here, and far below what PostgreSQL's OFFSET (a bigint) can take.
+MAX_OFFSET = 1_000_000_000
+MAX_SEARCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +39,11 @@ class ListQuery:
 
 def provide_list_query(
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Page size")] = 25,
-    offset: Annotated[int, Parameter(ge=0, description="Rows to skip")] = 0,
-    sort: Annotated[str | None, Parameter(description="Field to sort on; prefix with - to reverse")] = None,
-    q: Annotated[str | None, Parameter(description="Search text")] = None,
+    offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET, description="Rows to skip")] = 0,
+    sort: Annotated[
+        str | None, Parameter(max_length=100, description="Field to sort on; prefix with - to reverse")
+    ] = None,
+    q: Annotated[str | None, Parameter(max_length=MAX_SEARCH, description="Search text")] = None,
 ) -> ListQuery:
     return ListQuery(limit=limit, offset=offset, sort=sort, q=(q or "").strip() or None)
 

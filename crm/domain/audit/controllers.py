@@ -50,10 +50,10 @@ class AuditController(Controller):
         self,
         audit_service: NamedDependency[AuditService],
         listing: NamedDependency[ListQuery],
-        entity_type: Annotated[str | None, Parameter(description="Table name, e.g. staff")] = None,
+        entity_type: Annotated[str | None, Parameter(max_length=100, description="Table name, e.g. staff")] = None,
         entity_id: Annotated[UUID | None, Parameter(description="The record's id")] = None,
         actor_id: Annotated[UUID | None, Parameter(description="Who acted")] = None,
-        action: Annotated[str | None, Parameter(description="create, update, delete, login...")] = None,
+        action: Annotated[str | None, Parameter(max_length=40, description="create, update, delete, login...")] = None,
     ) -> Page[AuditEntryRead]:
         items, total = await audit_service.search(
             listing, SORTABLE, entity_type=entity_type, entity_id=entity_id, actor_id=actor_id, action=action

@@ -8,23 +8,23 @@ from uuid import UUID
 from pydantic import Field
 
 from crm.db.models.person import BoardRole
-from crm.lib.schemas import Schema
+from crm.lib.schemas import Day, Schema
 
 
 class MandateCreate(Schema):
     person_id: UUID
     organisation_id: UUID = Field(description="The organisation on behalf of which the seat is held")
     role: BoardRole = BoardRole.MEMBER
-    term_start: date
-    term_end: date | None = None
+    term_start: Day
+    term_end: Day | None = None
 
 
 class MandateUpdate(Schema):
     person_id: UUID | None = None
     organisation_id: UUID | None = None
     role: BoardRole | None = None
-    term_start: date | None = None
-    term_end: date | None = None
+    term_start: Day | None = None
+    term_end: Day | None = None
 
 
 class MandateRead(Schema):

@@ -74,7 +74,9 @@ class CampaignController(Controller):
         campaign_service: NamedDependency[CampaignService],
         listing: NamedDependency[ListQuery],
         status: Annotated[CampaignStatus | None, Parameter(description="draft, scheduled, running...")] = None,
-        kind: Annotated[str | None, Parameter(description="newsletter, announcement, invitation")] = None,
+        kind: Annotated[
+            str | None, Parameter(max_length=40, description="newsletter, announcement, invitation")
+        ] = None,
     ) -> Page[CampaignRead]:
         items, total = await campaign_service.search(listing, CAMPAIGN_SORTABLE, status=status, kind=kind)
         return Page[CampaignRead](**page([_read(c) for c in items], total, listing))

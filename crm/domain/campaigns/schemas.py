@@ -8,16 +8,16 @@ from pydantic import Field
 
 from crm.db.models.campaign import CampaignKind, CampaignStatus, DeliveryStatus
 from crm.domain.campaigns.content import Content
-from crm.lib.schemas import Email, Schema
+from crm.lib.schemas import Email, Schema, SingleLine
 from crm.lib.timezones import PARIS_HELP, ParisDateTime
 
 
 class CampaignCreate(Schema):
     name: str = Field(min_length=1, max_length=200)
     kind: CampaignKind = CampaignKind.NEWSLETTER
-    subject: str = Field(min_length=1, max_length=300)
+    subject: SingleLine = Field(min_length=1, max_length=300)
     preheader: str | None = Field(default=None, max_length=300)
-    from_name: str | None = Field(default=None, max_length=200, description="Defaults to the association's name")
+    from_name: SingleLine | None = Field(default=None, max_length=200, description="Defaults to the association's name")
     from_email: Email | None = Field(default=None, description="Defaults to the association's sender address")
     reply_to: Email | None = None
     list_id: UUID
@@ -25,7 +25,9 @@ class CampaignCreate(Schema):
     publication_id: UUID | None = Field(default=None, description="The publication an announcement presents")
     event_id: UUID | None = Field(default=None, description="The event an invitation invites to (required then)")
     template: str = Field(
-        default="newsletter", description="newsletter, announcement or invitation (an invitation's default)"
+        default="newsletter",
+        max_length=100,
+        description="newsletter, announcement or invitation (an invitation's default)",
     )
     content: Content = Field(default_factory=Content)
     is_public: bool = Field(default=False, description="Shown on the public archive, without personal data")
@@ -34,16 +36,16 @@ class CampaignCreate(Schema):
 class CampaignUpdate(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: CampaignKind | None = None
-    subject: str | None = Field(default=None, min_length=1, max_length=300)
+    subject: SingleLine | None = Field(default=None, min_length=1, max_length=300)
     preheader: str | None = Field(default=None, max_length=300)
-    from_name: str | None = Field(default=None, max_length=200)
+    from_name: SingleLine | None = Field(default=None, max_length=200)
     from_email: Email | None = None
     reply_to: Email | None = None
     list_id: UUID | None = None
     segment_id: UUID | None = None
     publication_id: UUID | None = None
     event_id: UUID | None = None
-    template: str | None = None
+    template: str | None = Field(default=None, max_length=100)
     content: Content | None = None
     is_public: bool | None = None
 

@@ -46,7 +46,7 @@ class ConventionController(Controller):
         organisation_id: Annotated[UUID | None, Parameter(description="Only this partner's")] = None,
         status: Annotated[ConventionStatus | None, Parameter(description="Only this status")] = None,
         renewal: Annotated[Renewal | None, Parameter(description="tacit or explicit")] = None,
-        tag: Annotated[str | None, Parameter(description="Carries this tag")] = None,
+        tag: Annotated[str | None, Parameter(max_length=100, description="Carries this tag")] = None,
         due_within_days: Annotated[
             int | None, Parameter(ge=0, le=MAX_DAYS, description="Notice deadline or end within N days")
         ] = None,

@@ -29,6 +29,7 @@ from crm.domain.events.schemas import (
     InvitationRead,
 )
 from crm.domain.events.services import EventService, provide_event_service
+from crm.lib.csv_safety import escape_cell
 from crm.lib.listing import ListQuery, page, provide_list_query
 from crm.lib.schemas import Page
 
@@ -249,18 +250,17 @@ class EventController(Controller):
             ["Nom", "Prénom", "E-mail", "Organisation", "Réponse", "Accompagnant·e", "Répondu le", "Présent·e à"]
         )
         for last, first, email, organisation, status, guest, answered_at, checked_in_at in rows:
-            writer.writerow(
-                [
-                    last,
-                    first,
-                    email or "",
-                    organisation or "",
-                    ANSWER_LABELS.get(status.value, status.value),
-                    "oui" if guest else "non",
-                    paris(answered_at) or "",
-                    paris(checked_in_at) or "",
-                ]
-            )
+            cells = [
+                last,
+                first,
+                email or "",
+                organisation or "",
+                ANSWER_LABELS.get(status.value, status.value),
+                "oui" if guest else "non",
+                paris(answered_at) or "",
+                paris(checked_in_at) or "",
+            ]
+            writer.writerow([escape_cell(c) for c in cells])
         filename = f"participants-{event.starts_at.date().isoformat()}-{date.today().isoformat()}.csv"
         return Response(
             ("\ufeff" + out.getvalue()).encode("utf-8"),

@@ -4,39 +4,43 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, Field, model_validator
+from pydantic import Field, model_validator
 
 from crm.db.models.event import EventKind, EventStatus, InvitationStatus
-from crm.lib.schemas import Schema
+from crm.lib.schemas import HttpLink, Schema, SingleLine
 from crm.lib.timezones import PARIS_HELP, ParisDateTime
+
+MAX_CAPACITY = 1_000_000
 
 # With an offset (2027-03-12T14:30:00+01:00, ...Z) or without: then it is Europe/Paris time.
 
 
 class EventCreate(Schema):
     kind: EventKind
-    title: str = Field(min_length=1, max_length=300)
+    title: SingleLine = Field(min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=20000)
     starts_at: ParisDateTime = Field(description=PARIS_HELP)
     ends_at: ParisDateTime = Field(description=PARIS_HELP)
     venue_name: str | None = Field(default=None, max_length=300)
     address: str | None = Field(default=None, max_length=1000)
-    online_url: AnyHttpUrl | None = None
-    capacity: int | None = Field(default=None, ge=0, description="Seats, guests included; empty for no limit")
+    online_url: HttpLink | None = None
+    capacity: int | None = Field(
+        default=None, ge=0, le=MAX_CAPACITY, description="Seats, guests included; empty for no limit"
+    )
     registration_deadline: ParisDateTime | None = Field(default=None, description=PARIS_HELP)
     guests_allowed: bool = False
 
 
 class EventUpdate(Schema):
     kind: EventKind | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    title: SingleLine | None = Field(default=None, min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=20000)
     starts_at: ParisDateTime | None = Field(default=None, description=PARIS_HELP)
     ends_at: ParisDateTime | None = Field(default=None, description=PARIS_HELP)
     venue_name: str | None = Field(default=None, max_length=300)
     address: str | None = Field(default=None, max_length=1000)
-    online_url: AnyHttpUrl | None = None
-    capacity: int | None = Field(default=None, ge=0)
+    online_url: HttpLink | None = None
+    capacity: int | None = Field(default=None, ge=0, le=MAX_CAPACITY)
     registration_deadline: ParisDateTime | None = Field(default=None, description=PARIS_HELP)
     guests_allowed: bool | None = None
 

@@ -27,7 +27,7 @@ from crm.domain.imports.schemas import ImportRead, ImportSummary, ImportUpload
 from crm.domain.imports.services import ImportService, enqueue_import, export_chunks, provide_import_service
 from crm.domain.imports.vocabulary import HEADERS
 from crm.lib.actor import current_actor
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import MAX_SEARCH, ListQuery, page, provide_list_query
 from crm.lib.problems import invalid
 from crm.lib.schemas import Page
 
@@ -164,7 +164,7 @@ class ImportController(Controller):
         self,
         import_service: NamedDependency[ImportService],
         listing: NamedDependency[ListQuery],
-        kind: Annotated[str | None, Parameter(description="organisations or people")] = None,
+        kind: Annotated[str | None, Parameter(max_length=40, description="organisations or people")] = None,
     ) -> Page[ImportSummary]:
         items, total = await import_service.list_batches(listing, SORTABLE, kind)
         summaries = [
@@ -254,12 +254,14 @@ class OrganisationExportController(Controller):
         self,
         request: Request[Any, Any, Any],
         import_service: NamedDependency[ImportService],
-        q: Annotated[str | None, Parameter(description="Search text, as in the list")] = None,
+        q: Annotated[str | None, Parameter(max_length=MAX_SEARCH, description="Search text, as in the list")] = None,
         kind: Annotated[OrganisationKind | None, Parameter(description="Only this kind")] = None,
-        region_code: Annotated[str | None, Parameter(description="Région code, e.g. 94")] = None,
-        departement_code: Annotated[str | None, Parameter(description="Département code, e.g. 2A")] = None,
+        region_code: Annotated[str | None, Parameter(max_length=10, description="Région code, e.g. 94")] = None,
+        departement_code: Annotated[
+            str | None, Parameter(max_length=10, description="Département code, e.g. 2A")
+        ] = None,
         membership_status: Annotated[MembershipStatus | None, Parameter(description="Membership status")] = None,
-        tag: Annotated[str | None, Parameter(description="Carries this tag (by name)")] = None,
+        tag: Annotated[str | None, Parameter(max_length=100, description="Carries this tag (by name)")] = None,
         is_partner: Annotated[bool | None, Parameter(description="Partners only (true) or others (false)")] = None,
     ) -> Stream:
         filters = {
@@ -299,12 +301,14 @@ class PeopleExportController(Controller):
         self,
         request: Request[Any, Any, Any],
         import_service: NamedDependency[ImportService],
-        q: Annotated[str | None, Parameter(description="Search text, as in the list")] = None,
+        q: Annotated[str | None, Parameter(max_length=MAX_SEARCH, description="Search text, as in the list")] = None,
         kind: Annotated[PositionKind | None, Parameter(description="elected or staff, in a current position")] = None,
         organisation_id: Annotated[UUID | None, Parameter(description="Holds a current position there")] = None,
-        title: Annotated[str | None, Parameter(description="Part of a current position's title")] = None,
-        region_code: Annotated[str | None, Parameter(description="Région of a current position")] = None,
-        tag: Annotated[str | None, Parameter(description="Carries this tag (by name)")] = None,
+        title: Annotated[
+            str | None, Parameter(max_length=200, description="Part of a current position's title")
+        ] = None,
+        region_code: Annotated[str | None, Parameter(max_length=10, description="Région of a current position")] = None,
+        tag: Annotated[str | None, Parameter(max_length=100, description="Carries this tag (by name)")] = None,
     ) -> Stream:
         filters = {
             k: v

@@ -10,6 +10,8 @@ a report can say where to look.
 Writing uses UTF-8 with a BOM and semicolons (what French Excel expects), in exactly the columns
 an import accepts, the record's id first: an export imported again changes nothing, even for the
 records that nothing else tells apart (a person without an e-mail, two associations of one name).
+Cells a spreadsheet would run as formulas are written inert and read back as they were
+(crm/lib/csv_safety.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from crm.domain.imports.vocabulary import HEADERS, header_key, words
+from crm.lib.csv_safety import escape_cell, unescape_cell
 from crm.lib.problems import ProblemError, field_error, invalid
 
 ORGANISATIONS = "organisations"
@@ -149,8 +152,9 @@ def sniff_delimiter(lines: list[str]) -> str:
 
 
 def raw_cell(record: list[str], i: int) -> str:
-    """The one place a cell's text is read from the file."""
-    return record[i].strip() if i < len(record) else ""
+    """The one place a cell's text is read from the file; a cell an export made inert against
+    spreadsheet formulas comes back as it was stored."""
+    return unescape_cell(record[i].strip()) if i < len(record) else ""
 
 
 def read_csv(
@@ -515,5 +519,5 @@ def csv_lines(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> Iterato
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([cell(row.get(c)) for c in columns])
+        writer.writerow([escape_cell(cell(row.get(c))) for c in columns])
         yield buffer.getvalue()

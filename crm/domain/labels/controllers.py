@@ -13,7 +13,7 @@ from crm.domain.auth.guards import requires_admin, requires_editor, requires_vie
 from crm.domain.labels.schemas import LabelCreate, LabelRead, LabelUpdate, Palmares
 from crm.domain.labels.services import LabelService, provide_label_service
 from crm.lib.listing import ListQuery, page, provide_list_query
-from crm.lib.schemas import Page
+from crm.lib.schemas import MAX_YEAR, MIN_YEAR, Page
 
 SORTABLE = frozenset({"year", "level", "created_at"})
 
@@ -38,7 +38,7 @@ class LabelController(Controller):
         self,
         label_service: NamedDependency[LabelService],
         listing: NamedDependency[ListQuery],
-        year: Annotated[int | None, Parameter(description="Only this year")] = None,
+        year: Annotated[int | None, Parameter(ge=MIN_YEAR, le=MAX_YEAR, description="Only this year")] = None,
         level: Annotated[int | None, Parameter(ge=1, le=5, description='Only this number of "@"')] = None,
         green: Annotated[bool | None, Parameter(description='With (true) or without (false) the green "@"')] = None,
         organisation_id: Annotated[UUID | None, Parameter(description="Only this organisation")] = None,
@@ -58,7 +58,7 @@ class LabelController(Controller):
     async def get_palmares(
         self,
         label_service: NamedDependency[LabelService],
-        year: Annotated[int, Parameter(description="The label's year")],
+        year: Annotated[int, Parameter(ge=MIN_YEAR, le=MAX_YEAR, description="The label's year")],
     ) -> Palmares:
         return await label_service.palmares(year)
 

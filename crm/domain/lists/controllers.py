@@ -311,7 +311,9 @@ class SuppressionController(Controller):
         suppression_service: NamedDependency[SuppressionService],
         listing: NamedDependency[ListQuery],
         reason: Annotated[SuppressionReason | None, Parameter(description="Only this reason")] = None,
-        email: Annotated[str | None, Parameter(description="Only this address (matched by its hash)")] = None,
+        email: Annotated[
+            str | None, Parameter(max_length=320, description="Only this address (matched by its hash)")
+        ] = None,
     ) -> Page[SuppressionRead]:
         items, total = await suppression_service.search(listing, SUPPRESSION_SORTABLE, reason=reason, email=email)
         return Page[SuppressionRead](**page([SuppressionRead.model_validate(i) for i in items], total, listing))

@@ -9,7 +9,7 @@ from litestar.datastructures import UploadFile
 from pydantic import AfterValidator, Field, model_validator
 
 from crm.db.models.mailing import LegalBasis, ListKind, SubscriptionStatus, SuppressionReason
-from crm.lib.schemas import Email, Schema, normalise_email
+from crm.lib.schemas import NOTES_MAX, Email, Schema, SingleLine, normalise_email
 
 BoundedEmail = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -28,18 +28,18 @@ class MailingListRead(Schema):
 
 
 class MailingListCreate(Schema):
-    name: str = Field(min_length=1, max_length=200)
+    name: SingleLine = Field(min_length=1, max_length=200)
     slug: str = Field(min_length=1, max_length=100, pattern=SLUG_PATTERN, description="lower-case-with-hyphens")
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=NOTES_MAX)
     kind: ListKind = ListKind.NEWSLETTER
     is_public: bool = False
     double_opt_in: bool = True
 
 
 class MailingListUpdate(Schema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: SingleLine | None = Field(default=None, min_length=1, max_length=200)
     slug: str | None = Field(default=None, min_length=1, max_length=100, pattern=SLUG_PATTERN)
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=NOTES_MAX)
     kind: ListKind | None = None
     is_public: bool | None = None
     double_opt_in: bool | None = None

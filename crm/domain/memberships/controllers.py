@@ -34,7 +34,7 @@ from crm.domain.memberships.services import (
     provide_membership_service,
 )
 from crm.lib.listing import ListQuery, page, provide_list_query
-from crm.lib.schemas import Page
+from crm.lib.schemas import MAX_YEAR, MIN_YEAR, Page
 
 MEMBERSHIP_SORTABLE = frozenset({"status", "member_since", "ended_on", "created_at"})
 FEE_BAND_SORTABLE = frozenset({"year", "min_population", "amount"})
@@ -137,7 +137,7 @@ class FeeBandController(Controller):
         self,
         fee_band_service: NamedDependency[FeeBandService],
         listing: NamedDependency[ListQuery],
-        year: Annotated[int | None, Parameter(description="Only this year")] = None,
+        year: Annotated[int | None, Parameter(ge=MIN_YEAR, le=MAX_YEAR, description="Only this year")] = None,
     ) -> Page[FeeBandRead]:
         items, total = await fee_band_service.search(listing, FEE_BAND_SORTABLE, year=year)
         return Page[FeeBandRead](**page([FeeBandRead.model_validate(b) for b in items], total, listing))
@@ -198,7 +198,7 @@ class DuesController(Controller):
         self,
         dues_service: NamedDependency[DuesService],
         listing: NamedDependency[ListQuery],
-        year: Annotated[int | None, Parameter(description="Only this year")] = None,
+        year: Annotated[int | None, Parameter(ge=MIN_YEAR, le=MAX_YEAR, description="Only this year")] = None,
         status: Annotated[DuesStatus | None, Parameter(description="invoiced (unpaid), paid or waived")] = None,
         organisation_id: Annotated[UUID | None, Parameter(description="Only this organisation")] = None,
     ) -> Page[DuesRead]:

@@ -7,9 +7,10 @@ from uuid import UUID
 from pydantic import Field
 
 from crm.db.models.organisation import DuesStatus, MembershipStatus
-from crm.lib.schemas import Schema
+from crm.lib.schemas import INT32_MAX, NOTES_MAX, Day, Schema
 
-Euros = Field(ge=0, max_digits=10, decimal_places=2, description="Euros, two decimals at most")
+MAX_EUROS = Decimal("99999999.99")
+Euros = Field(ge=0, le=MAX_EUROS, max_digits=10, decimal_places=2, description="Euros, two decimals at most")
 
 
 class MembershipCreate(Schema):
@@ -19,11 +20,13 @@ class MembershipCreate(Schema):
 
     organisation_id: UUID
     status: MembershipStatus = MembershipStatus.PROSPECT
-    member_since: date | None = None
-    ended_on: date | None = None
-    notes: str | None = None
-    changed_on: date | None = Field(default=None, description="When the status took effect (default today)")
-    note: str | None = Field(default=None, description="Why the status changed, kept in the history")
+    member_since: Day | None = None
+    ended_on: Day | None = None
+    notes: str | None = Field(default=None, max_length=NOTES_MAX)
+    changed_on: Day | None = Field(default=None, description="When the status took effect (default today)")
+    note: str | None = Field(
+        default=None, max_length=NOTES_MAX, description="Why the status changed, kept in the history"
+    )
 
 
 class MembershipUpdate(Schema):
@@ -31,11 +34,13 @@ class MembershipUpdate(Schema):
     (default today) and `note`."""
 
     status: MembershipStatus | None = None
-    member_since: date | None = None
-    ended_on: date | None = None
-    notes: str | None = None
-    changed_on: date | None = Field(default=None, description="When the new status took effect (default today)")
-    note: str | None = Field(default=None, description="Why the status changed, kept in the history")
+    member_since: Day | None = None
+    ended_on: Day | None = None
+    notes: str | None = Field(default=None, max_length=NOTES_MAX)
+    changed_on: Day | None = Field(default=None, description="When the new status took effect (default today)")
+    note: str | None = Field(
+        default=None, max_length=NOTES_MAX, description="Why the status changed, kept in the history"
+    )
 
 
 class MembershipRead(Schema):
@@ -63,17 +68,19 @@ class FeeBandCreate(Schema):
     `min_population` and below `max_population` (no upper bound when null)."""
 
     year: int = Field(ge=2000, le=2100)
-    min_population: int = Field(default=0, ge=0)
-    max_population: int | None = Field(default=None, gt=0, description="Exclusive; null for no upper bound")
+    min_population: int = Field(default=0, ge=0, le=INT32_MAX)
+    max_population: int | None = Field(
+        default=None, gt=0, le=INT32_MAX, description="Exclusive; null for no upper bound"
+    )
     amount: Decimal = Euros
     label: str | None = Field(default=None, max_length=100)
 
 
 class FeeBandUpdate(Schema):
     year: int | None = Field(default=None, ge=2000, le=2100)
-    min_population: int | None = Field(default=None, ge=0)
-    max_population: int | None = Field(default=None, gt=0)
-    amount: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    min_population: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    max_population: int | None = Field(default=None, gt=0, le=INT32_MAX)
+    amount: Decimal | None = Field(default=None, ge=0, le=MAX_EUROS, max_digits=10, decimal_places=2)
     label: str | None = Field(default=None, max_length=100)
 
 
@@ -94,17 +101,17 @@ class DuesCreate(Schema):
 
     organisation_id: UUID
     year: int = Field(ge=2000, le=2100)
-    amount: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
-    notes: str | None = None
+    amount: Decimal | None = Field(default=None, ge=0, le=MAX_EUROS, max_digits=10, decimal_places=2)
+    notes: str | None = Field(default=None, max_length=NOTES_MAX)
 
 
 class DuesUpdate(Schema):
     """Marking dues paid without `paid_on` records today."""
 
     status: DuesStatus | None = None
-    paid_on: date | None = None
-    amount: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
-    notes: str | None = None
+    paid_on: Day | None = None
+    amount: Decimal | None = Field(default=None, ge=0, le=MAX_EUROS, max_digits=10, decimal_places=2)
+    notes: str | None = Field(default=None, max_length=NOTES_MAX)
 
 
 class DuesGenerate(Schema):

@@ -14,7 +14,7 @@ from crm.domain.auth.guards import requires_admin, requires_editor, requires_vie
 from crm.domain.organisations.schemas import OrganisationCreate, OrganisationRead, OrganisationUpdate
 from crm.domain.organisations.services import OrganisationService, provide_organisation_service
 from crm.lib.listing import ListQuery, page, provide_list_query
-from crm.lib.schemas import Page
+from crm.lib.schemas import INT32_MAX, MAX_YEAR, MIN_YEAR, Page
 
 SORTABLE = frozenset({"name", "kind", "population", "insee_code", "siren", "departement_code", "created_at"})
 
@@ -41,12 +41,14 @@ class OrganisationController(Controller):
         organisation_service: NamedDependency[OrganisationService],
         listing: NamedDependency[ListQuery],
         kind: Annotated[OrganisationKind | None, Parameter(description="Only this kind")] = None,
-        region_code: Annotated[str | None, Parameter(description="Région code, e.g. 94")] = None,
-        departement_code: Annotated[str | None, Parameter(description="Département code, e.g. 2A or 974")] = None,
-        population_min: Annotated[int | None, Parameter(ge=0, description="Population at least")] = None,
-        population_max: Annotated[int | None, Parameter(ge=0, description="Population at most")] = None,
+        region_code: Annotated[str | None, Parameter(max_length=10, description="Région code, e.g. 94")] = None,
+        departement_code: Annotated[
+            str | None, Parameter(max_length=10, description="Département code, e.g. 2A or 974")
+        ] = None,
+        population_min: Annotated[int | None, Parameter(le=INT32_MAX, ge=0, description="Population at least")] = None,
+        population_max: Annotated[int | None, Parameter(le=INT32_MAX, ge=0, description="Population at most")] = None,
         membership_status: Annotated[MembershipStatus | None, Parameter(description="Membership status")] = None,
-        label_year: Annotated[int | None, Parameter(description="Labelled that year")] = None,
+        label_year: Annotated[int | None, Parameter(ge=MIN_YEAR, le=MAX_YEAR, description="Labelled that year")] = None,
         label_level: Annotated[
             int | None, Parameter(ge=1, le=5, description='Label of at least this many "@" (in label_year if given)')
         ] = None,
@@ -54,7 +56,7 @@ class OrganisationController(Controller):
         board_member: Annotated[
             bool | None, Parameter(description="Holds a board mandate running today (true) or not (false)")
         ] = None,
-        tag: Annotated[str | None, Parameter(description="Carries this tag (by name)")] = None,
+        tag: Annotated[str | None, Parameter(max_length=100, description="Carries this tag (by name)")] = None,
         is_partner: Annotated[bool | None, Parameter(description="Partners only (true) or others (false)")] = None,
     ) -> Page[OrganisationRead]:
         items, total = await organisation_service.search(

@@ -6,7 +6,7 @@ from uuid import UUID
 from pydantic import Field
 
 from crm.db.models.organisation import MembershipStatus, OrganisationKind
-from crm.lib.schemas import Email, Schema
+from crm.lib.schemas import INT32_MAX, NOTES_MAX, Email, Schema
 
 
 class OrganisationCreate(Schema):
@@ -17,17 +17,19 @@ class OrganisationCreate(Schema):
 
     kind: OrganisationKind
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    insee_code: str | None = Field(default=None, description="INSEE code of a commune, e.g. 2A004 or 01053")
-    siren: str | None = Field(default=None, description="SIREN (9 digits, Luhn check digit) of an EPCI")
-    population: int | None = Field(default=None, ge=0)
+    insee_code: str | None = Field(
+        default=None, max_length=10, description="INSEE code of a commune, e.g. 2A004 or 01053"
+    )
+    siren: str | None = Field(default=None, max_length=20, description="SIREN (9 digits, Luhn check digit) of an EPCI")
+    population: int | None = Field(default=None, ge=0, le=INT32_MAX)
     departement_code: str | None = Field(default=None, max_length=3)
     region_code: str | None = Field(default=None, max_length=3)
     is_partner: bool = False
     email: Email | None = None
     phone: str | None = Field(default=None, max_length=40)
     website: str | None = Field(default=None, max_length=500)
-    address: str | None = None
-    notes: str | None = None
+    address: str | None = Field(default=None, max_length=1000)
+    notes: str | None = Field(default=None, max_length=NOTES_MAX)
 
 
 class OrganisationUpdate(Schema):
@@ -35,15 +37,15 @@ class OrganisationUpdate(Schema):
     identities and do not change: create another organisation instead."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    population: int | None = Field(default=None, ge=0)
+    population: int | None = Field(default=None, ge=0, le=INT32_MAX)
     departement_code: str | None = Field(default=None, max_length=3)
     region_code: str | None = Field(default=None, max_length=3)
     is_partner: bool | None = None
     email: Email | None = None
     phone: str | None = Field(default=None, max_length=40)
     website: str | None = Field(default=None, max_length=500)
-    address: str | None = None
-    notes: str | None = None
+    address: str | None = Field(default=None, max_length=1000)
+    notes: str | None = Field(default=None, max_length=NOTES_MAX)
 
 
 class LabelSummary(Schema):

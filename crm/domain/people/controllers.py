@@ -58,16 +58,16 @@ class PersonController(Controller):
         listing: NamedDependency[ListQuery],
         organisation_id: Annotated[UUID | None, Parameter(description="Holds a current position there")] = None,
         title: Annotated[
-            str | None, Parameter(description="Part of a current position's title, any case or accents")
+            str | None, Parameter(max_length=200, description="Part of a current position's title, any case or accents")
         ] = None,
         kind: Annotated[PositionKind | None, Parameter(description="elected or staff, in a current position")] = None,
         region_code: Annotated[
-            str | None, Parameter(description="Région (INSEE code) of a current position's organisation")
+            str | None, Parameter(max_length=10, description="Région (INSEE code) of a current position's organisation")
         ] = None,
         board_member: Annotated[
             bool | None, Parameter(description="true: holds a board mandate running today; false: does not")
         ] = None,
-        tag: Annotated[str | None, Parameter(description="Carries this tag (name, any case)")] = None,
+        tag: Annotated[str | None, Parameter(max_length=100, description="Carries this tag (name, any case)")] = None,
     ) -> Page[PersonRead]:
         items, total = await person_service.list_people(
             listing,

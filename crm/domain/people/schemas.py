@@ -3,36 +3,36 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field
 
 from crm.db.models.person import PositionKind
-from crm.lib.schemas import Email, Schema
+from crm.lib.schemas import NOTES_MAX, Day, Email, Schema, SingleLine
 
 # ISO 639-1, optionally with a region: fr, en, fr-BE.
 LANGUAGE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
 
 
 class PersonCreate(Schema):
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
+    first_name: SingleLine = Field(min_length=1, max_length=100)
+    last_name: SingleLine = Field(min_length=1, max_length=100)
     email: Email | None = None
     phone: str | None = Field(default=None, max_length=40)
-    language: str = Field(default="fr", pattern=LANGUAGE_PATTERN)
-    notes: str | None = None
+    language: str = Field(default="fr", max_length=5, pattern=LANGUAGE_PATTERN)
+    notes: str | None = Field(default=None, max_length=NOTES_MAX)
 
 
 class PersonUpdate(Schema):
     """Only the fields sent change; `email`, `phone` and `notes` may be sent as null to clear them."""
 
-    first_name: str | None = Field(default=None, min_length=1, max_length=100)
-    last_name: str | None = Field(default=None, min_length=1, max_length=100)
+    first_name: SingleLine | None = Field(default=None, min_length=1, max_length=100)
+    last_name: SingleLine | None = Field(default=None, min_length=1, max_length=100)
     email: Email | None = None
     phone: str | None = Field(default=None, max_length=40)
-    language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN)
-    notes: str | None = None
+    language: str | None = Field(default=None, max_length=5, pattern=LANGUAGE_PATTERN)
+    notes: str | None = Field(default=None, max_length=NOTES_MAX)
 
 
 class CurrentPosition(Schema):
@@ -63,16 +63,16 @@ class PositionCreate(Schema):
     organisation_id: UUID
     title: str = Field(min_length=1, max_length=200, description="maire, adjoint·e au numérique, DGS, DSI...")
     kind: PositionKind
-    started_on: date | None = None
-    ended_on: date | None = None
+    started_on: Day | None = None
+    ended_on: Day | None = None
 
 
 class PositionUpdate(Schema):
     organisation_id: UUID | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
     kind: PositionKind | None = None
-    started_on: date | None = None
-    ended_on: date | None = None
+    started_on: Day | None = None
+    ended_on: Day | None = None
 
 
 class PositionRead(Schema):
@@ -96,8 +96,8 @@ class JobChange(Schema):
     organisation_id: UUID
     title: str = Field(min_length=1, max_length=200)
     kind: PositionKind
-    on: date = Field(description="The day the new position starts and the ended ones end")
-    end_current: list[UUID] | Literal["all"] = Field(
+    on: Day = Field(description="The day the new position starts and the ended ones end")
+    end_current: Annotated[list[UUID], Field(max_length=100)] | Literal["all"] = Field(
         default="all", description='Ids of the current positions to end, or "all" (the default)'
     )
 

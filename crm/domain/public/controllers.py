@@ -28,7 +28,7 @@ from crm.lib.mail import base_context
 from crm.lib.mailbox import mailbox_key
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.ratelimit import Window, blocked_for, hit, take
-from crm.lib.schemas import normalise_email
+from crm.lib.schemas import normalise_email, refuse_control_characters
 from crm.lib.security_headers import page_policy
 from crm.lib.tokens import TokenError, read_token
 
@@ -390,6 +390,12 @@ class PublicController(Controller):
         except ValueError:
             email = ""
             errors.append(("email", "Indiquez une adresse e-mail valide."))
+        # Names reach the header of the confirmation and of every message: one line each.
+        for name, label in (("first_name", "Le prénom"), ("last_name", "Le nom")):
+            try:
+                refuse_control_characters(values[name])
+            except ValueError:
+                errors.append((name, f"{label} doit tenir sur une ligne, sans retour à la ligne."))
         available = {m.slug: m for m in await public.public_lists(db_session)}
         chosen = [available[s] for s in dict.fromkeys(values["lists"]) if s in available]
         if not chosen:

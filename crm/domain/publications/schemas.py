@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import Field
 
 from crm.db.models.mailing import PublicationKind
-from crm.lib.schemas import Schema
+from crm.lib.schemas import Day, HttpLink, Schema
 
 
-def _url(value: AnyHttpUrl | None) -> str | None:
+def _url(value: HttpLink | None) -> str | None:
     return None if value is None else str(value)
 
 
@@ -29,10 +29,10 @@ class PublicationRead(Schema):
 class PublicationCreate(Schema):
     title: str = Field(min_length=1, max_length=300)
     kind: PublicationKind
-    published_on: date
-    url: AnyHttpUrl | None = Field(default=None, description="http(s) link to the document")
+    published_on: Day
+    url: HttpLink | None = Field(default=None, description="http(s) link to the document")
     summary: str | None = Field(default=None, max_length=5000)
-    cover_image_url: AnyHttpUrl | None = None
+    cover_image_url: HttpLink | None = None
     is_public: bool = False
 
     def values(self) -> dict[str, object]:
@@ -45,10 +45,10 @@ class PublicationCreate(Schema):
 class PublicationUpdate(Schema):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     kind: PublicationKind | None = None
-    published_on: date | None = None
-    url: AnyHttpUrl | None = None
+    published_on: Day | None = None
+    url: HttpLink | None = None
     summary: str | None = Field(default=None, max_length=5000)
-    cover_image_url: AnyHttpUrl | None = None
+    cover_image_url: HttpLink | None = None
     is_public: bool | None = None
 
     def values(self) -> dict[str, object]:

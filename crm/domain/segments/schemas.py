@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from crm.lib.schemas import Schema
+from crm.lib.schemas import NOTES_MAX, Schema
 
 DEFINITION_HELP = (
     'A rule {"field", "op", "value"} or a group {"all": [...]}, {"any": [...]}, {"not": {...}}. Fields: '
@@ -28,13 +28,13 @@ class SegmentRead(Schema):
 
 class SegmentCreate(Schema):
     name: str = Field(min_length=1, max_length=200)
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=NOTES_MAX)
     definition: dict[str, Any] = Field(description=DEFINITION_HELP)
 
 
 class SegmentUpdate(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=NOTES_MAX)
     definition: dict[str, Any] | None = Field(default=None, description=DEFINITION_HELP)
 
 

@@ -26,6 +26,14 @@ from crm.lib.problems import ProblemError, field_error, invalid
 
 MAX_DEPTH = 10
 MAX_RULES = 200
+# Each value of an `in` list is one parameter of the statement, and PostgreSQL's protocol carries
+# at most 32 767 of them: far more values than that answered 500. These limits keep every
+# statement that embeds a segment (with its list, its campaign...) well under it.
+MAX_VALUES_PER_RULE = 1000
+MAX_VALUES = 5000
+MAX_TEXT = 200
+# Populations and years are `integer` columns.
+MAX_NUMBER = 2**31 - 1
 
 # field -> the operators it accepts
 FIELDS: dict[str, frozenset[str]] = {
@@ -63,9 +71,11 @@ def _values(value: Any, op: str, path: str, kind: type | tuple[type, ...]) -> li
     if op == "in" and (not isinstance(value, list) or not value):
         raise invalid(f"{path}.value", "must be a non-empty list")
     for index, item in enumerate(items):
+        where = f"{path}.value[{index}]" if op == "in" else f"{path}.value"
         if isinstance(item, bool) or not isinstance(item, kind):
-            where = f"{path}.value[{index}]" if op == "in" else f"{path}.value"
             raise invalid(where, "has the wrong type")
+        if isinstance(item, str) and len(item) > MAX_TEXT:
+            raise invalid(where, f"is longer than {MAX_TEXT} characters")
     return items
 
 
@@ -91,8 +101,8 @@ def _enum_values(value: Any, op: str, path: str, enum_cls: type[enum.Enum]) -> l
 
 
 def _int(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(path, "must be a whole number")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_NUMBER:
+        raise invalid(path, f"must be a whole number from 0 to {MAX_NUMBER}")
     return value
 
 
@@ -159,6 +169,8 @@ def _rule(rule: dict[str, Any], path: str) -> ColumnElement[bool]:
     if field == "position_title":
         if not isinstance(value, str) or not value.strip():
             raise invalid(f"{path}.value", "must be some text")
+        if len(value) > MAX_TEXT:
+            raise invalid(f"{path}.value", f"is longer than {MAX_TEXT} characters")
         # strpos, not LIKE: what staff type is matched literally, % and _ included.
         title = func.strpos(func.crm_search_text(Position.title), func.crm_search_text(value.strip())) > 0
         return Person.id.in_(select(Position.person_id).where(_current_position(), title))
@@ -209,6 +221,15 @@ def _node(node: Any, path: str, depth: int, budget: list[int]) -> ColumnElement[
         raise invalid(path, "must be an object: a rule, or all / any / not")
     combinators = [k for k in ("all", "any", "not") if k in node]
     if not combinators:
+        values = node.get("value")
+        if isinstance(values, list):
+            if len(values) > MAX_VALUES_PER_RULE:
+                raise invalid(
+                    f"{path}.value", f"holds {len(values)} values; a rule takes at most {MAX_VALUES_PER_RULE}"
+                )
+            budget[1] += len(values)
+            if budget[1] > MAX_VALUES:
+                raise invalid(f"{path}.value", f"a definition holds at most {MAX_VALUES} values in all its rules")
         return _rule(node, path)
     if len(node) != 1:
         raise invalid(path, "a group holds exactly one of all, any or not")
@@ -226,7 +247,7 @@ def segment_condition(definition: dict[str, Any], path: str = "definition") -> C
     """The SQL condition on `Person.id` a definition stands for:
     `select(Person.id).where(segment_condition(defn))`. Raises a 422 problem naming the place
     in the definition (e.g. `definition.all[1].field`) when it is not valid."""
-    return _node(definition, path, 0, [0])
+    return _node(definition, path, 0, [0, 0])
 
 
 def validate_definition(definition: Any, path: str = "definition") -> None:

@@ -31,7 +31,9 @@ class StaffInvitationPage(Controller):
         description="The form an invited staff member reaches from the e-mail.",
     )
     async def show(
-        self, request: Request[Any, Any, Any], token: Annotated[str, QueryParameter(description="From the e-mail")] = ""
+        self,
+        request: Request[Any, Any, Any],
+        token: Annotated[str, QueryParameter(max_length=1000, description="From the e-mail")] = "",
     ) -> Response[str]:
         if not token:
             return message(

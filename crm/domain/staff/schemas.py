@@ -6,7 +6,7 @@ from uuid import UUID
 from pydantic import Field
 
 from crm.db.models.staff import StaffRole
-from crm.lib.schemas import Email, Schema
+from crm.lib.schemas import Email, Schema, SingleLine
 
 
 class StaffRead(Schema):
@@ -22,11 +22,11 @@ class StaffRead(Schema):
 
 class StaffInvite(Schema):
     email: Email
-    name: str = Field(default="", max_length=200)
+    name: SingleLine = Field(default="", max_length=200)
     role: StaffRole = StaffRole.VIEWER
 
 
 class StaffUpdate(Schema):
-    name: str | None = Field(default=None, max_length=200)
+    name: SingleLine | None = Field(default=None, max_length=200)
     role: StaffRole | None = None
     is_active: bool | None = None
