@@ -345,9 +345,10 @@ EXEMPT_BODY_FIELDS = {
     "SegmentPreviewRequest.definition",
 }
 
-# The multipart upload of an import: `kind` is one of two words (read_csv refuses any other), the
-# file is bounded by the request size and by the rows read_csv accepts.
-EXEMPT_BODIES = {"ImportUpload"}
+# The multipart uploads of an import and of a CSV subscription: `kind` is one of two words (read_csv
+# refuses any other), the other values are checked as `BulkSubscribe` before anything is read, and
+# the file is bounded by the request size and by the rows read_csv accepts.
+EXEMPT_BODIES = {"ImportUpload", "CsvSubscribeUpload"}
 
 
 def _schema_problems(schema: dict[str, Any], defs: dict[str, Any], where: str, seen: frozenset[str]) -> list[str]:
