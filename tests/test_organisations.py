@@ -178,6 +178,35 @@ async def test_search_forgives_accents_case_hyphens_and_partial_words(admin_clie
     assert await names("lyon") == []
 
 
+async def test_search_forgives_saint_abbreviations_and_one_wrong_letter(admin_client: AsyncTestClient[Any]) -> None:
+    for code in ("42218", "83115", "2A004", "95313"):
+        await commune(admin_client, code)
+    for siren in ("200010650", "200033579"):  # CA du Grand Dole, CU d'Arras
+        await create(admin_client, kind="epci", siren=siren)
+    await create(admin_client, kind="association", name="St-Jean Solidarité")
+    await create(admin_client, kind="association", name="CC du Pays de Gex (syndicat)")
+
+    async def names(q: str) -> list[str]:
+        response = await admin_client.get(ORGS, params={"q": q})
+        assert response.status_code == 200, response.text
+        return [o["name"] for o in response.json()["items"]]
+
+    assert await names("st etienne") == ["Saint-Étienne"]
+    assert await names("St-Étienne") == ["Saint-Étienne"]
+    assert await names("ste maxime") == ["Sainte-Maxime"]
+    assert await names("saint jean") == ["St-Jean Solidarité"]
+    assert await names("ca grand dole") == ["Communauté d'agglomération du Grand Dole"]
+    assert await names("communaute d'agglo dole") == ["Communauté d'agglomération du Grand Dole"]
+    assert await names("cu arras") == ["Communauté urbaine d'Arras"]
+    assert await names("communauté de communes pays de gex") == ["CC du Pays de Gex (syndicat)"]
+    assert await names("isle adam") == ["L'Isle-Adam"]
+    assert await names("lisle adam") == ["L'Isle-Adam"]
+    # One letter missing: nothing matches exactly, so the nearest names come instead.
+    assert await names("ajacio") == ["Ajaccio"]
+    assert await names("saint etiene") == ["Saint-Étienne"]
+    assert await names("paris") == []
+
+
 async def test_filters_combine(admin_client: AsyncTestClient[Any], settings: Any) -> None:
     ajaccio = await commune(admin_client, "2A004")
     bastia = await commune(admin_client, "2B033")

@@ -33,7 +33,7 @@ from crm.domain.organisations.schemas import LabelSummary, OrganisationCreate, O
 from crm.domain.tags.services import tag_filter, tag_names_for
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
-from crm.lib.search import matches, ranking
+from crm.lib.search import matches, searched_page
 
 ENTITY_TYPE = "organisation"
 
@@ -230,16 +230,24 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
             conditions.append(tag_filter(ENTITY_TYPE, Organisation.id, tag))
         if is_partner is not None:
             conditions.append(Organisation.is_partner.is_(is_partner))
+        if query.q and not query.sort:
+            # Best match first; the name settles ties so that pages do not shift.
+            return await searched_page(
+                self,
+                Organisation.search_text,
+                query.q,
+                query.limit,
+                query.offset,
+                *conditions,
+                then_by=[Organisation.name.asc()],
+            )
         if query.q:
             conditions.append(matches(Organisation.search_text, query.q))
-        sort = query.sort or ("" if query.q else "name")
-        if not sort:
-            # Best match first; the name settles ties so that pages do not shift.
-            order_by = [ranking(Organisation.search_text, query.q or ""), Organisation.name.asc()]
-        elif sort.lstrip("-") == "name":
+        sort = query.sort or "name"
+        if sort.lstrip("-") == "name":
             # As a reader expects, whatever the database collation: Élancourt among the E, not after Z.
             readable = func.crm_search_text(Organisation.name)
-            order_by = (
+            order_by: list[Any] = (
                 [readable.desc(), Organisation.name.desc()]
                 if sort.startswith("-")
                 else [readable.asc(), Organisation.name.asc()]

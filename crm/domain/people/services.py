@@ -39,7 +39,7 @@ from crm.domain.tags.services import tag_filter, tag_names_for
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
-from crm.lib.search import matches, organisation_matches, person_matches, ranking, text_matches
+from crm.lib.search import matches, organisation_matches, person_matches, searched_page, text_matches
 
 PERSON_ENTITY = "person"
 
@@ -121,7 +121,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
     ) -> tuple[list[PersonRead], int]:
         today = today or date.today()
         conditions: list[ColumnElement[bool]] = []
-        if query.q:
+        if query.q and query.sort:
             conditions.append(matches(Person.search_text, query.q))
         # The position filters describe one current position: "maire" at Lyon is one job, not two.
         held: list[ColumnElement[bool]] = []
@@ -151,10 +151,14 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
             conditions.append(tag_filter(PERSON_ENTITY, Person.id, tag))
         if query.q and not query.sort:
             # Best match first (as for organisations); names settle ties so pages do not shift.
-            items, total = await self.get_many_and_count(
-                LimitOffset(limit=query.limit, offset=query.offset),
+            items, total = await searched_page(
+                self,
+                Person.search_text,
+                query.q,
+                query.limit,
+                query.offset,
                 *conditions,
-                order_by=[ranking(Person.search_text, query.q), Person.last_name.asc(), Person.first_name.asc()],
+                then_by=[Person.last_name.asc(), Person.first_name.asc()],
             )
         else:
             sort = query.sort or "last_name"
