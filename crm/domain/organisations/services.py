@@ -29,7 +29,14 @@ from crm.domain.geo.codes import (
     invalid_code,
 )
 from crm.domain.geo.services import reference_names
-from crm.domain.organisations.schemas import LabelSummary, OrganisationCreate, OrganisationRead, OrganisationUpdate
+from crm.domain.organisations.schemas import (
+    LabelSummary,
+    OrganisationCreate,
+    OrganisationRead,
+    OrganisationUpdate,
+    TimelineEntry,
+)
+from crm.domain.organisations.timeline import organisation_timeline
 from crm.domain.tags.services import tag_filter, tag_names_for
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
@@ -321,6 +328,10 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
                 )
             )
         return result
+
+    async def timeline(self, org_id: UUID, limit: int, offset: int) -> tuple[list[TimelineEntry], int]:
+        """The member's whole story, newest first (see `timeline.py`)."""
+        return await organisation_timeline(self.repository.session, org_id, limit, offset)
 
     async def read_one(self, organisation: Organisation) -> OrganisationRead:
         return (await self.read([organisation]))[0]
