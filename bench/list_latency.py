@@ -43,17 +43,17 @@ NAMES = ("marie", "martin", "nico", "dubois", "laur", "pierre", "bern", "petit")
 # The same rows and total as the API's lists: a page of 25 and the count.
 ORGANISATIONS_SQL = """
 SELECT o.*, count(*) OVER () AS total FROM organisation o
-WHERE o.kind = 'commune' AND o.search_text LIKE '%' || crm_search_text($1) || '%'
+WHERE o.kind = 'commune' AND o.search_text LIKE '%' || (SELECT crm_search_text($1)) || '%'
   AND EXISTS (SELECT 1 FROM membership m WHERE m.organisation_id = o.id AND m.status = 'active')
-ORDER BY similarity(o.search_text, crm_search_text($1)) DESC, o.name LIMIT 25
+ORDER BY similarity(o.search_text, (SELECT crm_search_text($1))) DESC, o.name LIMIT 25
 """
 PEOPLE_SQL = """
 SELECT p.*, count(*) OVER () AS total FROM person p
-WHERE p.search_text LIKE '%' || crm_search_text($1) || '%'
+WHERE p.search_text LIKE '%' || (SELECT crm_search_text($1)) || '%'
   AND EXISTS (SELECT 1 FROM position s WHERE s.person_id = p.id AND s.kind = 'staff'
               AND (s.started_on IS NULL OR s.started_on <= current_date)
               AND (s.ended_on IS NULL OR s.ended_on > current_date))
-ORDER BY similarity(p.search_text, crm_search_text($1)) DESC, p.last_name, p.first_name LIMIT 25
+ORDER BY similarity(p.search_text, (SELECT crm_search_text($1))) DESC, p.last_name, p.first_name LIMIT 25
 """
 
 

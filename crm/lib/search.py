@@ -82,11 +82,18 @@ def terms(q: str) -> list[tuple[str, tuple[str, ...]]]:
     return found
 
 
+def normalised(text: str) -> Any:
+    """What staff typed, as crm_search_text() writes it, computed once per query: as a scalar
+    subquery (an InitPlan) it is not computed again for every row when PostgreSQL runs a prepared
+    statement with a generic plan (measured: 89 ms instead of 47 for one word over 100,000 people)."""
+    return select(func.crm_search_text(text)).scalar_subquery()
+
+
 def _contains(column: Any, text: str, exact: bool = False) -> ColumnElement[bool]:
     # No LIKE escaping needed (nor possible on an expression): crm_search_text() keeps only
     # a-z, 0-9, '@' and '.', so no '%' or '_' reaches the pattern. An `exact` text is already
     # written as the stored text is (it may end with a space: a whole word).
-    return column.contains(literal(text) if exact else func.crm_search_text(text))
+    return column.contains(literal(text) if exact else normalised(text))
 
 
 def _term_matches(column: Any, typed: str, others: tuple[str, ...]) -> ColumnElement[bool]:
@@ -105,7 +112,7 @@ def fuzzy_matches(column: InstrumentedAttribute[str], q: str) -> ColumnElement[b
     answered by the same trigram index). For when `matches` finds nothing."""
     return and_(
         *(
-            or_(_term_matches(column, typed, others), func.crm_search_text(typed).op("<%")(column))
+            or_(_term_matches(column, typed, others), normalised(typed).op("<%")(column))
             for typed, others in terms(q)
         )
     )
@@ -117,11 +124,11 @@ def _ranking_text(q: str) -> str:
 
 
 def ranking(column: InstrumentedAttribute[str], q: str) -> Any:
-    return func.similarity(column, func.crm_search_text(_ranking_text(q))).desc()
+    return func.similarity(column, normalised(_ranking_text(q))).desc()
 
 
 def fuzzy_ranking(column: InstrumentedAttribute[str], q: str) -> Any:
-    return func.word_similarity(func.crm_search_text(_ranking_text(q)), column).desc()
+    return func.word_similarity(normalised(_ranking_text(q)), column).desc()
 
 
 def organisation_matches(column: Any, q: str) -> ColumnElement[bool]:
