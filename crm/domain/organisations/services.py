@@ -13,13 +13,13 @@ from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from crm.db.models.organisation import Dues, LabelAward, Membership, MembershipStatus, Organisation, OrganisationKind
 from crm.db.models.partner import Convention
 from crm.db.models.person import Mandate, Position
 from crm.db.models.reference import Departement, Region
-from crm.db.models.tag import Tagging
+from crm.db.models.tag import Tag, Tagging
 from crm.domain.geo import services as geo
 from crm.domain.geo.codes import (
     clean_departement_code,
@@ -37,7 +37,7 @@ from crm.domain.organisations.schemas import (
     TimelineEntry,
 )
 from crm.domain.organisations.timeline import organisation_timeline
-from crm.domain.tags.services import tag_filter, tag_names_for
+from crm.domain.tags.services import tag_filter
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import matches, searched_page
@@ -273,32 +273,43 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
         session = self.repository.session
         ids = [o.id for o in organisations]
         names = await reference_names(session)
-        memberships = {
-            row.organisation_id: row
+        # Membership, latest label and tags in one query for the page: a round trip each would be
+        # a wait each when the machine is busy.
+        latest_label = (
+            select(
+                func.json_build_object("year", LabelAward.year, "level", LabelAward.level, "green", LabelAward.green)
+            )
+            .where(LabelAward.organisation_id == Organisation.id)
+            .order_by(LabelAward.year.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        tag_names = (
+            select(func.array_agg(aggregate_order_by(Tag.name, func.lower(Tag.name))))
+            .join(Tagging, Tagging.tag_id == Tag.id)
+            .where(Tagging.entity_type == ENTITY_TYPE, Tagging.entity_id == Organisation.id)
+            .scalar_subquery()
+        )
+        details = {
+            row.id: row
             for row in (
                 await session.execute(
-                    select(Membership.organisation_id, Membership.status, Membership.member_since).where(
-                        Membership.organisation_id.in_(ids)
+                    select(
+                        Organisation.id,
+                        Membership.status,
+                        Membership.member_since,
+                        latest_label.label("latest_label"),
+                        tag_names.label("tags"),
                     )
+                    .outerjoin(Membership, Membership.organisation_id == Organisation.id)
+                    .where(Organisation.id.in_(ids))
                 )
             ).all()
         }
-        latest_labels = {
-            row.organisation_id: LabelSummary(year=row.year, level=row.level, green=row.green)
-            for row in (
-                await session.execute(
-                    select(LabelAward.organisation_id, LabelAward.year, LabelAward.level, LabelAward.green)
-                    .where(LabelAward.organisation_id.in_(ids))
-                    .ext(distinct_on(LabelAward.organisation_id))
-                    .order_by(LabelAward.organisation_id, LabelAward.year.desc())
-                )
-            ).all()
-        }
-        tags = await tag_names_for(session, ENTITY_TYPE, ids)
 
         result = []
         for o in organisations:
-            membership = memberships.get(o.id)
+            detail = details[o.id]
             result.append(
                 OrganisationRead(
                     id=o.id,
@@ -319,10 +330,10 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
                     website=o.website,
                     address=o.address,
                     notes=o.notes,
-                    membership_status=membership.status if membership else None,
-                    member_since=membership.member_since if membership else None,
-                    latest_label=latest_labels.get(o.id),
-                    tags=tags.get(o.id, []),
+                    membership_status=detail.status,
+                    member_since=detail.member_since,
+                    latest_label=LabelSummary(**detail.latest_label) if detail.latest_label else None,
+                    tags=detail.tags or [],
                     created_at=o.created_at,
                     updated_at=o.updated_at,
                 )
