@@ -581,3 +581,7 @@ async def test_search_forgives_apostrophes_inside_names_and_one_wrong_letter(
     # An exact match never brings in near ones.
     assert await search("gonzague") == ["Gonzague"]
     assert await search("zzyzx") == []
+    # Past the last page, the total is still the number of matches, exact or near.
+    for typed in ("ndiaye", "gonzales"):
+        past = (await admin_client.get("/api/v1/people", params={"q": typed, "offset": 5})).json()
+        assert (past["items"], past["total"]) == ([], 1), typed

@@ -60,6 +60,15 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     )
 
 
+async def reading_only(session: AsyncSession) -> None:
+    """For a request that only reads (a list page): its statements run without BEGIN and COMMIT,
+    two round trips fewer out of five. Each statement then sees the data as they are when it runs:
+    a caller must bear a record that changes between its two queries. Does nothing once the
+    session has begun (a read inside a write keeps its transaction)."""
+    if not session.in_transaction():
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 @asynccontextmanager
 async def open_session(config: SQLAlchemyAsyncConfig) -> AsyncIterator[AsyncSession]:
     async with config.get_session() as session:

@@ -41,6 +41,7 @@ from crm.domain.tags.services import tag_filter
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import matches, searched_page
+from crm.lib.services import reading_only
 
 ENTITY_TYPE = "organisation"
 
@@ -206,6 +207,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
         tag: str | None = None,
         is_partner: bool | None = None,
     ) -> tuple[Sequence[Organisation], int]:
+        await reading_only(self.repository.session)
         conditions: list[Any] = []
         if kind:
             conditions.append(Organisation.kind == kind)
@@ -309,7 +311,8 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
 
         result = []
         for o in organisations:
-            detail = details[o.id]
+            # Without a transaction (a list page), an organisation may go between the two queries.
+            detail = details.get(o.id)
             result.append(
                 OrganisationRead(
                     id=o.id,
@@ -330,10 +333,10 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
                     website=o.website,
                     address=o.address,
                     notes=o.notes,
-                    membership_status=detail.status,
-                    member_since=detail.member_since,
-                    latest_label=LabelSummary(**detail.latest_label) if detail.latest_label else None,
-                    tags=detail.tags or [],
+                    membership_status=detail.status if detail else None,
+                    member_since=detail.member_since if detail else None,
+                    latest_label=LabelSummary(**detail.latest_label) if detail and detail.latest_label else None,
+                    tags=(detail.tags if detail else None) or [],
                     created_at=o.created_at,
                     updated_at=o.updated_at,
                 )

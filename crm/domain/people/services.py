@@ -55,6 +55,7 @@ from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
 from crm.lib.search import matches, organisation_matches, person_matches, searched_page, text_matches
+from crm.lib.services import reading_only
 
 PERSON_ENTITY = "person"
 
@@ -135,6 +136,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         today: date | None = None,
     ) -> tuple[list[PersonRead], int]:
         today = today or date.today()
+        await reading_only(self.repository.session)
         conditions: list[ColumnElement[bool]] = []
         if query.q and query.sort:
             conditions.append(matches(Person.search_text, query.q))
