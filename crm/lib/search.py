@@ -111,10 +111,7 @@ def fuzzy_matches(column: InstrumentedAttribute[str], q: str) -> ColumnElement[b
     wrong or missing: "ajacio" for Ajaccio): pg_trgm's word similarity (`<%`, threshold 0.6,
     answered by the same trigram index). For when `matches` finds nothing."""
     return and_(
-        *(
-            or_(_term_matches(column, typed, others), normalised(typed).op("<%")(column))
-            for typed, others in terms(q)
-        )
+        *(or_(_term_matches(column, typed, others), normalised(typed).op("<%")(column)) for typed, others in terms(q))
     )
 
 
