@@ -32,17 +32,21 @@ def plain_url(url: str) -> str:
 
 
 @asynccontextmanager
-async def bench_database(name: str) -> AsyncIterator[str]:
-    """Yields a database URL: CRM_DATABASE_URL, or a scratch database dropped at the end."""
+async def bench_database(name: str, *, keep: bool = False) -> AsyncIterator[str]:
+    """Yields a database URL: CRM_DATABASE_URL, or a scratch database dropped at the end. With
+    `keep`, the database is named `crm_bench_<name>`, used again when it is there (brought up to
+    the latest migration) and left in place: seeding 100,000 people once is enough."""
     given = os.environ.get("CRM_DATABASE_URL")
     if given:
         yield given
         return
-    scratch = f"crm_bench_{name}_{os.getpid()}"
+    scratch = f"crm_bench_{name}" if keep else f"crm_bench_{name}_{os.getpid()}"
     admin = await asyncpg.connect(plain_url(f"{SERVER}/postgres"))
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{scratch}"')
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", scratch)
+        if not (keep and exists):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{scratch}"')
     finally:
         await admin.close()
     url = f"{SERVER}/{scratch}"
@@ -50,11 +54,12 @@ async def bench_database(name: str) -> AsyncIterator[str]:
         await asyncio.to_thread(_migrate, url)
         yield url
     finally:
-        admin = await asyncpg.connect(plain_url(f"{SERVER}/postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        if not keep:
+            admin = await asyncpg.connect(plain_url(f"{SERVER}/postgres"))
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+            finally:
+                await admin.close()
 
 
 def _migrate(url: str) -> None:
@@ -76,16 +81,17 @@ def settings_for(database_url: str) -> Settings:
     )
 
 
-async def ensure_demo(database_url: str) -> str:
-    """Seeds the demo data unless it is there; says what happened."""
+async def ensure_demo(database_url: str, people: int | None = None) -> str:
+    """Seeds the demo data unless it is there (with `people` contacts instead of the demo's
+    10,000 when given); says what happened."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from crm.demo import seed_demo
+    from crm.demo import PEOPLE, seed_demo
 
     engine = create_async_engine(to_asyncpg_url(database_url))
     try:
         async with AsyncSession(engine) as session, session.begin():
-            result = await seed_demo(session)
+            result = await seed_demo(session, people=people or PEOPLE)
         return result.summary()
     finally:
         await engine.dispose()

@@ -64,6 +64,27 @@ async def test_a_convention_makes_its_organisation_a_partner(
     assert explicit["notice_deadline"] is None
 
 
+async def test_conventions_are_found_by_partner_name_and_any_of_their_words(
+    admin_client: AsyncTestClient[Any], make_org: MakeOrg
+) -> None:
+    villes = await make_org("Villes de France")
+    fnccr = await make_org("FNCCR")
+    await add_convention(admin_client, organisation_id=villes, title="Convention de partenariat 2023-2026")
+    await add_convention(admin_client, organisation_id=fnccr, title="Accord-cadre numérique")
+
+    async def titles(q: str) -> list[str]:
+        response = await admin_client.get("/api/v1/conventions", params={"q": q})
+        assert response.status_code == 200, response.text
+        return sorted(c["title"] for c in response.json()["items"])
+
+    assert await titles("villes de france") == ["Convention de partenariat 2023-2026"]
+    assert await titles("partenariat villes") == ["Convention de partenariat 2023-2026"]
+    assert await titles("2026 convention") == ["Convention de partenariat 2023-2026"]
+    assert await titles("fnccr numerique") == ["Accord-cadre numérique"]
+    assert await titles("accord cadre") == ["Accord-cadre numérique"]
+    assert await titles("fnccr partenariat") == []
+
+
 async def test_bad_convention_input_names_the_field(admin_client: AsyncTestClient[Any], make_org: MakeOrg) -> None:
     villes = await make_org("Villes de France")
     base = {"organisation_id": villes, "title": "Convention"}

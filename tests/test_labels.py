@@ -184,3 +184,192 @@ async def test_no_green_label_before_2021_and_no_label_years_ahead(admin_client:
     # Nothing refused was stored or changed.
     labels = (await admin_client.get(LABELS, params={"sort": "year"})).json()["items"]
     assert [(i["year"], i["green"]) for i in labels] == [(2020, False), (2021, True), (next_year, False)]
+
+
+async def labels_of(client: AsyncTestClient[Any], year: int) -> dict[str, tuple[int, bool]]:
+    items = (await client.get(LABELS, params={"year": year, "limit": 100})).json()["items"]
+    return {i["organisation_name"]: (i["level"], i["green"]) for i in items}
+
+
+async def organisation_count(client: AsyncTestClient[Any]) -> int:
+    return int((await client.get("/api/v1/organisations")).json()["total"])
+
+
+async def test_a_years_results_in_one_batch_with_a_dry_run_first(admin_client: AsyncTestClient[Any]) -> None:
+    ajaccio = await organisation(admin_client, kind="commune", insee_code="2A004")
+    bastia = await organisation(admin_client, kind="commune", insee_code="2B033")
+    assert (await award(admin_client, ajaccio, 2024, 2)).status_code == 201
+    assert (await award(admin_client, bastia, 2024, 3)).status_code == 201
+    batch = {
+        "year": 2024,
+        "results": [
+            {"code": "2a004", "level": 3, "green": True},  # changed
+            {"code": "2B033", "level": 3},  # the same
+            {"code": "1053", "level": 2},  # Bourg-en-Bresse, not in the CRM yet
+            {"code": "242010056", "level": 1},  # an EPCI by SIREN, not in the CRM yet
+        ],
+    }
+    before = await organisation_count(admin_client)
+
+    dry = await admin_client.post(f"{LABELS}/results", json={**batch, "dry_run": True})
+    assert dry.status_code == 200, dry.text
+    report = dry.json()
+    assert (report["created"], report["updated"], report["unchanged"], report["organisations_created"]) == (2, 1, 1, 2)
+    assert [(r["code"], r["outcome"]) for r in report["rows"]] == [
+        ("2A004", "updated"),
+        ("2B033", "unchanged"),
+        ("01053", "created"),
+        ("242010056", "created"),
+    ]
+    assert report["rows"][2]["name"] == "Bourg-en-Bresse"
+    assert report["rows"][2]["organisation_id"] is None
+    # Nothing written.
+    assert await labels_of(admin_client, 2024) == {"Ajaccio": (2, False), "Bastia": (3, False)}
+    assert await organisation_count(admin_client) == before
+
+    applied = await admin_client.post(f"{LABELS}/results", json=batch)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["dry_run"] is False
+    labels = await labels_of(admin_client, 2024)
+    assert labels["Ajaccio"] == (3, True)
+    assert labels["Bastia"] == (3, False)
+    assert labels["Bourg-en-Bresse"] == (2, False)
+    assert len(labels) == 4
+    assert await organisation_count(admin_client) == before + 2
+
+    again = (await admin_client.post(f"{LABELS}/results", json=batch)).json()
+    assert (again["created"], again["updated"], again["unchanged"], again["organisations_created"]) == (0, 0, 4, 0)
+
+
+async def test_one_bad_row_refuses_the_whole_batch_naming_each_row(admin_client: AsyncTestClient[Any]) -> None:
+    await organisation(admin_client, kind="region", region_code="94")
+    await organisation(admin_client, kind="association", name="Les Amis", siren="732829320")
+    refused = await admin_client.post(
+        f"{LABELS}/results",
+        json={
+            "year": 2019,
+            "results": [
+                {"code": "2A004", "level": 3},
+                {"code": "99999", "level": 2},
+                {"code": "2a004", "level": 1},
+                {"code": "2B033", "level": 4, "green": True},
+                {"code": "732829320", "level": 4},
+                {"code": "20004", "level": 1},
+            ],
+        },
+    )
+    assert refused.status_code == 422, refused.text
+    assert fields(refused) == {
+        "results.1.code",
+        "results.2.code",
+        "results.3.green",
+        "results.4.code",
+        "results.5.code",
+    }
+    assert await labels_of(admin_client, 2019) == {}
+    assert await organisation_count(admin_client) == 2
+
+    for bad in (
+        {"year": 2024, "results": []},
+        {"year": 2024, "results": [{"code": "2A004", "level": 6}]},
+        {"year": 2024, "results": [{"code": "x" * 21, "level": 1}]},
+        {"year": 2024, "results": [{"code": "2A004", "level": 1}] * 5001},
+        {"year": 1999, "results": [{"code": "2A004", "level": 1}]},
+    ):
+        response = await admin_client.post(f"{LABELS}/results", json=bad)
+        assert response.status_code in (400, 422), response.text
+    ahead = await admin_client.post(
+        f"{LABELS}/results", json={"year": date.today().year + 2, "results": [{"code": "2A004", "level": 1}]}
+    )
+    assert ahead.status_code == 422
+    assert fields(ahead) == {"year"}
+
+
+async def test_results_from_a_french_excel_file(admin_client: AsyncTestClient[Any]) -> None:
+    content = (
+        "Nom;Code INSEE;Niveau;Arobase verte\r\n"
+        "Ajaccio;2A004;@@@@;oui\r\n"
+        "Bourg-en-Bresse;1053;2 @;\r\n"
+        ";;;\r\n"
+        "Bastia;2B033;5;non\r\n"
+    ).encode("windows-1252")
+    dry = await admin_client.post(
+        f"{LABELS}/results/csv",
+        params={"year": 2025, "dry_run": "true"},
+        files={"file": ("palmarès.csv", content, "text/csv")},
+    )
+    assert dry.status_code == 200, dry.text
+    assert [(r["line"], r["name"], r["level"], r["green"]) for r in dry.json()["rows"]] == [
+        (2, "Ajaccio", 4, True),
+        (3, "Bourg-en-Bresse", 2, False),
+        (5, "Bastia", 5, False),
+    ]
+    assert await labels_of(admin_client, 2025) == {}
+    applied = await admin_client.post(
+        f"{LABELS}/results/csv", params={"year": 2025}, files={"file": ("palmarès.csv", content, "text/csv")}
+    )
+    assert applied.status_code == 200, applied.text
+    assert await labels_of(admin_client, 2025) == {
+        "Ajaccio": (4, True),
+        "Bourg-en-Bresse": (2, False),
+        "Bastia": (5, False),
+    }
+
+    bad = await admin_client.post(
+        f"{LABELS}/results/csv",
+        params={"year": 2025},
+        files={"file": ("r.csv", b"code;niveau\n2A004;7\n2B033;3\n98765;2\n", "text/csv")},
+    )
+    assert bad.status_code == 422
+    assert fields(bad) == {"file"}
+    assert "line 2" in bad.json()["errors"][0]["detail"]
+    no_level = await admin_client.post(
+        f"{LABELS}/results/csv", params={"year": 2025}, files={"file": ("r.csv", b"code;nom\n2A004;x\n", "text/csv")}
+    )
+    assert no_level.status_code == 422
+    assert "level" in no_level.json()["errors"][0]["detail"]
+
+
+async def test_the_palmares_as_csv_and_as_a_public_page(admin_client: AsyncTestClient[Any]) -> None:
+    year = date.today().year
+    batch = {
+        "year": year,
+        "results": [
+            {"code": "2A004", "level": 5, "green": True},
+            {"code": "2B033", "level": 3},
+            {"code": "42218", "level": 3},
+            {"code": "242010056", "level": 1},
+        ],
+    }
+    assert (await admin_client.post(f"{LABELS}/results", json=batch)).status_code == 200
+
+    exported = await admin_client.get(f"{LABELS}/palmares.csv", params={"year": year})
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.content.startswith(b"\xef\xbb\xbf")
+    lines = exported.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "year;level;green;name;kind;insee_code;siren;departement_code;population"
+    assert lines[1].startswith(f"{year};5;oui;Ajaccio;commune;2A004;")
+    assert [line.split(";")[3] for line in lines[1:]] == ["Ajaccio", "Bastia", "Saint-Étienne", lines[4].split(";")[3]]
+    # The file goes back in as the year's results: nothing changes.
+    back = await admin_client.post(
+        f"{LABELS}/results/csv",
+        params={"year": year, "dry_run": "true"},
+        files={"file": ("palmares.csv", exported.content, "text/csv")},
+    )
+    assert back.status_code == 200, back.text
+    assert back.json()["unchanged"] == 4
+    audit = (await admin_client.get("/api/v1/audit-log", params={"action": "export"})).json()
+    assert any(e["entity_type"] == "label_award" for e in audit["items"])
+
+    # The public page: the staff cookie means nothing outside /api.
+    public = await admin_client.get(f"/palmares/{year}")
+    assert public.status_code == 200
+    assert public.headers["content-type"].startswith("text/html")
+    html = public.text
+    assert f"Palmarès {year}" in html
+    assert html.index("Ajaccio") < html.index("Bastia") < html.index("Saint-Étienne")
+    assert "arobase verte" in html
+    assert "<script" not in html
+    assert (await admin_client.get(f"/palmares/{year + 1}")).status_code == 404
+    assert (await admin_client.get("/palmares/2003")).status_code == 404

@@ -178,6 +178,35 @@ async def test_search_forgives_accents_case_hyphens_and_partial_words(admin_clie
     assert await names("lyon") == []
 
 
+async def test_search_forgives_saint_abbreviations_and_one_wrong_letter(admin_client: AsyncTestClient[Any]) -> None:
+    for code in ("42218", "83115", "2A004", "95313"):
+        await commune(admin_client, code)
+    for siren in ("200010650", "200033579"):  # CA du Grand Dole, CU d'Arras
+        await create(admin_client, kind="epci", siren=siren)
+    await create(admin_client, kind="association", name="St-Jean Solidarité")
+    await create(admin_client, kind="association", name="CC du Pays de Gex (syndicat)")
+
+    async def names(q: str) -> list[str]:
+        response = await admin_client.get(ORGS, params={"q": q})
+        assert response.status_code == 200, response.text
+        return [o["name"] for o in response.json()["items"]]
+
+    assert await names("st etienne") == ["Saint-Étienne"]
+    assert await names("St-Étienne") == ["Saint-Étienne"]
+    assert await names("ste maxime") == ["Sainte-Maxime"]
+    assert await names("saint jean") == ["St-Jean Solidarité"]
+    assert await names("ca grand dole") == ["Communauté d'agglomération du Grand Dole"]
+    assert await names("communaute d'agglo dole") == ["Communauté d'agglomération du Grand Dole"]
+    assert await names("cu arras") == ["Communauté urbaine d'Arras"]
+    assert await names("communauté de communes pays de gex") == ["CC du Pays de Gex (syndicat)"]
+    assert await names("isle adam") == ["L'Isle-Adam"]
+    assert await names("lisle adam") == ["L'Isle-Adam"]
+    # One letter missing: nothing matches exactly, so the nearest names come instead.
+    assert await names("ajacio") == ["Ajaccio"]
+    assert await names("saint etiene") == ["Saint-Étienne"]
+    assert await names("paris") == []
+
+
 async def test_filters_combine(admin_client: AsyncTestClient[Any], settings: Any) -> None:
     ajaccio = await commune(admin_client, "2A004")
     bastia = await commune(admin_client, "2B033")
@@ -387,3 +416,155 @@ async def test_a_page_costs_the_same_queries_whatever_its_size(
         event.remove(Engine, "before_cursor_execute", count)
     assert costs[1] > 0  # the queries were seen
     assert costs[1] == costs[5]
+
+
+async def test_a_members_whole_story_comes_in_one_call_newest_first_in_pages(
+    admin_client: AsyncTestClient[Any], settings: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
+    from crm.db.models.event import Event, EventKind, Invitation, InvitationStatus
+    from crm.db.models.mailing import ListKind, MailingList
+    from crm.db.models.organisation import Dues, DuesStatus, MembershipStatusChange
+
+    org = await commune(admin_client, "2A004")
+    other = await commune(admin_client, "2B033")
+    patched = await admin_client.patch(f"{ORGS}/{org['id']}", json={"notes": "Rencontre au congrès"})
+    assert patched.status_code == 200
+    membership = Membership(organisation_id=org["id"], status=MembershipStatus.ACTIVE, member_since=date(2019, 3, 1))
+    mayor = Person(first_name="Stéphane", last_name="Sbraggia")
+    dgs = Person(first_name="Marie", last_name="N'Diaye")
+    stranger = Person(first_name="Louis", last_name="Bastia")
+    mailing = MailingList(slug="lettre", name="Lettre", kind=ListKind.NEWSLETTER)
+    await insert(settings, membership, mayor, dgs, stranger, mailing)
+    event_ = Event(
+        kind=EventKind.CONGRESS,
+        title="Congrès 2024",
+        starts_at=datetime(2024, 10, 3, 8, tzinfo=UTC),
+        ends_at=datetime(2024, 10, 3, 17, tzinfo=UTC),
+    )
+    campaign = Campaign(
+        name="Lettre de mai",
+        kind=CampaignKind.NEWSLETTER,
+        status=CampaignStatus.FINISHED,
+        subject="Les nouvelles de mai",
+        from_name="Association",
+        from_email="lettre@example.org",
+        list_id=mailing.id,
+        template="newsletter",
+        content={"blocks": []},
+    )
+    await insert(
+        settings,
+        MembershipStatusChange(
+            membership_id=membership.id, status=MembershipStatus.ACTIVE, changed_on=date(2019, 3, 1)
+        ),
+        Dues(
+            organisation_id=org["id"],
+            year=2024,
+            amount=800,
+            status=DuesStatus.PAID,
+            invoiced_on=date(2024, 2, 1),
+            paid_on=date(2024, 3, 15),
+        ),
+        LabelAward(organisation_id=org["id"], year=2023, level=4, green=True),
+        LabelAward(organisation_id=other["id"], year=2023, level=2),
+        Position(
+            person_id=mayor.id,
+            organisation_id=org["id"],
+            title="Maire",
+            kind=PositionKind.ELECTED,
+            started_on=date(2020, 7, 4),
+        ),
+        Position(
+            person_id=dgs.id,
+            organisation_id=org["id"],
+            title="DGS",
+            kind=PositionKind.STAFF,
+            started_on=date(2018, 1, 1),
+            ended_on=date(2022, 6, 30),
+        ),
+        Position(person_id=stranger.id, organisation_id=other["id"], title="Maire", kind=PositionKind.ELECTED),
+        Mandate(person_id=mayor.id, organisation_id=org["id"], role=BoardRole.TREASURER, term_start=date(2021, 6, 15)),
+        Convention(
+            organisation_id=org["id"],
+            title="Convention numérique",
+            status=ConventionStatus.SIGNED,
+            renewal=Renewal.EXPLICIT,
+            signed_on=date(2022, 1, 10),
+        ),
+        event_,
+        campaign,
+    )
+    await insert(
+        settings,
+        Invitation(event_id=event_.id, person_id=mayor.id, status=InvitationStatus.YES),
+        Invitation(event_id=event_.id, person_id=stranger.id, status=InvitationStatus.YES),
+        Delivery(
+            campaign_id=campaign.id,
+            person_id=mayor.id,
+            email="maire@example.org",
+            status=DeliveryStatus.SENT,
+            next_attempt_at=datetime(2025, 5, 12, 9, tzinfo=UTC),
+            sent_at=datetime(2025, 5, 12, 9, 1, tzinfo=UTC),
+        ),
+        Delivery(
+            campaign_id=campaign.id,
+            person_id=dgs.id,
+            email="dgs@example.org",
+            status=DeliveryStatus.SENT,
+            next_attempt_at=datetime(2025, 5, 12, 9, tzinfo=UTC),
+            sent_at=datetime(2025, 5, 12, 9, 2, tzinfo=UTC),
+        ),
+        Delivery(
+            campaign_id=campaign.id,
+            person_id=stranger.id,
+            email="x@example.org",
+            status=DeliveryStatus.SENT,
+            next_attempt_at=datetime(2025, 5, 12, 9, tzinfo=UTC),
+            sent_at=datetime(2025, 5, 12, 9, 3, tzinfo=UTC),
+        ),
+    )
+
+    response = await admin_client.get(f"{ORGS}/{org['id']}/timeline", params={"limit": 100})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    audit = [e for e in body["items"] if e["kind"] == "audit"]
+    assert [e["data"]["action"] for e in audit if e["data"]["entity_type"] == "organisation"] == ["update", "create"]
+    # Newest first, whatever the kind.
+    moments = [e["at"] for e in body["items"]]
+    assert moments == sorted(moments, reverse=True)
+    kinds = {e["kind"] for e in body["items"]}
+    assert kinds >= {
+        "campaign_received",
+        "dues_paid",
+        "dues_invoiced",
+        "event_attended",
+        "label",
+        "position_ended",
+        "convention_signed",
+        "mandate_started",
+        "position_started",
+        "membership_started",
+        "membership_status",
+        "audit",
+    }
+    by_kind = {e["kind"]: e for e in body["items"]}
+    assert by_kind["campaign_received"]["data"]["recipients"] == 2  # the stranger of Bastia is not counted
+    assert by_kind["event_attended"]["person_name"] == "Stéphane Sbraggia"
+    assert by_kind["label"]["data"] == {"year": 2023, "level": 4, "green": True}
+    assert by_kind["position_ended"]["person_name"] == "Marie N'Diaye"
+    assert by_kind["mandate_started"]["data"]["role"] == "treasurer"
+    # Nothing of another member leaks in.
+    assert all(e["person_name"] != "Louis Bastia" for e in body["items"])
+    assert [e for e in body["items"] if e["kind"] == "label"] == [by_kind["label"]]
+
+    # Pages: the same story, cut in two.
+    first = (await admin_client.get(f"{ORGS}/{org['id']}/timeline", params={"limit": 5})).json()
+    rest = (await admin_client.get(f"{ORGS}/{org['id']}/timeline", params={"limit": 100, "offset": 5})).json()
+    assert first["total"] == rest["total"] == body["total"] == len(body["items"])
+    assert first["items"] + rest["items"] == body["items"]
+
+    missing = await admin_client.get(f"{ORGS}/01890000-0000-7000-8000-000000000000/timeline")
+    assert missing.status_code == 404

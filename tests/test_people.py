@@ -594,3 +594,32 @@ async def test_q_finds_positions_by_person_organisation_or_title(
     assert await found("nice") == ["Jean-François d’Arcy, Directeur général des services"]
     assert await found("general services") == ["Jean-François d’Arcy, Directeur général des services"]
     assert await found("zzzzzz") == []
+
+
+async def test_search_forgives_apostrophes_inside_names_and_one_wrong_letter(
+    admin_client: AsyncTestClient[Any],
+) -> None:
+    await add_person(admin_client, first_name="Aminata", last_name="N'Diaye")
+    await add_person(admin_client, first_name="Yann", last_name="Le Floc’h")
+    await add_person(admin_client, first_name="María", last_name="González")
+    await add_person(admin_client, first_name="Marie", last_name="Gonzague")
+
+    async def search(q: str) -> list[str]:
+        response = await admin_client.get("/api/v1/people", params={"q": q})
+        assert response.status_code == 200, response.text
+        return [p["last_name"] for p in response.json()["items"]]
+
+    for typed in ("ndiaye", "n diaye", "N'Diaye", "n’diaye", "aminata ndiaye"):
+        assert await search(typed) == ["N'Diaye"], typed
+    for typed in ("le floch", "floch", "Le Floc'h", "yann le floc h"):
+        assert await search(typed) == ["Le Floc’h"], typed
+    # Nothing spelled that way: the closest names, one letter off, are offered instead.
+    assert await search("gonzales") == ["González"]
+    assert await search("maria gonzales") == ["González"]
+    # An exact match never brings in near ones.
+    assert await search("gonzague") == ["Gonzague"]
+    assert await search("zzyzx") == []
+    # Past the last page, the total is still the number of matches, exact or near.
+    for typed in ("ndiaye", "gonzales"):
+        past = (await admin_client.get("/api/v1/people", params={"q": typed, "offset": 5})).json()
+        assert (past["items"], past["total"]) == ([], 1), typed

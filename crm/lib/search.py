@@ -1,34 +1,131 @@
 """Accent-, case- and hyphen-forgiving search, done by PostgreSQL on trigram-indexed columns.
 
-The `search_text` columns are generated with `crm_search_text()` (migration 0002); what staff type
-goes through the same function, word by word, so "saint etienne" finds "Saint-Étienne" and "ajac"
-finds Ajaccio. Each word must appear (AND); results rank by trigram similarity."""
+The `search_text` columns are generated with `crm_search_text()` (migrations 0002 and 0009); what
+staff type goes through the same function, word by word, so "saint etienne" finds "Saint-Étienne"
+and "ajac" finds Ajaccio. Each word must appear (AND); results rank by trigram similarity.
+
+What people type is forgiven further:
+- apostrophes inside names: the stored text drops them (N'Diaye is "ndiaye"), so "ndiaye" and
+  "n diaye" (two words, each a part of "ndiaye") both find N'Diaye, "le floch" finds Le Floc'h;
+- the usual abbreviations: St / Ste for Saint / Sainte, CC / CA / CU for communauté de communes,
+  d'agglomération, urbaine, either way round;
+- one wrong or missing letter ("ajacio", "gonzales"): when the exact search finds nothing, the
+  lists ask again with trigram word similarity (`fuzzy_matches`), still on the same indexes.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from advanced_alchemy.filters import LimitOffset
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from crm.db.models.organisation import Organisation
 from crm.db.models.person import Person
 
 MAX_WORDS = 8
+_APOSTROPHES = "'’‘ʼ`´"
+_SEPARATORS = re.compile(f"[{_APOSTROPHES}\\-\\s]+")
+
+# Abbreviations and what they stand for, as crm_search_text() writes both. A typed abbreviation
+# also finds itself ("st" still finds "Stéphane" while one types); a typed full form finds the
+# abbreviation only as a whole word ("st ", not any "st" inside a word).
+_SHORT_TO_LONG: dict[str, tuple[str, ...]] = {
+    "st": ("saint",),
+    "ste": ("sainte",),
+    "cc": ("communaute de communes",),
+    "ca": ("communaute dagglomeration", "communaute d agglomeration"),
+    "cu": ("communaute urbaine",),
+}
+# Typed full forms, as plain words (the apostrophe of "d'agglomération" splits it in two).
+_LONG_FORMS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("communaute", "de", "communes"), "cc"),
+    (("communaute", "d", "agglomeration"), "ca"),
+    (("communaute", "dagglomeration"), "ca"),
+    (("communaute", "urbaine"), "cu"),
+    (("saint",), "st"),
+    (("sainte",), "ste"),
+)
 
 
 def words(q: str) -> list[str]:
-    return [w for w in q.replace("'", " ").replace("’", " ").replace("-", " ").split() if w][:MAX_WORDS]
+    return [w for w in _SEPARATORS.split(q) if w][:MAX_WORDS]
 
 
-def matches(column: InstrumentedAttribute[str], q: str) -> ColumnElement[bool]:
+def _plain(word: str) -> str:
+    """Close enough to crm_search_text() to recognise the abbreviations above (ASCII words)."""
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
+
+
+def terms(q: str) -> list[tuple[str, tuple[str, ...]]]:
+    """What must be found, one entry per typed word (or per typed full form such as "communauté de
+    communes"): the text as typed, and other spellings that count as the same."""
+    typed = words(q)
+    plain = [_plain(w) for w in typed]
+    found: list[tuple[str, tuple[str, ...]]] = []
+    i = 0
+    while i < len(typed):
+        for long_words, short in _LONG_FORMS:
+            if tuple(plain[i : i + len(long_words)]) == long_words:
+                text = " ".join(long_words)
+                others = tuple(f for f in _SHORT_TO_LONG[short] if f != text)
+                found.append((text, (*others, short + " ")))
+                i += len(long_words)
+                break
+        else:
+            found.append((typed[i], _SHORT_TO_LONG.get(plain[i], ())))
+            i += 1
+    return found
+
+
+def normalised(text: str) -> Any:
+    """What staff typed, as crm_search_text() writes it, computed once per query: as a scalar
+    subquery (an InitPlan) it is not computed again for every row when PostgreSQL runs a prepared
+    statement with a generic plan (measured: 89 ms instead of 47 for one word over 100,000 people)."""
+    return select(func.crm_search_text(text)).scalar_subquery()
+
+
+def _contains(column: Any, text: str, exact: bool = False) -> ColumnElement[bool]:
     # No LIKE escaping needed (nor possible on an expression): crm_search_text() keeps only
-    # a-z, 0-9, '@' and '.', so no '%' or '_' reaches the pattern.
-    return and_(*(column.contains(func.crm_search_text(word)) for word in words(q)))
+    # a-z, 0-9, '@' and '.', so no '%' or '_' reaches the pattern. An `exact` text is already
+    # written as the stored text is (it may end with a space: a whole word).
+    return column.contains(literal(text) if exact else normalised(text))
+
+
+def _term_matches(column: Any, typed: str, others: tuple[str, ...]) -> ColumnElement[bool]:
+    if not others:
+        return _contains(column, typed)
+    return or_(_contains(column, typed), *(_contains(column, other, exact=True) for other in others))
+
+
+def matches(column: InstrumentedAttribute[str] | Any, q: str) -> ColumnElement[bool]:
+    return and_(*(_term_matches(column, typed, others) for typed, others in terms(q)))
+
+
+def fuzzy_matches(column: InstrumentedAttribute[str], q: str) -> ColumnElement[bool]:
+    """Like `matches`, but a word also counts when the text has a word close to it (one letter
+    wrong or missing: "ajacio" for Ajaccio): pg_trgm's word similarity (`<%`, threshold 0.6,
+    answered by the same trigram index). For when `matches` finds nothing."""
+    return and_(
+        *(or_(_term_matches(column, typed, others), normalised(typed).op("<%")(column)) for typed, others in terms(q))
+    )
+
+
+def _ranking_text(q: str) -> str:
+    """The query with its abbreviations written out, as the stored names mostly are."""
+    return " ".join(others[0] if others and len(typed) <= 3 else typed for typed, others in terms(q))
 
 
 def ranking(column: InstrumentedAttribute[str], q: str) -> Any:
-    return func.similarity(column, func.crm_search_text(q)).desc()
+    return func.similarity(column, normalised(_ranking_text(q))).desc()
+
+
+def fuzzy_ranking(column: InstrumentedAttribute[str], q: str) -> Any:
+    return func.word_similarity(normalised(_ranking_text(q)), column).desc()
 
 
 def organisation_matches(column: Any, q: str) -> ColumnElement[bool]:
@@ -45,5 +142,33 @@ def person_matches(column: Any, q: str) -> ColumnElement[bool]:
 def text_matches(column: Any, q: str) -> ColumnElement[bool]:
     """A plain text column (not indexed for search) contains every word of `q`, accents, case
     and hyphens ignored; for short lists such as fee bands."""
-    readable = func.crm_search_text(func.coalesce(column, ""))
-    return and_(*(readable.contains(func.crm_search_text(word)) for word in words(q)))
+    return matches(func.crm_search_text(func.coalesce(column, "")), q)
+
+
+async def searched_page(
+    service: Any,
+    column: InstrumentedAttribute[str],
+    q: str,
+    limit: int,
+    offset: int,
+    *conditions: Any,
+    then_by: list[Any],
+) -> tuple[Sequence[Any], int]:
+    """A page of the records matching `q` (and `conditions`), best match first, and their total.
+
+    Ranking by similarity reads every match anyway, so the total comes with the page (a window
+    count, one query instead of two); past the last page there is no row to carry it, and a count
+    query answers. When nothing matches exactly, the same again with `fuzzy_matches`."""
+    for match, rank in ((matches(column, q), ranking(column, q)), (fuzzy_matches(column, q), fuzzy_ranking(column, q))):
+        items, total = await service.get_many_and_count(
+            LimitOffset(limit=limit, offset=offset),
+            match,
+            *conditions,
+            order_by=[rank, *then_by],
+            count_with_window_function=True,
+        )
+        if not items and offset:
+            total = await service.count(match, *conditions)
+        if total:
+            return items, total
+    return [], 0

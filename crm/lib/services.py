@@ -15,7 +15,10 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
 )
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.pool import Pool
 
 from crm.config import Settings
 from crm.db.base import metadata
@@ -28,6 +31,17 @@ S = TypeVar("S")
 SQLAlchemyAsyncRepositoryService.count_with_window_function = False
 
 
+@event.listens_for(Pool, "checkout")
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, an idle timeout) is replaced before
+    use. This replaces SQLAlchemy's `pool_pre_ping`, which costs three round trips to PostgreSQL
+    on every checkout with asyncpg (BEGIN, a ping, ROLLBACK): as much as a whole list request's own
+    queries. asyncpg learns of a closed socket from the event loop, without asking the server."""
+    connection = getattr(dbapi_connection, "_connection", None)
+    if connection is not None and connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
+
+
 def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     import crm.db.audit_listener
     import crm.db.models  # noqa: F401
@@ -36,7 +50,7 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         connection_string=settings.database_url,
         metadata=metadata,
         engine_config=EngineConfig(
-            pool_size=settings.database.pool_size, pool_pre_ping=True, echo=settings.database.echo
+            pool_size=settings.database.pool_size, pool_pre_ping=False, echo=settings.database.echo
         ),
         session_config=AsyncSessionConfig(expire_on_commit=False),
         # Commit when the handler answers 2xx/3xx, roll back otherwise: one transaction per request.
@@ -44,6 +58,15 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         alembic_config=AlembicAsyncConfig(script_location="alembic"),
         create_all=False,
     )
+
+
+async def reading_only(session: AsyncSession) -> None:
+    """For a request that only reads (a list page): its statements run without BEGIN and COMMIT,
+    two round trips fewer out of five. Each statement then sees the data as they are when it runs:
+    a caller must bear a record that changes between its two queries. Does nothing once the
+    session has begun (a read inside a write keeps its transaction)."""
+    if not session.in_transaction():
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 @asynccontextmanager

@@ -40,7 +40,8 @@ class OrganisationKind(enum.StrEnum):
 
 
 # The immutable wrapper around unaccent() that the generated search columns and the queries share
-# (created by migration 0002): lower case, no accents, hyphens and apostrophes as spaces.
+# (created by migration 0002, changed by 0009): lower case, no accents, apostrophes dropped
+# (N'Diaye is "ndiaye"), anything else but a-z, 0-9, '@' and '.' as a space.
 SEARCH_FUNCTION = "crm_search_text"
 
 
@@ -54,6 +55,7 @@ class Organisation(Audited, Base):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
         ),
         Index("ix_organisation_kind_region", "kind", "region_code"),
         CheckConstraint("kind <> 'commune' OR insee_code IS NOT NULL", name="commune_has_insee_code"),

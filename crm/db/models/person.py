@@ -16,8 +16,13 @@ class Person(Audited, Base):
 
     __tablename__ = "person"
     __table_args__ = (
+        # Entries go straight into the index (migration 0009): no pending list for searches to read.
         Index(
-            "ix_person_search", "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}
+            "ix_person_search",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
         ),
         Index("ix_person_last_first", "last_name", "first_name"),
     )
@@ -47,9 +52,11 @@ class Position(Audited, Base):
     __table_args__ = (
         CheckConstraint("ended_on IS NULL OR started_on IS NULL OR ended_on >= started_on", name="dates_ordered"),
         Index("ix_position_organisation", "organisation_id", "ended_on"),
+        # "Holds a current position of this kind", answered from the index for each person found.
+        Index("ix_position_person_kind", "person_id", "kind", postgresql_include=["started_on", "ended_on"]),
     )
 
-    person_id: Mapped[UUID] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), index=True)
+    person_id: Mapped[UUID] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
     organisation_id: Mapped[UUID] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[PositionKind] = mapped_column(pg_enum(PositionKind, "position_kind"))

@@ -26,6 +26,7 @@ from crm.domain.conventions.schemas import ConventionCreate, ConventionRead, Con
 from crm.domain.tags.services import tag_filter
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.search import matches
 
 CONVENTION_ENTITY = "convention"
 MAX_URL_LENGTH = 1000
@@ -224,7 +225,12 @@ class ConventionService(SQLAlchemyAsyncRepositoryService[Convention]):
     ) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         if query.q:
-            conditions.append(func.crm_search_text(Convention.title).contains(func.crm_search_text(query.q)))
+            # Each word, in the title or in the partner's name (or its codes), in any order.
+            partner = (
+                select(Organisation.search_text).where(Organisation.id == Convention.organisation_id).scalar_subquery()
+            )
+            readable = func.concat(func.crm_search_text(Convention.title), " ", func.coalesce(partner, ""))
+            conditions.append(matches(readable, query.q))
         if organisation_id:
             conditions.append(Convention.organisation_id == organisation_id)
         if status:

@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK
 
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
-from crm.domain.labels.schemas import LabelCreate, LabelRead, LabelUpdate, Palmares
+from crm.domain.labels.results import batch_rows, read_results_csv
+from crm.domain.labels.schemas import (
+    MAX_RESULTS,
+    LabelCreate,
+    LabelRead,
+    LabelResultsBatch,
+    LabelResultsReport,
+    LabelUpdate,
+    Palmares,
+)
 from crm.domain.labels.services import LabelService, provide_label_service
 from crm.lib.listing import ListQuery, page, provide_list_query
 from crm.lib.schemas import MAX_YEAR, MIN_YEAR, Page
 
 SORTABLE = frozenset({"year", "level", "created_at"})
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
+@dataclass
+class ResultsUpload:
+    """The multipart form of a results file."""
+
+    file: UploadFile
 
 
 class LabelController(Controller):
@@ -61,6 +82,65 @@ class LabelController(Controller):
         year: Annotated[int, Parameter(ge=MIN_YEAR, le=MAX_YEAR, description="The label's year")],
     ) -> Palmares:
         return await label_service.palmares(year)
+
+    @get(
+        "/palmares.csv",
+        operation_id="exportPalmares",
+        summary="The palmarès of a year, as CSV",
+        description="The palmarès as a CSV file for French Excel (UTF-8 with BOM, semicolons): year, level, "
+        'green (oui/non), name, kind, insee_code, siren, departement_code, population; most "@" first. '
+        "The file can be corrected and sent back to `POST /api/v1/labels/results/csv`.",
+    )
+    async def export_palmares(
+        self,
+        label_service: NamedDependency[LabelService],
+        year: Annotated[int, Parameter(ge=2000, le=2100, description="The label's year")],
+    ) -> Response[bytes]:
+        return Response(
+            await label_service.palmares_file(year),
+            media_type=CSV_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="palmares-{year}.csv"'},
+        )
+
+    @post(
+        "/results",
+        operation_id="recordLabelResults",
+        summary="A year's results in one batch",
+        status_code=HTTP_200_OK,
+        description="Gives each city of the batch its label for the year: `code` (INSEE code of a commune, "
+        'or SIREN of an EPCI), `level` (1 to 5 "@"), `green`. A city without a label that year gets one, a city '
+        "with another level or green changes to this one; a city not yet in the CRM is created from the official "
+        "data. All or nothing: any bad row (unknown code, code given twice, green before 2021) answers 422 "
+        "naming each (`results.3.code`) and nothing is written. With `dry_run`, says what would happen and "
+        f"writes nothing. At most {MAX_RESULTS} rows.",
+        guards=[requires_editor],
+    )
+    async def record_label_results(
+        self, data: JSONBody[LabelResultsBatch], label_service: NamedDependency[LabelService]
+    ) -> LabelResultsReport:
+        return await label_service.record_results(data.year, batch_rows(data.results), dry_run=data.dry_run)
+
+    @post(
+        "/results/csv",
+        operation_id="importLabelResults",
+        summary="A year's results from a CSV file",
+        status_code=HTTP_200_OK,
+        description="As `POST /api/v1/labels/results`, from a CSV file (multipart form: `file`), the year and "
+        "dry_run as query parameters. Columns by header name, in any order, case and accents ignored: the code "
+        "(code, code INSEE, SIREN...; with both an INSEE and a SIREN column, the first filled is used), the "
+        'level (niveau, arobases: 4, "4 @" or "@@@@") and green (vert, arobase verte: oui/non, empty for no). '
+        "UTF-8 or Windows-1252, semicolons or commas. Errors name the line of the file.",
+        guards=[requires_editor],
+    )
+    async def import_label_results(
+        self,
+        data: Annotated[ResultsUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        label_service: NamedDependency[LabelService],
+        year: Annotated[int, Parameter(ge=2000, le=2100, description="The label's year")],
+        dry_run: Annotated[bool, Parameter(description="Check and report; write nothing")] = False,
+    ) -> LabelResultsReport:
+        rows = read_results_csv(await data.file.read())
+        return await label_service.record_results(year, rows, dry_run=dry_run)
 
     @get(
         "/{label_id:uuid}",

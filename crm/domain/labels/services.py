@@ -13,17 +13,23 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import func, select
 
-from crm.db.models.organisation import LabelAward, Organisation, OrganisationKind
-from crm.domain.labels.schemas import LabelCreate, LabelRead, LabelUpdate, Palmares, PalmaresEntry
+from crm.db.audit_listener import record
+from crm.db.models.organisation import LabelAward, Organisation
+from crm.domain.labels.results import GREEN_SINCE, LABELLED_KINDS, ResultRow, palmares_csv, record_results
+from crm.domain.labels.schemas import (
+    LabelCreate,
+    LabelRead,
+    LabelResultsReport,
+    LabelUpdate,
+    Palmares,
+    PalmaresEntry,
+)
 from crm.domain.organisations.services import existing_organisation
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import organisation_matches
 
-LABELLED_KINDS = frozenset({OrganisationKind.COMMUNE, OrganisationKind.EPCI})
 LEVELS = range(1, 6)
-# The green "@" was first awarded in 2021.
-GREEN_SINCE = 2021
 
 
 def _check_award(year: int, green: bool) -> None:
@@ -131,6 +137,16 @@ class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
             )
             for label in labels
         ]
+
+    async def record_results(self, year: int, rows: Sequence[ResultRow], *, dry_run: bool) -> LabelResultsReport:
+        """A year's results in bulk, all or nothing (see `results.py`)."""
+        return await record_results(self.repository.session, year, rows, dry_run=dry_run)
+
+    async def palmares_file(self, year: int) -> bytes:
+        """The palmarès as a CSV file; an export, so in the audit log."""
+        palmares = await self.palmares(year)
+        record(self.repository.session, "export", "label_award", None, year=year, rows=palmares.total)
+        return palmares_csv(year, palmares.items)
 
     async def palmares(self, year: int) -> Palmares:
         """Everyone labelled that year, most "@" first, then by name as a reader expects it

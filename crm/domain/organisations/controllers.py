@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from crm.db.models.organisation import MembershipStatus, OrganisationKind
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
-from crm.domain.organisations.schemas import OrganisationCreate, OrganisationRead, OrganisationUpdate
+from crm.domain.organisations.schemas import OrganisationCreate, OrganisationRead, OrganisationUpdate, TimelineEntry
 from crm.domain.organisations.services import OrganisationService, provide_organisation_service
 from crm.lib.listing import ListQuery, page, provide_list_query
 from crm.lib.schemas import INT32_MAX, MAX_YEAR, MIN_YEAR, Page
@@ -102,6 +102,25 @@ class OrganisationController(Controller):
         self, organisation_id: FromPath[UUID], organisation_service: NamedDependency[OrganisationService]
     ) -> OrganisationRead:
         return await organisation_service.read_one(await organisation_service.get(organisation_id))
+
+    @get(
+        "/{organisation_id:uuid}/timeline",
+        operation_id="getOrganisationTimeline",
+        summary="A member's whole story",
+        description="Everything that happened to one organisation, newest first, in pages: membership "
+        "(start, status changes, end) and dues (invoiced, paid), labels, positions started and ended there, "
+        "board mandates, conventions, events its people attended, campaigns they received (one line per "
+        "campaign) and audit entries on the organisation and those records. `kind` says which; `data` "
+        "describes it. `q` and `sort` are not used.",
+    )
+    async def get_organisation_timeline(
+        self,
+        organisation_id: FromPath[UUID],
+        organisation_service: NamedDependency[OrganisationService],
+        listing: NamedDependency[ListQuery],
+    ) -> Page[TimelineEntry]:
+        items, total = await organisation_service.timeline(organisation_id, listing.limit, listing.offset)
+        return Page[TimelineEntry](**page(items, total, listing))
 
     @patch(
         "/{organisation_id:uuid}",

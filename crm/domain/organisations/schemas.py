@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import Field
@@ -79,3 +80,18 @@ class OrganisationRead(Schema):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+
+
+class TimelineEntry(Schema):
+    """One fact of a member's story. `kind` says which (membership_started, membership_ended,
+    membership_status, dues_invoiced, dues_paid, label, position_started, position_ended,
+    mandate_started, mandate_ended, convention_signed, convention_ended, event_attended,
+    campaign_received, audit); `record_id` is the record it is about (the event or the campaign
+    for the last two); `data` holds the few fields that describe it."""
+
+    at: datetime
+    kind: str
+    record_id: UUID
+    person_id: UUID | None
+    person_name: str | None
+    data: dict[str, Any]

@@ -13,13 +13,13 @@ from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from crm.db.models.organisation import Dues, LabelAward, Membership, MembershipStatus, Organisation, OrganisationKind
 from crm.db.models.partner import Convention
 from crm.db.models.person import Mandate, Position
 from crm.db.models.reference import Departement, Region
-from crm.db.models.tag import Tagging
+from crm.db.models.tag import Tag, Tagging
 from crm.domain.geo import services as geo
 from crm.domain.geo.codes import (
     clean_departement_code,
@@ -29,11 +29,19 @@ from crm.domain.geo.codes import (
     invalid_code,
 )
 from crm.domain.geo.services import reference_names
-from crm.domain.organisations.schemas import LabelSummary, OrganisationCreate, OrganisationRead, OrganisationUpdate
-from crm.domain.tags.services import tag_filter, tag_names_for
+from crm.domain.organisations.schemas import (
+    LabelSummary,
+    OrganisationCreate,
+    OrganisationRead,
+    OrganisationUpdate,
+    TimelineEntry,
+)
+from crm.domain.organisations.timeline import organisation_timeline
+from crm.domain.tags.services import tag_filter
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
-from crm.lib.search import matches, ranking
+from crm.lib.search import matches, searched_page
+from crm.lib.services import reading_only
 
 ENTITY_TYPE = "organisation"
 
@@ -199,6 +207,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
         tag: str | None = None,
         is_partner: bool | None = None,
     ) -> tuple[Sequence[Organisation], int]:
+        await reading_only(self.repository.session)
         conditions: list[Any] = []
         if kind:
             conditions.append(Organisation.kind == kind)
@@ -230,16 +239,24 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
             conditions.append(tag_filter(ENTITY_TYPE, Organisation.id, tag))
         if is_partner is not None:
             conditions.append(Organisation.is_partner.is_(is_partner))
+        if query.q and not query.sort:
+            # Best match first; the name settles ties so that pages do not shift.
+            return await searched_page(
+                self,
+                Organisation.search_text,
+                query.q,
+                query.limit,
+                query.offset,
+                *conditions,
+                then_by=[Organisation.name.asc()],
+            )
         if query.q:
             conditions.append(matches(Organisation.search_text, query.q))
-        sort = query.sort or ("" if query.q else "name")
-        if not sort:
-            # Best match first; the name settles ties so that pages do not shift.
-            order_by = [ranking(Organisation.search_text, query.q or ""), Organisation.name.asc()]
-        elif sort.lstrip("-") == "name":
+        sort = query.sort or "name"
+        if sort.lstrip("-") == "name":
             # As a reader expects, whatever the database collation: Élancourt among the E, not after Z.
             readable = func.crm_search_text(Organisation.name)
-            order_by = (
+            order_by: list[Any] = (
                 [readable.desc(), Organisation.name.desc()]
                 if sort.startswith("-")
                 else [readable.asc(), Organisation.name.asc()]
@@ -258,32 +275,44 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
         session = self.repository.session
         ids = [o.id for o in organisations]
         names = await reference_names(session)
-        memberships = {
-            row.organisation_id: row
+        # Membership, latest label and tags in one query for the page: a round trip each would be
+        # a wait each when the machine is busy.
+        latest_label = (
+            select(
+                func.json_build_object("year", LabelAward.year, "level", LabelAward.level, "green", LabelAward.green)
+            )
+            .where(LabelAward.organisation_id == Organisation.id)
+            .order_by(LabelAward.year.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        tag_names = (
+            select(func.array_agg(aggregate_order_by(Tag.name, func.lower(Tag.name))))
+            .join(Tagging, Tagging.tag_id == Tag.id)
+            .where(Tagging.entity_type == ENTITY_TYPE, Tagging.entity_id == Organisation.id)
+            .scalar_subquery()
+        )
+        details = {
+            row.id: row
             for row in (
                 await session.execute(
-                    select(Membership.organisation_id, Membership.status, Membership.member_since).where(
-                        Membership.organisation_id.in_(ids)
+                    select(
+                        Organisation.id,
+                        Membership.status,
+                        Membership.member_since,
+                        latest_label.label("latest_label"),
+                        tag_names.label("tags"),
                     )
+                    .outerjoin(Membership, Membership.organisation_id == Organisation.id)
+                    .where(Organisation.id.in_(ids))
                 )
             ).all()
         }
-        latest_labels = {
-            row.organisation_id: LabelSummary(year=row.year, level=row.level, green=row.green)
-            for row in (
-                await session.execute(
-                    select(LabelAward.organisation_id, LabelAward.year, LabelAward.level, LabelAward.green)
-                    .where(LabelAward.organisation_id.in_(ids))
-                    .ext(distinct_on(LabelAward.organisation_id))
-                    .order_by(LabelAward.organisation_id, LabelAward.year.desc())
-                )
-            ).all()
-        }
-        tags = await tag_names_for(session, ENTITY_TYPE, ids)
 
         result = []
         for o in organisations:
-            membership = memberships.get(o.id)
+            # Without a transaction (a list page), an organisation may go between the two queries.
+            detail = details.get(o.id)
             result.append(
                 OrganisationRead(
                     id=o.id,
@@ -304,15 +333,19 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
                     website=o.website,
                     address=o.address,
                     notes=o.notes,
-                    membership_status=membership.status if membership else None,
-                    member_since=membership.member_since if membership else None,
-                    latest_label=latest_labels.get(o.id),
-                    tags=tags.get(o.id, []),
+                    membership_status=detail.status if detail else None,
+                    member_since=detail.member_since if detail else None,
+                    latest_label=LabelSummary(**detail.latest_label) if detail and detail.latest_label else None,
+                    tags=(detail.tags if detail else None) or [],
                     created_at=o.created_at,
                     updated_at=o.updated_at,
                 )
             )
         return result
+
+    async def timeline(self, org_id: UUID, limit: int, offset: int) -> tuple[list[TimelineEntry], int]:
+        """The member's whole story, newest first (see `timeline.py`)."""
+        return await organisation_timeline(self.repository.session, org_id, limit, offset)
 
     async def read_one(self, organisation: Organisation) -> OrganisationRead:
         return (await self.read([organisation]))[0]

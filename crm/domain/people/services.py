@@ -16,12 +16,27 @@ from advanced_alchemy.extensions.litestar.providers import create_service_provid
 from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, and_, exists, func, nulls_last, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    Uuid,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    nulls_last,
+    or_,
+    select,
+    union_all,
+)
 
 from crm.db.lookups import organisation_names, person_names
 from crm.db.models.organisation import Organisation
 from crm.db.models.person import Mandate, Person, Position, PositionKind
-from crm.db.models.tag import Tagging
+from crm.db.models.tag import Tag, Tagging
 from crm.domain.board.services import mandate_running
 from crm.domain.geo.codes import clean_region_code
 from crm.domain.imports.vocabulary import words
@@ -36,11 +51,12 @@ from crm.domain.people.schemas import (
     PositionRead,
     PositionUpdate,
 )
-from crm.domain.tags.services import tag_filter, tag_names_for
+from crm.domain.tags.services import tag_filter
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
-from crm.lib.search import matches, organisation_matches, person_matches, ranking, text_matches
+from crm.lib.search import matches, organisation_matches, person_matches, searched_page, text_matches
+from crm.lib.services import reading_only
 
 PERSON_ENTITY = "person"
 
@@ -153,8 +169,9 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         today: date | None = None,
     ) -> tuple[list[PersonRead], int]:
         today = today or date.today()
+        await reading_only(self.repository.session)
         conditions: list[ColumnElement[bool]] = []
-        if query.q:
+        if query.q and query.sort:
             conditions.append(matches(Person.search_text, query.q))
         # The position filters describe one current position: "maire" at Lyon is one job, not two.
         held: list[ColumnElement[bool]] = []
@@ -184,10 +201,14 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
             conditions.append(tag_filter(PERSON_ENTITY, Person.id, tag))
         if query.q and not query.sort:
             # Best match first (as for organisations); names settle ties so pages do not shift.
-            items, total = await self.get_many_and_count(
-                LimitOffset(limit=query.limit, offset=query.offset),
+            items, total = await searched_page(
+                self,
+                Person.search_text,
+                query.q,
+                query.limit,
+                query.offset,
                 *conditions,
-                order_by=[ranking(Person.search_text, query.q), Person.last_name.asc(), Person.first_name.asc()],
+                then_by=[Person.last_name.asc(), Person.first_name.asc()],
             )
         else:
             sort = query.sort or "last_name"
@@ -209,30 +230,62 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         return await self.reads(items, today), total
 
     async def reads(self, people: Sequence[Person], today: date | None = None) -> list[PersonRead]:
-        """Read shapes for a page of people: current positions and tags in two queries in all."""
+        """Read shapes for a page of people: current positions and tags, in one query for the page
+        (a round trip fewer on every list: each one is a wait when the machine is busy)."""
         today = today or date.today()
         ids = [p.id for p in people]
         session = self.repository.session
         positions: dict[UUID, list[CurrentPosition]] = defaultdict(list)
+        tags: dict[UUID, list[str]] = defaultdict(list)
         if ids:
-            rows = await session.execute(
-                select(Position, Organisation.name)
+            held = (
+                select(
+                    literal("p").label("what"),
+                    Position.person_id.label("owner"),
+                    Position.id.label("id"),
+                    cast(Position.kind, String).label("kind"),
+                    Position.organisation_id.label("organisation_id"),
+                    Organisation.name.label("name"),
+                    Position.title.label("title"),
+                    Position.started_on.label("started_on"),
+                    Position.title.label("sort_text"),
+                )
                 .join(Organisation, Organisation.id == Position.organisation_id)
                 .where(Position.person_id.in_(ids), position_current(today))
-                .order_by(nulls_last(Position.started_on.desc()), Position.title)
             )
-            for position, org_name in rows:
-                positions[position.person_id].append(
+            tagged = (
+                select(
+                    literal("t"),
+                    Tagging.entity_id,
+                    Tag.id,
+                    cast(null(), String),
+                    cast(null(), Uuid),
+                    Tag.name,
+                    cast(null(), String),
+                    cast(null(), Date),
+                    func.lower(Tag.name),
+                )
+                .join(Tag, Tag.id == Tagging.tag_id)
+                .where(Tagging.entity_type == PERSON_ENTITY, Tagging.entity_id.in_(ids))
+            )
+            both = union_all(held, tagged).subquery()
+            rows = await session.execute(
+                select(both).order_by(both.c.what, nulls_last(both.c.started_on.desc()), both.c.sort_text)
+            )
+            for row in rows:
+                if row.what == "t":
+                    tags[row.owner].append(row.name)
+                    continue
+                positions[row.owner].append(
                     CurrentPosition(
-                        id=position.id,
-                        title=position.title,
-                        kind=position.kind,
-                        organisation_id=position.organisation_id,
-                        organisation_name=org_name,
-                        started_on=position.started_on,
+                        id=row.id,
+                        title=row.title,
+                        kind=PositionKind(row.kind),
+                        organisation_id=row.organisation_id,
+                        organisation_name=row.name,
+                        started_on=row.started_on,
                     )
                 )
-        tags = await tag_names_for(session, PERSON_ENTITY, ids)
         return [
             PersonRead(
                 id=p.id,

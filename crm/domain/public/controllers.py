@@ -563,6 +563,33 @@ class PublicController(Controller):
         )
 
     @get(
+        "/palmares/{year:int}",
+        operation_id="showPalmares",
+        summary="The palmarès of a year, public",
+        description='Every city or EPCI labelled that year, by number of "@": names and départements only.',
+    )
+    async def palmares(
+        self, request: Request[Any, Any, Any], year: FromPath[int], db_session: NamedDependency[AsyncSession]
+    ) -> Response[str]:
+        palmares = await public.public_palmares(db_session, year)
+        if palmares is None:
+            return message(
+                request,
+                "Palmarès introuvable",
+                f"Aucun palmarès n’est publié pour {year}.",
+                status_code=404,
+            )
+        return page(
+            request,
+            "palmares.html",
+            headers={"Cache-Control": "public, max-age=300"},
+            title=f"Palmarès {year} du label",
+            wide=True,
+            palmares=palmares,
+            levels=range(5, 0, -1),
+        )
+
+    @get(
         "/archive/campaigns/{campaign_id:uuid}",
         operation_id="showArchivedCampaign",
         summary="A public campaign on the web",

@@ -24,6 +24,8 @@ from crm.db.models.mailing import (
 )
 from crm.db.models.person import Person
 from crm.domain.campaigns.rendering import fill_line
+from crm.domain.labels.schemas import Palmares
+from crm.domain.labels.services import LabelService
 from crm.domain.lists.services import SubscriptionService, SuppressionService, is_suppressed
 from crm.lib.mail import TemplateError
 
@@ -293,3 +295,12 @@ async def public_campaign(session: AsyncSession, campaign_id: UUID) -> Campaign 
     if campaign is None or not campaign.is_public or campaign.started_at is None or not campaign.compiled_html:
         return None
     return campaign
+
+
+async def public_palmares(session: AsyncSession, year: int) -> Palmares | None:
+    """The palmarès of a year on the public site: none for a year still to come (results may be
+    entered before they are announced) or a year without labels."""
+    if not 2000 <= year <= date.today().year:
+        return None
+    palmares = await LabelService(session=session).palmares(year)
+    return palmares if palmares.total else None
