@@ -130,7 +130,7 @@ class Running:
         self._reader.join(10)
         return code
 
-    def left_behind(self) -> list[psutil.Process]:
+    def running_processes(self) -> list[psutil.Process]:
         alive = []
         for proc in [*self.seen.values(), *_embedded_processes(self.data_dir)]:
             try:
@@ -140,10 +140,16 @@ class Running:
                 pass
         return alive
 
+    def left_behind(self) -> list[psutil.Process]:
+        """The processes still running well after `crm up` said it stopped (a server's helper
+        processes may take a moment to exit after the server reported it was down)."""
+        _gone, alive = psutil.wait_procs(self.running_processes(), timeout=STOP_TIMEOUT)
+        return alive
+
     def end_everything(self) -> None:
         """The last resort of a failed test: terminate every process seen, then kill what stays."""
         self.note_processes()
-        procs = self.left_behind()
+        procs = self.running_processes()
         for proc in procs:
             with contextlib.suppress(psutil.NoSuchProcess):
                 proc.terminate()
