@@ -187,7 +187,7 @@ class PublicController(Controller):
             request,
             "home.html",
             headers={**PUBLIC_PAGE_HEADERS, "Cache-Control": "public, max-age=300"},
-            title=_settings(request).organisation.name,
+            title="Bienvenue",
             entries=HOME_ENTRIES,
         )
 
