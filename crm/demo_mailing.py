@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -26,7 +26,11 @@ from crm.config import OrganisationSettings
 from crm.db.models.campaign import CampaignKind, CampaignStatus
 from crm.db.models.event import EventKind
 from crm.db.models.mailing import LegalBasis, ListKind, PublicationKind, Subscription, SubscriptionStatus
+from crm.domain.campaigns.services import CampaignService
+from crm.domain.events.services import EventService
+from crm.domain.lists.services import MailingListService
 from crm.domain.public.services import CONSENT_TEXTS, CONSENT_VERSION
+from crm.domain.publications.services import PublicationService
 from crm.lib.timezones import PARIS
 
 NEWSLETTER = "lettre-d-information"
@@ -519,13 +523,6 @@ FROM rolled r WHERE r.id = i.id
 async def write_mailing(session: AsyncSession, plan: MailingPlan, organisation: OrganisationSettings) -> None:
     """Lists, publications and events through their services; subscriptions in bulk (thousands of
     rows, each with its proof); then each past campaign sent and closed, in date order."""
-    from sqlalchemy import insert
-
-    from crm.domain.campaigns.services import CampaignService
-    from crm.domain.events.services import EventService
-    from crm.domain.lists.services import MailingListService
-    from crm.domain.publications.services import PublicationService
-
     # Core, not ORM: thousands of plain rows, no unit of work (the ORM bulk path is four times slower).
     SUBSCRIPTION: Table = Subscription.__table__  # type: ignore[assignment]
     lists = MailingListService(session=session)
