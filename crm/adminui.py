@@ -14,7 +14,6 @@ from pathlib import Path
 
 from litestar import Controller, Response, get
 from litestar.datastructures import CacheControlHeader
-from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
@@ -85,10 +84,6 @@ qui la construit au premier démarrage. L’API répond déjà sur <a href="/sch
 class AdminPage(Controller):
     path = "/"
     include_in_schema = False
-
-    @get("/", name="home")
-    async def home(self) -> Redirect:
-        return Redirect("/admin/")
 
     @get(["/admin", "/admin/"], name="admin")
     async def admin(self) -> Response[bytes]:

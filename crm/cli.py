@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,55 @@ def _wait_until_serving(host: str, port: int, children: list[subprocess.Popen[by
                 return
         except OSError:
             time.sleep(0.2)
+
+
+# A process that keeps dying is not worth restarting forever: after this many stops within the
+# window, `crm up` gives up and stops everything, so that the error shows instead of scrolling by.
+RESTART_LIMIT = 5
+RESTART_WINDOW = 60.0
+
+
+class _Child:
+    """A process `crm up` runs and keeps running: the API or the worker."""
+
+    def __init__(self, name: str, args: list[str]) -> None:
+        self.name = name
+        self.args = args
+        self.stops: deque[float] = deque(maxlen=RESTART_LIMIT)
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.args)  # noqa: S603 - our own command, fixed arguments
+
+    def restart_if_stopped(self) -> None:
+        code = self.process.poll()
+        if code is None:
+            return
+        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        now = time.monotonic()
+        self.stops.append(now)
+        if len(self.stops) == RESTART_LIMIT and now - self.stops[0] < RESTART_WINDOW:
+            click.echo(
+                f"The {self.name} stopped {RESTART_LIMIT} times within {RESTART_WINDOW:.0f} s ({how}); "
+                "stopping everything.",
+                err=True,
+            )
+            raise SystemExit(1)
+        self.process = self._start()
+        click.echo(f"The {self.name} stopped ({how}); starting a new one.", err=True)
+
+    def stop(self) -> None:
+        # SIGTERM, not SIGINT: a process started from a background shell ignores SIGINT, while
+        # uvicorn and arq both stop gracefully on SIGTERM.
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self) -> None:
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @click.group()
@@ -185,8 +235,8 @@ def build_admin(force: bool) -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Where embedded data lives [default: var]")
 def up(host: str, port: int, data_dir: Path | None) -> None:
     """Run everything locally: PostgreSQL, Redis and an SMTP sink embedded (unless CRM_DATABASE_URL,
-    CRM_REDIS_URL, CRM_SMTP_URL name servers), migrations, first admin, API and worker. Ctrl-C
-    stops it all."""
+    CRM_REDIS_URL, CRM_SMTP_URL name servers), migrations, first admin, demo data, API and worker.
+    A process that dies is started again; Ctrl-C or SIGTERM stops it all."""
     from crm.embedded import EmbeddedPostgres, EmbeddedRedis, MailSink, secret_key_file
 
     started = time.monotonic()
@@ -194,7 +244,7 @@ def up(host: str, port: int, data_dir: Path | None) -> None:
     data_dir = (data_dir or settings.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     embedded: list[Any] = []
-    children: list[subprocess.Popen[bytes]] = []
+    children: list[_Child] = []
 
     def shutdown(*_: Any) -> None:
         raise KeyboardInterrupt
@@ -234,9 +284,9 @@ def up(host: str, port: int, data_dir: Path | None) -> None:
 
         _build_admin(quiet=True)
         command = [sys.executable, "-m", "crm.cli"]
-        children.append(subprocess.Popen([*command, "serve", "--host", host, "--port", str(port)]))  # noqa: S603
-        children.append(subprocess.Popen([*command, "worker"]))  # noqa: S603
-        _wait_until_serving(host, port, children)
+        children.append(_Child("API", [*command, "serve", "--host", host, "--port", str(port)]))
+        children.append(_Child("worker", [*command, "worker"]))
+        _wait_until_serving(host, port, [child.process for child in children])
         click.echo("")
         click.echo(f"CRM is running at http://{host}:{port}/admin  (API: /api/v1, docs: /schema)")
         if admin:
@@ -245,22 +295,20 @@ def up(host: str, port: int, data_dir: Path | None) -> None:
             click.echo("Log in with your admin account (reset it with `crm create-admin`).")
         click.echo(f"Ready in {time.monotonic() - started:.1f} s. Press Ctrl-C to stop.")
         sys.stdout.flush()
-        while all(child.poll() is None for child in children):
+        while True:
+            for child in children:
+                child.restart_if_stopped()
             time.sleep(0.5)
-        click.echo("A process stopped unexpectedly; stopping everything.", err=True)
-        raise SystemExit(1)
     except KeyboardInterrupt:
         click.echo("\nStopping...")
     finally:
+        # Stopping must finish even if the signal comes again: a half stop leaves servers behind.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+            child.stop()
         for child in children:
-            try:
-                child.wait(20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            child.wait()
         for service in reversed(embedded):
             service.stop()
         click.echo("Stopped.")

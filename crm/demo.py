@@ -3,12 +3,15 @@
 `seed_demo()` gives a newcomer a network that looks like the real one: 450 member communes and
 intercommunalities (mostly towns of 10,000 to 100,000 inhabitants, from every région, overseas
 included), about 10,000 contacts with their positions, memberships and three years of dues, a fee
-schedule, a board, partners and their conventions, label history since 2019, a few tags.
+schedule, a board, partners and their conventions, label history since 2019, a few tags; and the
+mailing and events side (`crm.demo_mailing`): lists and subscribers, publications, past campaigns,
+last winter's ceremony and next autumn's congress.
 
 Everything is drawn from one seeded random generator (and Faker seeded from it), so the same seed
 over the same reference data gives the same data. The plan is built in Python first, then written
 with bulk Core inserts (no ORM unit of work, hence no per-row audit entries: one "seed" entry says
-what was added). A second run finds that entry and adds nothing.
+what was added; the few records made through the domain services have their own entries). A
+second run finds that entry and adds nothing.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from crm.db.models import (
     Tag,
     Tagging,
 )
+from crm.demo_mailing import Contact, MailingPlan, plan_mailing, write_mailing
 
 DEFAULT_SEED = 2003  # the year the label was first awarded; any integer works
 MEMBERS = 450
@@ -155,6 +159,7 @@ class DemoPlan:
     """Every row the seed will insert, table by table, in insert order."""
 
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    mailing: MailingPlan = field(default_factory=MailingPlan)
 
     def add(self, table: Any, row: dict[str, Any]) -> None:
         self.rows.setdefault(table.name, []).append(row)
@@ -176,7 +181,9 @@ class SeedResult:
         return (
             f"Demo data seeded in {self.seconds:.1f} s: {c['membership']} member organisations, "
             f"{c['person']} people, {c['position']} positions, {c['mandate']} board mandates, "
-            f"{c['dues']} dues, {c['label_award']} labels, {c['convention']} conventions."
+            f"{c['dues']} dues, {c['label_award']} labels, {c['convention']} conventions, "
+            f"{c['mailing_list']} mailing lists, {c['subscription']} subscriptions, {c['publication']} publications, "
+            f"{c['campaign']} past campaigns, {c['event']} events."
         )
 
 
@@ -617,6 +624,17 @@ def build_plan(
     )
 
     _tags(p, orgs, places, staff_by_org)
+
+    # Drawn last, so that the rest of the network stays what it was before mail was seeded.
+    in_file = (MembershipStatus.ACTIVE, MembershipStatus.LAPSED)
+    mail_contacts = [
+        Contact(x["person"]["id"], x["person"]["email"], x["title"], x["kind"] == PositionKind.ELECTED, member)
+        for org in orgs
+        for member in [statuses[org["id"]] in in_file]
+        for x in staff_by_org[org["id"]]
+    ]
+    mail_contacts += [Contact(c["id"], c["email"], "", False, False) for _org, cs in partner_orgs for c in cs]
+    p.plan.mailing = plan_mailing(p.rng, p.today, mail_contacts)
     return p.plan
 
 
@@ -761,9 +779,11 @@ async def seed_demo(
     today: date | None = None,
     members: int = MEMBERS,
     people: int = PEOPLE,
+    settings: Settings | None = None,
 ) -> SeedResult:
     """Seeds the demo data in the session's transaction (the caller commits). Does nothing when
-    it ran before (its audit entry is there) or when a chosen place or address already exists."""
+    it ran before (its audit entry is there) or when a chosen place or address already exists.
+    `settings`: the sender of the past campaigns and the addresses of their archive copies."""
     started = time.perf_counter()
     if await already_seeded(session):
         return SeedResult(False, {}, time.perf_counter() - started)
@@ -782,7 +802,8 @@ async def seed_demo(
         rows = plan.rows.get(table.name, [])
         for i in range(0, len(rows), BATCH):
             await session.execute(insert(table), rows[i : i + BATCH])
-    counts = {table.name: plan.count(table) for table in INSERT_ORDER}
+    await write_mailing(session, plan.mailing, settings or Settings())
+    counts = {table.name: plan.count(table) for table in INSERT_ORDER} | plan.mailing.counts()
     record(session, "seed", MARKER_ENTITY, None, seed=seed, **counts)
     await session.flush()
     return SeedResult(True, counts, time.perf_counter() - started)
@@ -800,6 +821,6 @@ async def seed_demo_database(
         async with open_session(config) as session:
             if only_if_empty and await session.scalar(select(Organisation.id).limit(1)) is not None:
                 return SeedResult(False, {}, 0.0)
-            return await seed_demo(session, seed=seed)
+            return await seed_demo(session, seed=seed, settings=settings)
     finally:
         await config.get_engine().dispose()

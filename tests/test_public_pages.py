@@ -623,3 +623,30 @@ async def test_preference_page_from_a_campaign_records_who_left_through_it(
     leaver_subs = await subscriptions_of(engine, leaver)
     assert {s.status for s in leaver_subs.values()} == {SubscriptionStatus.UNSUBSCRIBED}
     assert {s.unsubscribed_via_campaign_id for s in leaver_subs.values()} == {campaign}
+
+
+async def test_the_home_page_lists_the_public_pages(client: Any) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    for path in ("/archive", "/subscribe", "/schema", "/health/ready"):
+        assert f'href="{path}"' in response.text
+    assert "Publications et archives" in response.text
+
+
+async def test_the_home_page_leads_to_the_admin_app_once_one_is_served(settings: Settings) -> None:
+    from litestar import get as get_route
+    from litestar.testing import AsyncTestClient
+
+    from crm.app import create_app
+
+    @get_route("/admin", sync_to_thread=False)
+    def admin() -> str:
+        return "admin app"
+
+    app = create_app(settings)
+    app.register(admin)
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/", follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == "/admin"

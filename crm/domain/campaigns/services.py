@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -32,6 +32,7 @@ from crm.lib import frenchdates
 from crm.lib.listing import ListQuery
 from crm.lib.mail import CompiledTemplate, TemplateError
 from crm.lib.problems import ProblemError, field_error
+from crm.lib.timezones import PARIS
 
 # Which statuses each action may start from.
 EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
@@ -143,7 +144,7 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
             )
         await self.delete(campaign_id)
 
-    async def compile(self, campaign: Campaign) -> CompiledTemplate:
+    async def compile(self, campaign: Campaign, issued_on: date | None = None) -> CompiledTemplate:
         publication = None
         if campaign.publication_id:
             pub = await self.session.get(Publication, campaign.publication_id)
@@ -165,6 +166,7 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
             subject=campaign.subject,
             publication=publication,
             event=event_summary(event) if event is not None else None,
+            issued_on=issued_on,
         )
 
     def audience(self, campaign: Campaign, segment: Segment | None) -> Select[Any]:
@@ -193,22 +195,23 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         ).one()
         return int(row[0]), int(row[1])
 
-    async def start(self, campaign_id: UUID, settings: Settings) -> Campaign:
+    async def start(self, campaign_id: UUID, settings: Settings, *, at: datetime | None = None) -> Campaign:
         """Freezes the audience into deliveries and marks the campaign running, in one transaction.
         The web copy for the archive is rendered here, once: it is also the proof that the message
-        renders at all, before anyone is queued."""
+        renders at all, before anyone is queued. `at`: when the send started, for the demo's past
+        campaigns; now otherwise."""
         campaign = await self.session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
         if campaign is None:
             raise ProblemError(404, "No such campaign")
         if campaign.status not in STARTABLE:
             raise _conflict(campaign, "send")
-        compiled = await self.compile(campaign)
+        compiled = await self.compile(campaign, at.astimezone(PARIS).date() if at else None)
         archive_html = await render_or_422(archive_view, settings, campaign, compiled)
         segment = await self.session.get(Segment, campaign.segment_id) if campaign.segment_id else None
         audience = self.audience(campaign, segment).subquery()
         suppressed = exists().where(Suppression.email_hash == email_hash_sql(audience.c.email))
         total = await self.session.scalar(select(func.count()).select_from(audience)) or 0
-        now = datetime.now(UTC)
+        now = at or datetime.now(UTC)
         columns = [
             "id",
             "campaign_id",

@@ -9,9 +9,10 @@ from typing import Any
 from uuid import UUID
 
 import jinja2
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, Litestar, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
+from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.config import Settings
@@ -62,6 +63,27 @@ PUBLICATION_KINDS = {
     PublicationKind.OTHER.value: "publication",
 }
 
+# `/` sends visitors to the admin app once one is served there; until then it lists the public pages.
+ADMIN_PATH = "/admin"
+HOME_ENTRIES = (
+    {
+        "url": "/archive",
+        "title": "Publications et archives",
+        "text": "Nos rapports, enquêtes et lettres d’information déjà parues.",
+    },
+    {
+        "url": "/subscribe",
+        "title": "S’inscrire à nos lettres",
+        "text": "Choisissez les listes que vous voulez recevoir.",
+    },
+    {
+        "url": "/schema",
+        "title": "Documentation de l’API",
+        "text": "L’API JSON du CRM, pour l’équipe et les partenaires.",
+    },
+    {"url": "/health/ready", "title": "État du service", "text": "Répond « ok » quand la base et Redis répondent."},
+)
+
 # The public form must not mail-bomb a third party: a mailbox (however spelt) gets a few
 # confirmation e-mails a day, silently (the answer never says an address was held back); a client
 # address may send this many forms an hour and a day (429: that tells nothing about any mailbox).
@@ -72,6 +94,10 @@ SUBSCRIBE_PER_CLIENT_DAY = (200, 86400)
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
     return request.app.state.settings
+
+
+def admin_served(app: Litestar) -> bool:
+    return any(route.path == ADMIN_PATH or route.path.startswith(f"{ADMIN_PATH}/") for route in app.routes)
 
 
 def page(
@@ -179,6 +205,23 @@ class PublicController(Controller):
     path = "/"
     tags = ["Public pages"]
     include_in_schema = False
+
+    @get(
+        "/",
+        operation_id="showHome",
+        summary="Home page",
+        description="Redirects to the admin app when one is served; lists the public pages otherwise.",
+    )
+    async def home(self, request: Request[Any, Any, Any]) -> Response[str] | Redirect:
+        if admin_served(request.app):
+            return Redirect(ADMIN_PATH, status_code=302)
+        return page(
+            request,
+            "home.html",
+            headers={**PUBLIC_PAGE_HEADERS, "Cache-Control": "public, max-age=300"},
+            title="Bienvenue",
+            entries=HOME_ENTRIES,
+        )
 
     # ---- one-click unsubscribe (RFC 8058) -------------------------------------------------
 
