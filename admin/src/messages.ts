@@ -136,6 +136,12 @@ export const fr = {
         list: "Abonné·e à la liste",
       },
     },
+    people: {
+      job_change: "Nouvelle fonction",
+      job_changed: "Changement de fonction enregistré",
+      on: "À partir du",
+      keep_current: "Garder les fonctions actuelles",
+    },
     imports: {
       title: "Importer un fichier",
       steps: { upload: "Fichier", mapping: "Colonnes", report: "Vérification", apply: "Import" },
