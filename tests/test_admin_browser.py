@@ -472,3 +472,36 @@ async def test_build_a_segment_and_watch_its_count_change(
     await page.get_by_role("button", name="Enregistrer").click()
     await page.get_by_text("Élément créé").wait_for()
     assert page.errors == []
+
+
+async def test_import_a_file_as_offices_make_them_and_read_the_report(
+    server: str, browser: Any, demo: dict[str, StaffAccount], tmp_path: Path
+) -> None:
+    bad = tmp_path / "contacts-mairies.csv"
+    bad.write_bytes(
+        "Prénom;Nom;Adresse électronique;Code INSEE;Fonction\r\n"
+        "Jeanne;Leclerc;jeanne.leclerc@ville-bastia.fr;2B033;Adjointe au numérique\r\n"
+        "Paul;Ferrandi;pas-une-adresse;2A004;DSI\r\n".encode("cp1252")
+    )
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/imports")
+    await page.get_by_test_id("import-file").set_input_files(str(bad))
+    await page.get_by_role("button", name="Vérifier le fichier").click()
+    report = page.get_by_test_id("import-report")
+    await report.wait_for()
+    errors = page.get_by_role("table", name="Lignes en erreur")
+    await errors.get_by_role("cell", name="3", exact=True).wait_for()
+    assert "email" in (await errors.inner_text()).lower()
+    assert await page.get_by_role("button", name="Importer", exact=True).count() == 0
+    await screenshot(page, "12-import-report")
+
+    good = tmp_path / "contacts-corriges.csv"
+    good.write_bytes(bad.read_bytes().replace(b"pas-une-adresse", b"paul.ferrandi@ajaccio.fr"))
+    await page.get_by_role("button", name="Importer un autre fichier").click()
+    await page.get_by_test_id("import-file").set_input_files(str(good))
+    await page.get_by_role("button", name="Vérifier le fichier").click()
+    await page.get_by_role("button", name="Importer", exact=True).click()
+    await page.get_by_text("Import terminé").wait_for(timeout=120_000)
+    await screenshot(page, "13-import-applied")
+    assert page.errors == []

@@ -13,6 +13,8 @@ import HandshakeIcon from "@mui/icons-material/Handshake";
 import GroupsIcon from "@mui/icons-material/Groups";
 import AlternateEmailIcon from "@mui/icons-material/AlternateEmail";
 import FilterAltIcon from "@mui/icons-material/FilterAlt";
+import UploadFileIcon from "@mui/icons-material/UploadFile";
+import { ImportList } from "./resources/imports";
 import { authProvider } from "./authProvider";
 import { SegmentCreate, SegmentEdit, SegmentList } from "./resources/segments";
 import { dataProvider } from "./dataProvider";
@@ -87,6 +89,7 @@ export function App() {
       <Resource name="subscriptions" list={SubscriptionList} show={SubscriptionShow} create={SubscriptionCreate} icon={HowToRegIcon} />
       <Resource name="publications" list={PublicationList} create={PublicationCreate} edit={PublicationEdit} icon={MenuBookIcon} recordRepresentation="title" />
       <Resource name="suppressions" list={SuppressionList} create={SuppressionCreate} icon={BlockIcon} />
+      <Resource name="imports" list={ImportList} icon={UploadFileIcon} />
       <Resource name="segments" list={SegmentList} create={SegmentCreate} edit={SegmentEdit} icon={FilterAltIcon} recordRepresentation="name" />
       <Resource name="deliveries" />
       <Resource name="positions" />

@@ -1,4 +1,16 @@
+import { useState } from "react";
+import { Box, Button, Card } from "@mui/material";
 import {
+  AutocompleteInput,
+  BooleanInput,
+  DateInput,
+  Form,
+  HttpError,
+  ReferenceInput,
+  SaveButton,
+  useNotify,
+  useRefresh,
+  useTranslate,
   Create,
   CreateButton,
   Datagrid,
@@ -24,6 +36,7 @@ import {
   useCanAccess,
   useRecordContext,
 } from "react-admin";
+import { api } from "../api";
 import { positionKindChoices } from "../choices";
 import { draftKey, KeepDraft, useSavedWithDraft } from "../KeepDraft";
 
@@ -114,6 +127,57 @@ function ShowActions() {
   return <TopToolbar>{canAccess && <EditButton />}</TopToolbar>;
 }
 
+// A job change in one step: the new position starts and the current ones end on the same day.
+function JobChange() {
+  const record = useRecordContext();
+  const translate = useTranslate();
+  const notify = useNotify();
+  const refresh = useRefresh();
+  const { canAccess } = useCanAccess({ resource: "people", action: "edit" });
+  const [open, setOpen] = useState(false);
+  if (!record || !canAccess) return null;
+  const save = async (values: Record<string, unknown>) => {
+    try {
+      await api(`/api/v1/people/${record.id}/job-change`, {
+        method: "POST",
+        body: JSON.stringify({ ...values, end_current: values.keep_current ? [] : "all", keep_current: undefined }),
+      });
+      notify("crm.people.job_changed", { type: "info" });
+      setOpen(false);
+      refresh();
+    } catch (error) {
+      const problem = error as HttpError;
+      notify(problem.message, { type: "error" });
+      return (problem.body as { errors?: Record<string, string> })?.errors;
+    }
+  };
+  return (
+    <Box sx={{ my: 2 }}>
+      {!open ? (
+        <Button variant="outlined" onClick={() => setOpen(true)}>
+          {translate("crm.people.job_change")}
+        </Button>
+      ) : (
+        <Card variant="outlined">
+          <Form onSubmit={save} defaultValues={{ kind: "elected", on: new Date().toISOString().slice(0, 10) }}>
+            <Box sx={{ p: 2, display: "flex", gap: 2, flexWrap: "wrap", alignItems: "center" }}>
+              <ReferenceInput source="organisation_id" reference="organisations">
+                <AutocompleteInput optionText="name" validate={required()} label="resources.positions.fields.organisation_name" />
+              </ReferenceInput>
+              <TextInput source="title" validate={required()} label="resources.positions.fields.title" />
+              <SelectInput source="kind" choices={positionKindChoices} label="resources.positions.fields.kind" />
+              <DateInput source="on" validate={required()} label="crm.people.on" />
+              <BooleanInput source="keep_current" label="crm.people.keep_current" />
+              <SaveButton alwaysEnable />
+              <Button onClick={() => setOpen(false)}>{translate("ra.action.cancel")}</Button>
+            </Box>
+          </Form>
+        </Card>
+      )}
+    </Box>
+  );
+}
+
 export function PersonShow() {
   return (
     <Show actions={<ShowActions />}>
@@ -124,6 +188,7 @@ export function PersonShow() {
         <TextField source="phone" emptyText="—" />
         <TextField source="language" />
         <TextField source="notes" emptyText="—" />
+        <JobChange />
         <ReferenceManyField
           reference="positions"
           target="person_id"
