@@ -505,3 +505,28 @@ async def test_import_a_file_as_offices_make_them_and_read_the_report(
     await page.get_by_text("Import terminé").wait_for(timeout=120_000)
     await screenshot(page, "13-import-applied")
     assert page.errors == []
+
+
+async def test_a_members_history_and_a_years_label_results(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/organisations")
+    await page.get_by_role("textbox", name="Rechercher").fill("ajaccio")
+    await page.get_by_role("cell", name="Ajaccio").click()
+    await page.get_by_role("tab", name="Historique").click()
+    timeline = page.get_by_test_id("timeline")
+    await timeline.locator("li").first.wait_for()
+    assert await timeline.locator("li").count() > 3
+    await screenshot(page, "14-member-history")
+
+    await page.get_by_role("menuitem", name="Résultats du label").click()
+    await page.get_by_role("textbox", name="Résultats").fill("2B050;4;oui\n97411;@@@@@;non\n")
+    await page.get_by_role("button", name="Vérifier").click()
+    report = page.get_by_test_id("label-results-report")
+    await expect(report).to_contain_text("À enregistrer", timeout=UI_TIMEOUT_MS)
+    await page.get_by_role("button", name="Enregistrer les résultats").click()
+    await expect(report).to_contain_text("Enregistré", timeout=UI_TIMEOUT_MS)
+    await screenshot(page, "15-label-results")
+    assert page.errors == []

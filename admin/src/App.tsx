@@ -1,4 +1,6 @@
-import { Admin, Resource } from "react-admin";
+import { Admin, CustomRoutes, Resource } from "react-admin";
+import { Route } from "react-router-dom";
+import { LabelResults } from "./resources/labelResults";
 import BusinessIcon from "@mui/icons-material/Business";
 import PeopleIcon from "@mui/icons-material/People";
 import BadgeIcon from "@mui/icons-material/Badge";
@@ -97,6 +99,9 @@ export function App() {
       <Resource name="dues" />
       <Resource name="staff" list={StaffList} create={StaffInvite} edit={StaffEdit} icon={BadgeIcon} recordRepresentation="name" />
       <Resource name="audit-log" list={AuditList} icon={HistoryIcon} />
+      <CustomRoutes>
+        <Route path="/label-results" element={<LabelResults />} />
+      </CustomRoutes>
     </Admin>
   );
 }

@@ -1,5 +1,15 @@
 import type { ReactNode } from "react";
-import { AppBar, Layout as RaLayout, LocalesMenuButton, TitlePortal, useGetIdentity, useTranslate } from "react-admin";
+import {
+  AppBar,
+  Layout as RaLayout,
+  LocalesMenuButton,
+  Menu,
+  TitlePortal,
+  useCanAccess,
+  useGetIdentity,
+  useTranslate,
+} from "react-admin";
+import EmojiEventsIcon from "@mui/icons-material/EmojiEvents";
 import { Chip } from "@mui/material";
 
 // The role is always in sight, so nobody wonders why a button is missing.
@@ -26,6 +36,24 @@ function CrmAppBar() {
   );
 }
 
+function CrmMenu() {
+  const translate = useTranslate();
+  const { canAccess: mayRecordLabels } = useCanAccess({ resource: "labels", action: "create" });
+  return (
+    <Menu>
+      <Menu.DashboardItem />
+      <Menu.ResourceItems />
+      {mayRecordLabels && (
+        <Menu.Item to="/label-results" primaryText={translate("crm.label_results.title")} leftIcon={<EmojiEventsIcon />} />
+      )}
+    </Menu>
+  );
+}
+
 export function Layout({ children }: { children: ReactNode }) {
-  return <RaLayout appBar={CrmAppBar}>{children}</RaLayout>;
+  return (
+    <RaLayout appBar={CrmAppBar} menu={CrmMenu}>
+      {children}
+    </RaLayout>
+  );
 }

@@ -36,6 +36,7 @@ import { useWatch } from "react-hook-form";
 import { Alert, Card, CardContent, Typography } from "@mui/material";
 import { api } from "../api";
 import { kindChoices, membershipChoices, positionKindChoices, useGeo } from "../choices";
+import { Timeline } from "./timeline";
 import { draftKey, KeepDraft, useSavedWithDraft } from "../KeepDraft";
 
 const csvExport = () => {
@@ -233,6 +234,9 @@ export function OrganisationShow() {
             source="tags"
             render={(r: { tags?: string[] }) => (r.tags ?? []).map((t) => <ChipField key={t} record={{ t }} source="t" />)}
           />
+        </Tab>
+        <Tab label="resources.organisations.tabs.timeline" path="timeline">
+          <Timeline />
         </Tab>
         <Tab label="resources.organisations.tabs.positions" path="positions">
           <ReferenceManyField reference="positions" target="organisation_id" filter={{ current: true }} pagination={<Pagination />}>
