@@ -45,6 +45,10 @@ def source_hash(admin_dir: Path = ADMIN_DIR) -> str:
     return digest.hexdigest()
 
 
+def is_built() -> bool:
+    return (DIST / "index.html").exists()
+
+
 def is_current(admin_dir: Path = ADMIN_DIR) -> bool:
     stamp = admin_dir / "dist" / ".source-hash"
     return (
@@ -89,7 +93,7 @@ class AdminPage(Controller):
     async def admin(self) -> Response[bytes]:
         index = DIST / "index.html"
         headers = {"Cache-Control": "no-cache", "Content-Security-Policy": ADMIN_CSP}
-        if not index.exists():
+        if not is_built():
             return Response(NOT_BUILT.encode(), media_type="text/html; charset=utf-8", status_code=503, headers=headers)
         return Response(index.read_bytes(), media_type="text/html; charset=utf-8", headers=headers)
 

@@ -443,7 +443,12 @@ async def test_check_people_in_at_an_event_on_a_tablet(
     await page.get_by_role("button", name=re.compile("^Présent·e")).first.wait_for()
     await screenshot(page, "10-event-check-in")
     async with engine.connect() as conn:
-        checked = (await conn.execute(text("SELECT count(*) FROM invitation WHERE checked_in_at IS NOT NULL"))).scalar()
+        checked = (
+            await conn.execute(
+                text("SELECT count(*) FROM invitation WHERE event_id = :event AND checked_in_at IS NOT NULL"),
+                {"event": event.json()["id"]},
+            )
+        ).scalar()
     assert checked == 1
 
 

@@ -345,10 +345,10 @@ EXEMPT_BODY_FIELDS = {
     "SegmentPreviewRequest.definition",
 }
 
-# The multipart uploads of an import and of a CSV subscription: `kind` is one of two words (read_csv
+# The multipart uploads of an import, of a CSV subscription and of a year's label results: `kind` is one of two words (read_csv
 # refuses any other), the other values are checked as `BulkSubscribe` before anything is read, and
 # the file is bounded by the request size and by the rows read_csv accepts.
-EXEMPT_BODIES = {"ImportUpload", "CsvSubscribeUpload"}
+EXEMPT_BODIES = {"ImportUpload", "CsvSubscribeUpload", "ResultsUpload"}
 
 
 def _schema_problems(schema: dict[str, Any], defs: dict[str, Any], where: str, seen: frozenset[str]) -> list[str]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -625,28 +627,34 @@ async def test_preference_page_from_a_campaign_records_who_left_through_it(
     assert {s.unsubscribed_via_campaign_id for s in leaver_subs.values()} == {campaign}
 
 
-async def test_the_home_page_lists_the_public_pages(client: Any) -> None:
+async def test_the_home_page_lists_the_public_pages_until_the_admin_is_built(
+    client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from crm import adminui
+
+    monkeypatch.setattr(adminui, "DIST", tmp_path / "dist")
     response = await client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     for path in ("/archive", "/subscribe", "/schema", "/health/ready"):
         assert f'href="{path}"' in response.text
     assert "Publications et archives" in response.text
+    admin = await client.get("/admin")
+    assert admin.status_code == 503
+    assert "crm build-admin" in admin.text
 
 
-async def test_the_home_page_leads_to_the_admin_app_once_one_is_served(settings: Settings) -> None:
-    from litestar import get as get_route
-    from litestar.testing import AsyncTestClient
+async def test_the_home_page_leads_to_the_admin_app_once_it_is_built(
+    client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from crm import adminui
 
-    from crm.app import create_app
-
-    @get_route("/admin", sync_to_thread=False)
-    def admin() -> str:
-        return "admin app"
-
-    app = create_app(settings)
-    app.register(admin)
-    async with AsyncTestClient(app=app) as client:
-        response = await client.get("/", follow_redirects=False)
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "index.html").write_text('<div id="root"></div>')
+    monkeypatch.setattr(adminui, "DIST", tmp_path / "dist")
+    response = await client.get("/", follow_redirects=False)
     assert response.status_code == 302
     assert response.headers["location"] == "/admin"
+    admin = await client.get("/admin")
+    assert admin.status_code == 200
+    assert '<div id="root">' in admin.text

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import jinja2
-from litestar import Controller, Litestar, MediaType, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,7 +63,7 @@ PUBLICATION_KINDS = {
     PublicationKind.OTHER.value: "publication",
 }
 
-# `/` sends visitors to the admin app once one is served there; until then it lists the public pages.
+# `/` sends visitors to the admin app once it is built; until then it lists the public pages.
 ADMIN_PATH = "/admin"
 HOME_ENTRIES = (
     {
@@ -96,8 +96,10 @@ def _settings(request: Request[Any, Any, Any]) -> Settings:
     return request.app.state.settings
 
 
-def admin_served(app: Litestar) -> bool:
-    return any(route.path == ADMIN_PATH or route.path.startswith(f"{ADMIN_PATH}/") for route in app.routes)
+def admin_served() -> bool:
+    from crm import adminui
+
+    return adminui.is_built()
 
 
 def page(
@@ -213,7 +215,7 @@ class PublicController(Controller):
         description="Redirects to the admin app when one is served; lists the public pages otherwise.",
     )
     async def home(self, request: Request[Any, Any, Any]) -> Response[str] | Redirect:
-        if admin_served(request.app):
+        if admin_served():
             return Redirect(ADMIN_PATH, status_code=302)
         return page(
             request,
@@ -612,7 +614,10 @@ class PublicController(Controller):
         description='Every city or EPCI labelled that year, by number of "@": names and départements only.',
     )
     async def palmares(
-        self, request: Request[Any, Any, Any], year: FromPath[int], db_session: NamedDependency[AsyncSession]
+        self,
+        request: Request[Any, Any, Any],
+        year: Annotated[int, Parameter(ge=2000, le=2100, description="The label's year")],
+        db_session: NamedDependency[AsyncSession],
     ) -> Response[str]:
         palmares = await public.public_palmares(db_session, year)
         if palmares is None:
