@@ -18,7 +18,7 @@ from crm.domain.auth.schemas import AcceptInvitation, LoginRequest, Me
 from crm.domain.staff.services import StaffService, provide_staff_service
 from crm.lib import ratelimit, sessions
 from crm.lib.actor import Actor, current_actor
-from crm.lib.problems import ProblemError
+from crm.lib.problems import ProblemError, problem_responses
 from crm.lib.sessions import StaffSession
 
 
@@ -67,6 +67,7 @@ class AuthController(Controller):
         description="Checks the e-mail and password, sets the session cookie and returns the CSRF token "
         "to send in the X-CSRF-Token header on writes. Failed attempts are limited per account "
         "and per address (429 with Retry-After).",
+        responses=problem_responses(401, 429),
     )
     async def login(
         self,

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -99,6 +100,8 @@ class TagController(Controller):
         description="Puts the tag on an organisation, person, convention or membership (201); a record that "
         "already carries it answers 200 unchanged. An unknown record is refused (422, naming entity_id).",
         guards=[requires_editor],
+        status_code=HTTP_201_CREATED,
+        responses={HTTP_200_OK: ResponseSpec(TaggingRead, description="The record already carried the tag")},
     )
     async def tag_record(
         self, tag_id: FromPath[UUID], data: JSONBody[TaggingCreate], tag_service: NamedDependency[TagService]
