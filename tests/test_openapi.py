@@ -97,3 +97,16 @@ async def test_allow_names_every_method_of_the_path(
         if allow != methods:
             wrong.append(f"{path}: Allow {sorted(allow)}, serves {sorted(methods)}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_sort_fields_are_an_enum_of_each_list(app: Litestar) -> None:
+    paths = app.openapi_schema.to_schema()["paths"]
+    sort = next(p for p in paths["/api/v1/tags"]["get"]["parameters"] if p["name"] == "sort")
+    assert set(sort["schema"]["enum"]) == {"name", "-name", "created_at", "-created_at", None}
+
+
+async def test_a_sort_field_off_the_enum_is_a_bad_parameter(admin_client: AsyncTestClient[Litestar]) -> None:
+    response = await admin_client.get("/api/v1/tags", params={"sort": "-colour"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "sort"
+    assert (await admin_client.get("/api/v1/tags", params={"sort": "-name", "limit": 5})).status_code == 200

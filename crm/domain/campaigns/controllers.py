@@ -8,7 +8,7 @@ from uuid import UUID
 
 from arq.connections import ArqRedis
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +35,7 @@ from crm.domain.campaigns.services import (
     provide_campaign_service,
     provide_delivery_service,
 )
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.schemas import Page
 from crm.lib.sessions import StaffSession
@@ -59,7 +59,7 @@ class CampaignController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "campaign_service": provide_campaign_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(CAMPAIGN_SORTABLE),
     }
 
     @get(
@@ -329,7 +329,7 @@ class DeliveryController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "delivery_service": provide_delivery_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(DELIVERY_SORTABLE),
     }
 
     @get(

@@ -19,8 +19,8 @@ from crm.domain.auth.guards import requires_admin, requires_editor, requires_vie
 from crm.domain.events.display import paris
 from crm.domain.events.queue import enqueue_notifications
 from crm.domain.events.schemas import AttendanceRead, EventCreate, EventRead, EventUpdate, Figures, InvitationRead
-from crm.domain.events.services import EventService, provide_event_service
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.domain.events.services import INVITATION_SORT, EventService, provide_event_service
+from crm.lib.listing import ListQuery, list_query, page, provide_list_query
 from crm.lib.schemas import Page
 
 EVENT_SORTABLE = frozenset({"starts_at", "title", "kind", "status", "created_at"})
@@ -57,7 +57,7 @@ class EventController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "event_service": provide_event_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(EVENT_SORTABLE),
     }
 
     @get(
@@ -155,6 +155,7 @@ class EventController(Controller):
         summary="Invitations of an event",
         description="Everyone invited with their answer; filter by status and checked_in; `q` searches "
         "names and e-mail; sort by last_name (default), status, answered_at, checked_in_at, waiting_since.",
+        dependencies={"listing": list_query(INVITATION_SORT)},
     )
     async def list_invitations(
         self,

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, Parameter
 from litestar.response import Stream
@@ -24,7 +24,7 @@ from crm.domain.imports.csvfiles import ALIASES, COLUMNS, ORGANISATIONS, PEOPLE
 from crm.domain.imports.schemas import ImportRead, ImportSummary, ImportUpload
 from crm.domain.imports.services import ImportService, enqueue_import, export_chunks, provide_import_service
 from crm.lib.actor import current_actor
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 
 SORTABLE = frozenset({"created_at", "applied_at", "filename", "kind", "status"})
@@ -66,7 +66,7 @@ class ImportController(Controller):
     guards = [requires_editor]
     dependencies = {
         "import_service": provide_import_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @post(

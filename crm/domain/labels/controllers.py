@@ -6,13 +6,13 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.labels.schemas import LabelCreate, LabelRead, LabelUpdate, Palmares
 from crm.domain.labels.services import LabelService, provide_label_service
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 
 SORTABLE = frozenset({"year", "level", "created_at"})
@@ -24,7 +24,7 @@ class LabelController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "label_service": provide_label_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(
@@ -113,7 +113,7 @@ class OrganisationLabelController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "label_service": provide_label_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from crm.db.models.mailing import ListKind, Subscription, SubscriptionStatus, SuppressionReason
@@ -29,7 +29,7 @@ from crm.domain.lists.services import (
     provide_subscription_service,
     provide_suppression_service,
 )
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 
 LIST_SORTABLE = frozenset({"name", "slug", "kind", "created_at"})
@@ -51,7 +51,7 @@ class MailingListController(Controller):
     tags = ["Lists and subscriptions"]
     dependencies = {
         "list_service": provide_mailing_list_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(LIST_SORTABLE),
     }
 
     @get(
@@ -127,7 +127,7 @@ class SubscriptionController(Controller):
     tags = ["Lists and subscriptions"]
     dependencies = {
         "subscription_service": provide_subscription_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SUBSCRIPTION_SORTABLE),
     }
 
     @get(
@@ -226,7 +226,7 @@ class SuppressionController(Controller):
     guards = [requires_admin]
     dependencies = {
         "suppression_service": provide_suppression_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SUPPRESSION_SORTABLE),
     }
 
     @get(

@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.tags.schemas import EntityType, TagCreate, TaggingCreate, TaggingRead, TagRead, TagUpdate
 from crm.domain.tags.services import TagService, provide_tag_service
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page, provide_list_query
 from crm.lib.schemas import Page
 
 SORTABLE = frozenset({"name", "created_at"})
@@ -26,7 +26,7 @@ class TagController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "tag_service": provide_tag_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(
@@ -82,6 +82,8 @@ class TagController(Controller):
         operation_id="listTaggings",
         summary="What carries a tag",
         description="The records carrying the tag, latest tagged first, with a name to show for each.",
+        # Always latest tagged first: no sort field to choose.
+        dependencies={"listing": Provide(provide_list_query, sync_to_thread=False)},
     )
     async def list_taggings(
         self,
