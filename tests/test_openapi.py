@@ -110,3 +110,11 @@ async def test_a_sort_field_off_the_enum_is_a_bad_parameter(admin_client: AsyncT
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "sort"
     assert (await admin_client.get("/api/v1/tags", params={"sort": "-name", "limit": 5})).status_code == 200
+
+
+async def test_a_campaign_kind_off_the_enum_is_a_bad_parameter(admin_client: AsyncTestClient[Litestar]) -> None:
+    # The document lists the kinds; before, any text passed it and PostgreSQL refused it.
+    response = await admin_client.get("/api/v1/campaigns", params={"kind": "flyer"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "kind"
+    assert (await admin_client.get("/api/v1/campaigns", params={"kind": "newsletter"})).status_code == 200

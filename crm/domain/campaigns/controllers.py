@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CO
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.config import Settings
-from crm.db.models.campaign import Campaign, CampaignStatus, DeliveryStatus
+from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, DeliveryStatus
 from crm.db.models.mailing import MailingList
 from crm.domain.auth.guards import requires_editor, requires_viewer
 from crm.domain.campaigns.queue import enqueue_send
@@ -73,7 +73,7 @@ class CampaignController(Controller):
         campaign_service: NamedDependency[CampaignService],
         listing: NamedDependency[ListQuery],
         status: Annotated[CampaignStatus | None, Parameter(description="draft, scheduled, running...")] = None,
-        kind: Annotated[str | None, Parameter(description="newsletter, announcement, invitation")] = None,
+        kind: Annotated[CampaignKind | None, Parameter(description="newsletter, announcement, invitation")] = None,
     ) -> Page[CampaignRead]:
         items, total = await campaign_service.search(listing, CAMPAIGN_SORTABLE, status=status, kind=kind)
         return Page[CampaignRead](**page([_read(c) for c in items], total, listing))
