@@ -17,7 +17,7 @@ from crm.adminui import admin_handlers
 from crm.config import Settings, get_settings
 from crm.domain.audit.controllers import AuditController
 from crm.domain.auth.controllers import AuthController
-from crm.domain.auth.middleware import staff_session_middleware
+from crm.domain.auth.middleware import CSRF_EXEMPT, staff_session_middleware
 from crm.domain.board.controllers import MandateController
 from crm.domain.campaigns.controllers import CampaignController, DeliveryController
 from crm.domain.conventions.controllers import ConventionController
@@ -40,8 +40,9 @@ from crm.domain.system.controllers import HealthController, SystemController
 from crm.domain.tags.controllers import TagController
 from crm.lib.json_body import JsonBodyRequest
 from crm.lib.logging import configure_logging, request_id_middleware
-from crm.lib.problems import exception_handlers
+from crm.lib.problems import ProblemDocsPlugin, exception_handlers
 from crm.lib.redis import connect_redis
+from crm.lib.routing import TrueAllowPlugin
 from crm.lib.security_headers import add_security_headers
 from crm.lib.services import alchemy_config
 
@@ -114,7 +115,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, MetricsController, *admin_handlers()],
-        plugins=[SQLAlchemyPlugin(config=db_config)],
+        plugins=[
+            SQLAlchemyPlugin(config=db_config),
+            ProblemDocsPlugin(csrf_exempt=CSRF_EXEMPT),
+            TrueAllowPlugin(),
+        ],
         middleware=[request_id_middleware, prometheus.middleware, staff_session_middleware],
         before_send=[add_security_headers],
         lifespan=[redis_lifespan],

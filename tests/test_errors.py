@@ -70,3 +70,19 @@ async def test_request_id_is_echoed_when_sane(client: AsyncTestClient[Any]) -> N
     assert response.headers["x-request-id"] == "abc-123"
     generated = await client.get("/health/live")
     assert len(generated.headers["x-request-id"]) == 32
+
+
+async def test_a_value_the_database_refuses_is_bad_input_not_a_conflict(admin_client: AsyncTestClient[Any]) -> None:
+    # PostgreSQL refuses a NUL byte in text: that is the client's input, not a clash with a record.
+    in_query = await admin_client.get("/api/v1/tags", params={"q": "a\x00b"})
+    assert in_query.status_code == 400, in_query.text
+    assert in_query.headers["content-type"].startswith("application/problem+json")
+    in_body = await admin_client.post("/api/v1/tags", json={"name": "a\x00b"})
+    assert in_body.status_code == 422, in_body.text
+    assert (await admin_client.get("/api/v1/tags")).json()["total"] == 0
+
+
+async def test_an_integer_wider_than_its_column_is_bad_input_not_a_crash(admin_client: AsyncTestClient[Any]) -> None:
+    response = await admin_client.get("/api/v1/labels/palmares", params={"year": "9999999999999999"})
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -345,7 +345,7 @@ async def test_the_palmares_as_csv_and_as_a_public_page(admin_client: AsyncTestC
 
     exported = await admin_client.get(f"{LABELS}/palmares.csv", params={"year": year})
     assert exported.status_code == 200
-    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.headers["content-type"] == "text/csv; charset=utf-8"
     assert exported.content.startswith(b"\xef\xbb\xbf")
     lines = exported.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "year;level;green;name;kind;insee_code;siren;departement_code;population"

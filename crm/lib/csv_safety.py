@@ -31,3 +31,8 @@ def escape_cell(value: str) -> str:
 def unescape_cell(value: str) -> str:
     """The value `escape_cell` was given (any other cell is returned as is)."""
     return value[1:] if _ESCAPED.match(value) else value
+
+
+# Every CSV the API answers. Litestar adds the charset of text types itself (utf-8): naming it here
+# would send it twice.
+CSV_MEDIA_TYPE = "text/csv"

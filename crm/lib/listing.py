@@ -5,10 +5,12 @@ call `list_and_count` the same way everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from advanced_alchemy.filters import LimitOffset, OrderBy, StatementFilter
+from litestar.di import Provide
 from litestar.params import Parameter
 
 from crm.lib.problems import invalid
@@ -46,6 +48,33 @@ def provide_list_query(
     q: Annotated[str | None, Parameter(max_length=MAX_SEARCH, description="Search text")] = None,
 ) -> ListQuery:
     return ListQuery(limit=limit, offset=offset, sort=sort, q=(q or "").strip() or None)
+
+
+def list_query(sortable: Iterable[str]) -> Provide:
+    """The listing dependency of an endpoint that knows its sort fields: the OpenAPI document lists
+    them (each, and each reversed with -) and a value off the list is a 400 like any bad parameter,
+    instead of a parameter the document calls free text that the service then refuses."""
+    fields = sorted(set(sortable))
+    choices = tuple(value for field in fields for value in (field, f"-{field}"))
+    sort_type: Any = Literal[choices]  # type: ignore[valid-type]
+
+    def provide_sorted_list_query(
+        limit: int = 25, offset: int = 0, sort: str | None = None, q: str | None = None
+    ) -> ListQuery:
+        return provide_list_query(limit=limit, offset=offset, sort=sort, q=q)
+
+    # Litestar reads the parameters from the annotations: the shared ones, with `sort` an enum.
+    annotations: dict[str, Any] = dict(provide_list_query.__annotations__)
+    if isinstance(annotations.get("limit"), str):  # postponed annotations: evaluate them once
+        from typing import get_type_hints
+
+        annotations = get_type_hints(provide_list_query, include_extras=True)
+    annotations["sort"] = Annotated[
+        sort_type | None, Parameter(description=f"Field to sort on, prefixed with - to reverse: {', '.join(fields)}")
+    ]
+    provider: Callable[..., ListQuery] = provide_sorted_list_query
+    provider.__annotations__ = annotations
+    return Provide(provider, sync_to_thread=False)
 
 
 def page(items: list[Any], total: int, query: ListQuery) -> dict[str, Any]:

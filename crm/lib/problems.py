@@ -14,13 +14,22 @@ from advanced_alchemy.exceptions import (
 )
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute, HTTPRoute
 from litestar.status_codes import (
+    HTTP_204_NO_CONTENT,
+    HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.exc import DataError as SQLAlchemyDataError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger("crm.errors")
@@ -125,10 +134,47 @@ def _handle_pydantic(request: Request[Any, Any, Any], exc: PydanticValidationErr
     return problem_response(request, HTTP_422_UNPROCESSABLE_ENTITY, f"Invalid input: {named}", errors=errors)
 
 
+def _is_bad_value(exc: BaseException) -> bool:
+    """Whether the database refused a value itself (SQLSTATE class 22: out of range, a NUL byte, text
+    that is not of the column's type), however deep in the chain of causes. asyncpg refuses some
+    before sending them (an integer wider than the column) with the same exception class."""
+    import asyncpg
+
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, SQLAlchemyDataError | asyncpg.exceptions.DataError):
+            return True
+        if str(getattr(seen, "sqlstate", "") or "").startswith("22"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _bad_value(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    # Input a schema let through but PostgreSQL cannot take: bad input, never a conflict nor a crash.
+    # Without a body it came from the query (400), with one from the body (422), as for the schema.
+    status = HTTP_422_UNPROCESSABLE_ENTITY if request.method in ("POST", "PUT", "PATCH") else HTTP_400_BAD_REQUEST
+    return problem_response(request, status, "A value is out of range or holds characters that cannot be stored")
+
+
 def _handle_repository(request: Request[Any, Any, Any], exc: RepositoryError) -> Response[dict[str, Any]]:
     if isinstance(exc, NotFoundError):
         return problem_response(request, HTTP_404_NOT_FOUND, "No such record")
+    # advanced-alchemy wraps every statement error as an IntegrityError: a refused value is not one.
+    if _is_bad_value(exc):
+        return _bad_value(request)
     if isinstance(exc, DuplicateKeyError | IntegrityError):
+        return problem_response(request, HTTP_409_CONFLICT, "This conflicts with a record that already exists")
+    return _handle_unexpected(request, exc)
+
+
+def _handle_dbapi(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    """The same answers for a statement run outside a repository (a query of a service, the commit)."""
+    if _is_bad_value(exc):
+        return _bad_value(request)
+    if isinstance(exc, SQLAlchemyIntegrityError):
         return problem_response(request, HTTP_409_CONFLICT, "This conflicts with a record that already exists")
     return _handle_unexpected(request, exc)
 
@@ -144,7 +190,135 @@ exception_handlers: dict[Any, Any] = {
     HTTPException: _handle_http,
     PydanticValidationError: _handle_pydantic,
     RepositoryError: _handle_repository,
+    DBAPIError: _handle_dbapi,
     Exception: _handle_unexpected,
 }
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "ProblemError", "exception_handlers", "field_error", "invalid"]
+
+# --- The problem answers in the OpenAPI document -------------------------------------------------
+# Documented once, here, from what each operation is: its guards, its method, its parameters and its
+# body. A controller declares only what truly differs (`problem_responses(429)` on login).
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="The field at fault, dotted for nested ones")
+    detail: str = Field(description="What is wrong with it")
+    pointer: str = Field(description="JSON pointer to the field in the body")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; some answers add members (e.g. `retry_after` with a 429)."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="Always about:blank: the status says what kind of problem it is")
+    title: str
+    status: int
+    detail: str
+    instance: str = Field(description="The path that was requested")
+    errors: list[FieldProblem] = Field(default_factory=list, description="The fields at fault, for bad input")
+
+
+PROBLEM_DESCRIPTIONS = {
+    400: "A body that does not parse, or a query, path or header parameter that breaks its schema",
+    401: "No staff session: log in first",
+    403: "The session's role is too low for this, or the X-CSRF-Token header is missing or wrong on a write",
+    404: "No such record",
+    409: "Conflicts with what is stored (a duplicate, a record in the wrong state, records still attached)",
+    413: "The body is too large",
+    422: "The input parses but breaks the schema or a rule; `errors` names the fields",
+    429: "Too many attempts: wait for the Retry-After seconds",
+    503: "A service this needs (PostgreSQL or Redis) is unavailable",
+}
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem answers to declare on a handler, for a status the rules below cannot infer."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=PROBLEM_DESCRIPTIONS.get(status, TITLES.get(status, "Error")),
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+def inferred_problem_statuses(
+    method: str,
+    *,
+    guarded: bool,
+    csrf_checked: bool,
+    path_params: bool,
+    other_params: bool,
+    body: bool,
+) -> set[int]:
+    """The problem statuses an operation can answer, from what it is."""
+    statuses: set[int] = set()
+    if guarded:
+        statuses |= {401, 403}
+    if csrf_checked and method in WRITE_METHODS:
+        statuses.add(403)
+    if path_params:
+        # A malformed id does not match the route (404); a path enum off its values is a 400.
+        statuses |= {400, 404}
+    if other_params:
+        statuses |= {400, 422}
+    if body:
+        statuses |= {400, 413, 422}
+    if method in WRITE_METHODS:
+        # Services refuse rules (422) and conflicts with stored records (409) on any write; a
+        # unique or foreign-key violation from the database maps to 409 whatever the handler.
+        statuses |= {409, 422}
+    return statuses
+
+
+class ProblemDocsPlugin(ReceiveRoutePlugin):
+    """Adds the problem answers each operation can give to its OpenAPI responses, as
+    `application/problem+json` with the `Problem` schema. What a handler declares itself wins."""
+
+    def __init__(self, csrf_exempt: frozenset[str] = frozenset()) -> None:
+        self.csrf_exempt = csrf_exempt
+
+    def receive_route(self, route: BaseRoute) -> None:
+        if not isinstance(route, HTTPRoute):
+            return
+        for method, (handler, kwargs_model) in route.route_handler_map.items():
+            if method in ("OPTIONS", "HEAD") or not handler.resolve_include_in_schema():
+                continue
+            statuses = inferred_problem_statuses(
+                method,
+                guarded=bool(handler.resolve_guards()),
+                csrf_checked=route.path.startswith("/api/") and route.path not in self.csrf_exempt,
+                path_params=bool(route.path_parameters),
+                other_params=bool(
+                    kwargs_model.expected_query_params
+                    or kwargs_model.expected_header_params
+                    or kwargs_model.expected_cookie_params
+                ),
+                body=(
+                    "data" in kwargs_model.expected_reserved_kwargs
+                    or kwargs_model.expected_data_dto is not None
+                    or kwargs_model.expected_form_data is not None
+                ),
+            )
+            declared = handler.responses or {}
+            inferred = problem_responses(*sorted(statuses))
+            if handler.status_code == HTTP_204_NO_CONTENT:
+                # Litestar documents a body for a handler returning `Response[None]`; a 204 has none.
+                inferred[HTTP_204_NO_CONTENT] = ResponseSpec(data_container=None, description="Done; no content")
+            handler.responses = {**inferred, **declared}
+
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "Problem",
+    "ProblemDocsPlugin",
+    "ProblemError",
+    "exception_handlers",
+    "field_error",
+    "invalid",
+    "problem_responses",
+]

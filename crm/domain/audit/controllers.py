@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from crm.domain.audit.services import AuditService, provide_audit_service
 from crm.domain.auth.guards import requires_admin
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page, Schema
 
 SORTABLE = frozenset({"occurred_at", "action", "entity_type"})
@@ -36,7 +36,7 @@ class AuditController(Controller):
     guards = [requires_admin]
     dependencies = {
         "audit_service": provide_audit_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(

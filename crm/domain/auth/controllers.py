@@ -20,7 +20,7 @@ from crm.domain.staff.services import StaffService, provide_staff_service
 from crm.lib import sessions
 from crm.lib.actor import Actor, current_actor
 from crm.lib.client_address import request_address
-from crm.lib.problems import ProblemError
+from crm.lib.problems import ProblemError, problem_responses
 from crm.lib.sessions import StaffSession
 
 
@@ -76,6 +76,7 @@ class AuthController(Controller):
         "to send in the X-CSRF-Token header on writes. Failed attempts slow down further attempts "
         "per account and address (429 with Retry-After); a browser or address that logged in to the "
         "account before is never held back by others' failures.",
+        responses=problem_responses(401, 429),
     )
     async def login(
         self,

@@ -7,14 +7,14 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from crm.db.models.person import BoardRole
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.board.schemas import BoardRead, MandateCreate, MandateRead, MandateUpdate
 from crm.domain.board.services import MandateService, provide_mandate_service
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 
 SORTABLE = frozenset({"term_start", "term_end", "role", "created_at"})
@@ -27,7 +27,7 @@ class MandateController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "mandate_service": provide_mandate_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(

@@ -8,13 +8,13 @@ from uuid import UUID
 
 from arq.connections import ArqRedis
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.config import Settings
-from crm.db.models.campaign import Campaign, CampaignStatus, DeliveryStatus
+from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, DeliveryStatus
 from crm.db.models.mailing import MailingList
 from crm.domain.auth.guards import requires_editor, requires_viewer
 from crm.domain.campaigns.queue import enqueue_send
@@ -36,7 +36,7 @@ from crm.domain.campaigns.services import (
     provide_delivery_service,
     render_or_422,
 )
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.schemas import Page
 from crm.lib.sessions import StaffSession
@@ -60,7 +60,7 @@ class CampaignController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "campaign_service": provide_campaign_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(CAMPAIGN_SORTABLE),
     }
 
     @get(
@@ -74,9 +74,7 @@ class CampaignController(Controller):
         campaign_service: NamedDependency[CampaignService],
         listing: NamedDependency[ListQuery],
         status: Annotated[CampaignStatus | None, Parameter(description="draft, scheduled, running...")] = None,
-        kind: Annotated[
-            str | None, Parameter(max_length=40, description="newsletter, announcement, invitation")
-        ] = None,
+        kind: Annotated[CampaignKind | None, Parameter(description="newsletter, announcement, invitation")] = None,
     ) -> Page[CampaignRead]:
         items, total = await campaign_service.search(listing, CAMPAIGN_SORTABLE, status=status, kind=kind)
         return Page[CampaignRead](**page([_read(c) for c in items], total, listing))
@@ -336,7 +334,7 @@ class DeliveryController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "delivery_service": provide_delivery_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(DELIVERY_SORTABLE),
     }
 
     @get(

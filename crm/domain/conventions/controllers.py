@@ -7,14 +7,14 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from crm.db.models.partner import ConventionStatus, Renewal
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.conventions.schemas import ConventionCreate, ConventionRead, ConventionRenew, ConventionUpdate
 from crm.domain.conventions.services import ConventionService, provide_convention_service
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 
 SORTABLE = frozenset({"ends_on", "starts_on", "signed_on", "title", "status", "created_at"})
@@ -27,7 +27,7 @@ class ConventionController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "convention_service": provide_convention_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(

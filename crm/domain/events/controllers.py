@@ -28,14 +28,12 @@ from crm.domain.events.schemas import (
     Figures,
     InvitationRead,
 )
-from crm.domain.events.services import EventService, provide_event_service
-from crm.lib.csv_safety import escape_cell
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.domain.events.services import INVITATION_SORT, EventService, provide_event_service
+from crm.lib.csv_safety import CSV_MEDIA_TYPE, escape_cell
+from crm.lib.listing import ListQuery, list_query, page, provide_list_query
 from crm.lib.schemas import Page
 
 EVENT_SORTABLE = frozenset({"starts_at", "title", "kind", "status", "created_at"})
-# Litestar adds the charset of text types itself (utf-8): naming it here would double it.
-CSV_MEDIA_TYPE = "text/csv"
 ANSWER_LABELS = {"yes": "Oui", "no": "Non", "waiting": "Liste d’attente", "invited": "Sans réponse"}
 
 
@@ -67,7 +65,7 @@ class EventController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "event_service": provide_event_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(EVENT_SORTABLE),
     }
 
     @get(
@@ -165,6 +163,7 @@ class EventController(Controller):
         summary="Invitations of an event",
         description="Everyone invited with their answer; filter by status and checked_in; `q` searches "
         "names and e-mail; sort by last_name (default), status, answered_at, checked_in_at, waiting_since.",
+        dependencies={"listing": list_query(INVITATION_SORT)},
     )
     async def list_invitations(
         self,

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, Parameter
 from litestar.response import Stream
@@ -27,7 +27,8 @@ from crm.domain.imports.schemas import ImportRead, ImportSummary, ImportUpload
 from crm.domain.imports.services import ImportService, enqueue_import, export_chunks, provide_import_service
 from crm.domain.imports.vocabulary import HEADERS
 from crm.lib.actor import current_actor
-from crm.lib.listing import MAX_SEARCH, ListQuery, page, provide_list_query
+from crm.lib.csv_safety import CSV_MEDIA_TYPE
+from crm.lib.listing import MAX_SEARCH, ListQuery, list_query, page
 from crm.lib.problems import invalid
 from crm.lib.schemas import Page
 
@@ -43,8 +44,6 @@ def _accepted_columns() -> str:
     return " ".join(parts)
 
 
-# Litestar adds the charset itself: naming it here too would send it twice.
-CSV_MEDIA_TYPE = "text/csv"
 MAX_MAPPING = 20_000
 
 
@@ -98,7 +97,7 @@ class ImportController(Controller):
     guards = [requires_editor]
     dependencies = {
         "import_service": provide_import_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @post(

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
@@ -25,11 +25,11 @@ from crm.domain.labels.schemas import (
     Palmares,
 )
 from crm.domain.labels.services import LabelService, provide_label_service
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.csv_safety import CSV_MEDIA_TYPE
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import MAX_YEAR, MIN_YEAR, Page
 
 SORTABLE = frozenset({"year", "level", "created_at"})
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 
 @dataclass
@@ -45,7 +45,7 @@ class LabelController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "label_service": provide_label_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(
@@ -90,6 +90,7 @@ class LabelController(Controller):
         description="The palmarès as a CSV file for French Excel (UTF-8 with BOM, semicolons): year, level, "
         'green (oui/non), name, kind, insee_code, siren, departement_code, population; most "@" first. '
         "The file can be corrected and sent back to `POST /api/v1/labels/results/csv`.",
+        media_type=CSV_MEDIA_TYPE,
     )
     async def export_palmares(
         self,
@@ -193,7 +194,7 @@ class OrganisationLabelController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "label_service": provide_label_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, Parameter
 
@@ -34,7 +34,7 @@ from crm.domain.lists.services import (
     provide_subscription_service,
     provide_suppression_service,
 )
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 
 LIST_SORTABLE = frozenset({"name", "slug", "kind", "created_at"})
@@ -67,7 +67,7 @@ class MailingListController(Controller):
     dependencies = {
         "list_service": provide_mailing_list_service,
         "subscription_service": provide_subscription_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(LIST_SORTABLE),
     }
 
     @get(
@@ -197,7 +197,7 @@ class SubscriptionController(Controller):
     tags = ["Lists and subscriptions"]
     dependencies = {
         "subscription_service": provide_subscription_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SUBSCRIPTION_SORTABLE),
     }
 
     @get(
@@ -296,7 +296,7 @@ class SuppressionController(Controller):
     guards = [requires_admin]
     dependencies = {
         "suppression_service": provide_suppression_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SUPPRESSION_SORTABLE),
     }
 
     @get(

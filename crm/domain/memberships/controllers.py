@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from crm.db.models.organisation import DuesStatus, MembershipStatus
@@ -33,7 +33,7 @@ from crm.domain.memberships.services import (
     provide_fee_band_service,
     provide_membership_service,
 )
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import MAX_YEAR, MIN_YEAR, Page
 
 MEMBERSHIP_SORTABLE = frozenset({"status", "member_since", "ended_on", "created_at"})
@@ -47,7 +47,7 @@ class MembershipController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "membership_service": provide_membership_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(MEMBERSHIP_SORTABLE),
     }
 
     @get(
@@ -124,7 +124,7 @@ class FeeBandController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "fee_band_service": provide_fee_band_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(FEE_BAND_SORTABLE),
     }
 
     @get(
@@ -184,7 +184,7 @@ class DuesController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "dues_service": provide_dues_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(DUES_SORTABLE),
     }
 
     @get(

@@ -9,7 +9,9 @@ from pydantic import Field
 from crm.db.models.organisation import DuesStatus, MembershipStatus
 from crm.lib.schemas import INT32_MAX, NOTES_MAX, Day, Schema
 
-MAX_EUROS = Decimal("99999999.99")
+# A plain number, not a Decimal: the OpenAPI document carries it as `maximum`, and JSON-schema
+# tools (schemathesis) cannot add a Decimal to their floats.
+MAX_EUROS = 99_999_999.99
 Euros = Field(ge=0, le=MAX_EUROS, max_digits=10, decimal_places=2, description="Euros, two decimals at most")
 
 

@@ -6,14 +6,14 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from crm.db.models.organisation import MembershipStatus, OrganisationKind
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.organisations.schemas import OrganisationCreate, OrganisationRead, OrganisationUpdate, TimelineEntry
 from crm.domain.organisations.services import OrganisationService, provide_organisation_service
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import INT32_MAX, MAX_YEAR, MIN_YEAR, Page
 
 SORTABLE = frozenset({"name", "kind", "population", "insee_code", "siren", "departement_code", "created_at"})
@@ -25,7 +25,7 @@ class OrganisationController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "organisation_service": provide_organisation_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(

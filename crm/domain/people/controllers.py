@@ -27,7 +27,7 @@ from crm.domain.people.services import (
     provide_person_service,
     provide_position_service,
 )
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page, provide_list_query
 from crm.lib.schemas import Page
 
 PEOPLE_SORTABLE = frozenset({"last_name", "first_name", "email", "created_at"})
@@ -41,7 +41,7 @@ class PersonController(Controller):
     dependencies = {
         "person_service": provide_person_service,
         "position_service": provide_position_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(PEOPLE_SORTABLE),
     }
 
     @get(
@@ -139,6 +139,8 @@ class PersonController(Controller):
         operation_id="listPersonPositions",
         summary="A person's career",
         description="Every position the person held or holds: current ones first, then the most recent.",
+        # Always in that order: no sort field to choose.
+        dependencies={"listing": Provide(provide_list_query, sync_to_thread=False)},
     )
     async def person_positions(
         self,
@@ -169,7 +171,7 @@ class PositionController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "position_service": provide_position_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(POSITIONS_SORTABLE),
     }
 
     @get(

@@ -6,14 +6,14 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from crm.db.models.mailing import PublicationKind
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.publications.schemas import PublicationCreate, PublicationRead, PublicationUpdate
 from crm.domain.publications.services import PublicationService, provide_publication_service
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 
 SORTABLE = frozenset({"title", "published_on", "kind", "created_at"})
@@ -24,7 +24,7 @@ class PublicationController(Controller):
     tags = ["Publications"]
     dependencies = {
         "publication_service": provide_publication_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
@@ -17,7 +17,7 @@ from crm.domain.segments.schemas import (
     SegmentUpdate,
 )
 from crm.domain.segments.services import SegmentService, provide_segment_service
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 
 SORTABLE = frozenset({"name", "created_at", "updated_at"})
@@ -28,7 +28,7 @@ class SegmentController(Controller):
     tags = ["Segments"]
     dependencies = {
         "segment_service": provide_segment_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from arq.connections import ArqRedis
 from litestar import Controller, Request, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from crm.config import Settings
@@ -16,7 +16,7 @@ from crm.domain.auth.guards import requires_admin
 from crm.domain.staff.schemas import StaffInvite, StaffRead, StaffUpdate
 from crm.domain.staff.services import StaffService, provide_staff_service
 from crm.lib import sessions
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 from crm.lib.sessions import StaffSession
 
@@ -38,7 +38,7 @@ class StaffController(Controller):
     guards = [requires_admin]
     dependencies = {
         "staff_service": provide_staff_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm.db.audit_listener import record
 from crm.domain.auth.guards import requires_admin
-from crm.lib.problems import PROBLEM_MEDIA_TYPE
+from crm.lib.problems import PROBLEM_MEDIA_TYPE, problem_responses
 from crm.lib.schemas import Email, Schema
 from crm.lib.sessions import StaffSession
 
@@ -68,6 +68,7 @@ class HealthController(Controller):
         operation_id="healthReady",
         summary="Readiness",
         description="200 when PostgreSQL and Redis answer; 503 naming what is down otherwise.",
+        responses=problem_responses(503),
     )
     async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         engine: AsyncEngine = request.app.state.db_config.get_engine()

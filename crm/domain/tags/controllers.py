@@ -7,13 +7,14 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.tags.schemas import EntityType, TagCreate, TaggingCreate, TaggingRead, TagRead, TagUpdate
 from crm.domain.tags.services import TagService, provide_tag_service
-from crm.lib.listing import ListQuery, page, provide_list_query
+from crm.lib.listing import ListQuery, list_query, page, provide_list_query
 from crm.lib.schemas import Page
 
 SORTABLE = frozenset({"name", "created_at"})
@@ -25,7 +26,7 @@ class TagController(Controller):
     guards = [requires_viewer]
     dependencies = {
         "tag_service": provide_tag_service,
-        "listing": Provide(provide_list_query, sync_to_thread=False),
+        "listing": list_query(SORTABLE),
     }
 
     @get(
@@ -81,6 +82,8 @@ class TagController(Controller):
         operation_id="listTaggings",
         summary="What carries a tag",
         description="The records carrying the tag, latest tagged first, with a name to show for each.",
+        # Always latest tagged first: no sort field to choose.
+        dependencies={"listing": Provide(provide_list_query, sync_to_thread=False)},
     )
     async def list_taggings(
         self,
@@ -99,6 +102,8 @@ class TagController(Controller):
         description="Puts the tag on an organisation, person, convention or membership (201); a record that "
         "already carries it answers 200 unchanged. An unknown record is refused (422, naming entity_id).",
         guards=[requires_editor],
+        status_code=HTTP_201_CREATED,
+        responses={HTTP_200_OK: ResponseSpec(TaggingRead, description="The record already carried the tag")},
     )
     async def tag_record(
         self, tag_id: FromPath[UUID], data: JSONBody[TaggingCreate], tag_service: NamedDependency[TagService]
