@@ -278,7 +278,7 @@ async def test_list_pages_and_sorts(admin_client: AsyncTestClient[Any]) -> None:
     by_name = (await admin_client.get(ORGS, params={"kind": "association", "sort": "name"})).json()
     assert [o["name"] for o in by_name["items"]] == ["Agence", "Élus du numérique", "Fédération des villes"]
     bad = await admin_client.get(ORGS, params={"sort": "search_text"})
-    assert bad.status_code == 422
+    assert bad.status_code == 400  # a bad query parameter: `sort` is an enum in the schema
     assert error_fields(bad) == {"sort"}
 
 
