@@ -23,6 +23,7 @@ import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
 import { Dashboard } from "./Dashboard";
 import { Layout } from "./Layout";
+import { theme } from "./theme";
 import { OrganisationCreate, OrganisationEdit, OrganisationList, OrganisationShow } from "./resources/organisations";
 import { PersonCreate, PersonEdit, PersonList, PersonShow } from "./resources/people";
 import { StaffEdit, StaffInvite, StaffList } from "./resources/staff";
@@ -61,6 +62,7 @@ export function App() {
       i18nProvider={i18nProvider}
       dashboard={Dashboard}
       layout={Layout}
+      theme={theme}
       requireAuth
       disableTelemetry
     >

@@ -22,7 +22,7 @@ function RoleChip() {
       size="small"
       data-testid="role"
       label={translate(`crm.role.${identity.role}`)}
-      sx={{ mr: 1, bgcolor: "rgba(255,255,255,0.2)", color: "inherit" }}
+      sx={{ mr: 1, bgcolor: "rgba(0,0,0,0.25)", color: "#fff" }}
     />
   );
 }
