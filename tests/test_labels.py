@@ -373,3 +373,18 @@ async def test_the_palmares_as_csv_and_as_a_public_page(admin_client: AsyncTestC
     assert "<script" not in html
     assert (await admin_client.get(f"/palmares/{year + 1}")).status_code == 404
     assert (await admin_client.get("/palmares/2003")).status_code == 404
+
+
+async def test_a_name_that_reads_as_a_formula_is_escaped_once_in_the_palmares(
+    admin_client: AsyncTestClient[Any],
+) -> None:
+    year = date.today().year
+    batch = {"year": year, "results": [{"code": "2A004", "level": 2}]}
+    assert (await admin_client.post(f"{LABELS}/results", json=batch)).status_code == 200
+    ajaccio = (await admin_client.get("/api/v1/organisations", params={"q": "ajaccio"})).json()["items"][0]
+    renamed = await admin_client.patch(f"/api/v1/organisations/{ajaccio['id']}", json={"name": "=HYPERLINK(1)"})
+    assert renamed.status_code == 200, renamed.text
+
+    exported = await admin_client.get(f"{LABELS}/palmares.csv", params={"year": year})
+    name = exported.content.decode("utf-8-sig").splitlines()[1].split(";")[3]
+    assert name == "'=HYPERLINK(1)"

@@ -157,6 +157,36 @@ def raw_cell(record: list[str], i: int) -> str:
     return unescape_cell(record[i].strip()) if i < len(record) else ""
 
 
+def read_records(data: bytes, max_rows: int) -> tuple[list[tuple[int, list[str]]], str, str]:
+    """The non-blank records of a CSV file as offices save it, each with the line it starts on,
+    and the encoding and delimiter found; a file that cannot be read, or with more than `max_rows`
+    rows (a header and a title line above it allowed), is a 422 on `file`."""
+    if not data.strip():
+        raise invalid("file", "is empty")
+    if data.startswith(b"PK\x03\x04"):
+        raise invalid("file", "is a spreadsheet (.xlsx), not a text file; save it as CSV")
+    text, encoding = decode(data)
+    if "\x00" in text:
+        raise invalid("file", "is not a text file (a spreadsheet saved as .xls?); save it as CSV")
+    first_lines = [line for line in text.splitlines() if line.strip()][:HEADER_SEARCH]
+    delimiter = sniff_delimiter(first_lines)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[tuple[int, list[str]]] = []
+    previous_end = 0
+    try:
+        for record in reader:
+            line = previous_end + 1
+            previous_end = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue  # blank lines, and rows of empty cells (;;;;) that spreadsheets leave
+            if len(records) > max_rows + HEADER_SEARCH:
+                raise invalid("file", f"has more than {max_rows} rows; split it")
+            records.append((line, record))
+    except csv.Error as exc:
+        raise invalid("file", f"line {reader.line_num}: {exc}") from exc
+    return records, encoding, delimiter
+
+
 def read_csv(
     data: bytes,
     kind: str,
@@ -171,30 +201,8 @@ def read_csv(
     `known_place` tells whether a text is the name of a commune or an EPCI."""
     if kind not in KINDS:
         raise invalid("kind", f"must be one of {', '.join(KINDS)}")
-    if not data.strip():
-        raise invalid("file", "is empty")
-    if data.startswith(b"PK\x03\x04"):
-        raise invalid("file", "is a spreadsheet (.xlsx), not a text file; save it as CSV")
-    text, encoding = decode(data)
-    if "\x00" in text:
-        raise invalid("file", "is not a text file (a spreadsheet saved as .xls?); save it as CSV")
     mapping = _check_mapping(mapping or {}, kind)
-    first_lines = [line for line in text.splitlines() if line.strip()][:HEADER_SEARCH]
-    delimiter = sniff_delimiter(first_lines)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    records: list[tuple[int, list[str]]] = []
-    previous_end = 0
-    try:
-        for record in reader:
-            line = previous_end + 1
-            previous_end = reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue  # blank lines, and rows of empty cells (;;;;) that spreadsheets leave
-            if len(records) > MAX_ROWS + HEADER_SEARCH:
-                raise invalid("file", f"has more than {MAX_ROWS} rows; split it")
-            records.append((line, record))
-    except csv.Error as exc:
-        raise invalid("file", f"line {reader.line_num}: {exc}") from exc
+    records, encoding, delimiter = read_records(data, MAX_ROWS)
     if not records:
         raise invalid("file", "has no header line")
     parsed = CsvFile(encoding=encoding, delimiter=delimiter, columns=[])

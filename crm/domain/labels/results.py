@@ -8,8 +8,6 @@ new level and green "@" (results are corrected by sending them again)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.db.models.organisation import LabelAward, Organisation, OrganisationKind
 from crm.db.models.reference import Commune, Epci
 from crm.domain.geo.codes import clean_insee_code, clean_siren
-from crm.domain.imports.csvfiles import CellError, csv_lines, decode, parse_bool, plain_key, sniff_delimiter
+from crm.domain.imports.csvfiles import CellError, csv_lines, parse_bool, plain_key, read_records
 from crm.domain.labels.schemas import MAX_RESULTS, LabelResultOutcome, LabelResultsReport
 from crm.domain.organisations.schemas import OrganisationCreate
 from crm.domain.organisations.services import OrganisationService
@@ -92,52 +90,38 @@ def parse_level(value: str) -> int:
 
 def read_results_csv(data: bytes) -> list[ResultRow]:
     """The rows of a results file (code; level; green), or a 422 on `file` listing every bad cell."""
-    if not data.strip():
-        raise invalid("file", "is empty")
-    text, _ = decode(data)
-    if "\x00" in text:
-        raise invalid("file", "is not a text file (a spreadsheet saved as .xlsx?); save it as CSV")
-    first_lines = [line for line in text.splitlines() if line.strip()][:5]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_lines))
+    records, _, _ = read_records(data, MAX_RESULTS)
     columns: dict[str, int] | None = None
     code_columns: list[int] = []
     rows: list[ResultRow] = []
     errors: list[dict[str, str]] = []
-    previous_end = 0
-    try:
-        for record in reader:
-            line = previous_end + 1
-            previous_end = reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            if columns is None:
-                columns = {}
-                for i, name in enumerate(record):
-                    column = HEADER_INDEX.get(plain_key(name))
-                    if column == "code":
-                        # Both insee_code and siren (as the palmarès file has them): the first filled wins.
-                        code_columns.append(i)
-                    if column and column not in columns:
-                        columns[column] = i
-                missing = [c for c in ("code", "level") if c not in columns]
-                if missing:
-                    raise invalid(
-                        "file", f"the header line needs the columns code and level (missing: {', '.join(missing)})"
-                    )
-                continue
-            if len(rows) + len(errors) >= MAX_RESULTS:
-                raise invalid("file", f"has more than {MAX_RESULTS} rows; split it")
+    for line, record in records:
+        if columns is None:
+            columns = {}
+            for i, name in enumerate(record):
+                column = HEADER_INDEX.get(plain_key(name))
+                if column == "code":
+                    # Both insee_code and siren (as the palmarès file has them): the first filled wins.
+                    code_columns.append(i)
+                if column and column not in columns:
+                    columns[column] = i
+            missing = [c for c in ("code", "level") if c not in columns]
+            if missing:
+                raise invalid(
+                    "file", f"the header line needs the columns code and level (missing: {', '.join(missing)})"
+                )
+            continue
+        if len(rows) + len(errors) >= MAX_RESULTS:
+            raise invalid("file", f"has more than {MAX_RESULTS} rows; split it")
 
-            code = next((record[i].strip() for i in code_columns if i < len(record) and record[i].strip()), "")
-            try:
-                level = parse_level(_cell(record, columns, "level"))
-                green = parse_bool(_cell(record, columns, "green")) if _cell(record, columns, "green") else False
-            except CellError as exc:
-                errors.append(field_error("file", f"line {line}: {exc}"))
-                continue
-            rows.append(ResultRow(line=line, code=code, level=level, green=green, where=""))
-    except csv.Error as exc:
-        raise invalid("file", f"line {reader.line_num}: {exc}") from exc
+        code = next((record[i].strip() for i in code_columns if i < len(record) and record[i].strip()), "")
+        try:
+            level = parse_level(_cell(record, columns, "level"))
+            green = parse_bool(_cell(record, columns, "green")) if _cell(record, columns, "green") else False
+        except CellError as exc:
+            errors.append(field_error("file", f"line {line}: {exc}"))
+            continue
+        rows.append(ResultRow(line=line, code=code, level=level, green=green, where=""))
     if columns is None:
         raise invalid("file", "has no header line")
     if errors:
@@ -145,11 +129,6 @@ def read_results_csv(data: bytes) -> list[ResultRow]:
     if not rows:
         raise invalid("file", "has a header line but no rows")
     return rows
-
-
-def _no_formula(text: str) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet: written as text instead.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def palmares_csv(year: int, entries: Sequence[Any]) -> bytes:
@@ -160,7 +139,7 @@ def palmares_csv(year: int, entries: Sequence[Any]) -> bytes:
             "year": year,
             "level": e.level,
             "green": e.green,
-            "name": _no_formula(e.name),
+            "name": e.name,
             "kind": e.kind,
             "insee_code": e.insee_code,
             "siren": e.siren,
