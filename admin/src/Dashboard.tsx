@@ -60,7 +60,7 @@ export function Dashboard() {
       <Panel title={translate("crm.dashboard.members_by_status")}>
         <ResponsiveContainer width="100%" height={220}>
           <PieChart>
-            <Pie data={statuses} dataKey="value" nameKey="name" outerRadius={80} label>
+            <Pie data={statuses} dataKey="value" nameKey="name" outerRadius={80} label isAnimationActive={false}>
               {statuses.map((_, i) => (
                 <Cell key={i} fill={COLOURS[i % COLOURS.length]} />
               ))}
@@ -82,7 +82,7 @@ export function Dashboard() {
             <XAxis type="number" allowDecimals={false} />
             <YAxis type="category" dataKey="region_name" width={150} interval={0} tick={{ fontSize: 12 }} />
             <Tooltip />
-            <Bar dataKey="count" fill="#1565c0" name="Adhérents" />
+            <Bar dataKey="count" fill="#1565c0" name="Adhérents" isAnimationActive={false} />
           </BarChart>
         </ResponsiveContainer>
       </Panel>
@@ -137,7 +137,7 @@ export function Dashboard() {
             {data.recent_campaigns.map((c) => (
               <ListItem key={c.id}>
                 <ListItemText
-                  primary={`${c.name} (${c.status})`}
+                  primary={`${c.name} (${translate(`crm.campaign_status.${c.status}`)})`}
                   secondary={`envoyés ${c.deliveries.sent ?? 0} / ${c.audience_count ?? 0} · échecs ${(c.deliveries.failed ?? 0) + (c.deliveries.bounced ?? 0)}`}
                 />
               </ListItem>
@@ -151,7 +151,7 @@ export function Dashboard() {
             {data.imports_running.map((i) => (
               <ListItem key={i.id}>
                 <ListItemText
-                  primary={`${i.filename} (${i.status})`}
+                  primary={`${i.filename} (${translate(`crm.import_status.${i.status}`)})`}
                   secondary={
                     <LinearProgress
                       variant="determinate"

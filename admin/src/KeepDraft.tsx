@@ -3,15 +3,22 @@
 // the API has saved them.
 import { useEffect } from "react";
 import { useFormContext } from "react-hook-form";
-import { useNotify, useRedirect } from "react-admin";
+import {
+  Create,
+  Edit,
+  useNotify,
+  useRecordContext,
+  useRedirect,
+  useResourceContext,
+  type CreateProps,
+  type EditProps,
+} from "react-admin";
 
-export const draftKey = (resource: string, id?: string | number) => `crm.draft:${resource}:${id ?? "new"}`;
+// One draft per form: the resource and the record (or "new") it edits.
+const draftKey = (resource: string | undefined, id?: string | number) => `crm.draft:${resource}:${id ?? "new"}`;
 
-export function dropDraft(key: string) {
-  localStorage.removeItem(key);
-}
-
-export function KeepDraft({ storageKey }: { storageKey: string }) {
+export function KeepDraft() {
+  const storageKey = draftKey(useResourceContext(), useRecordContext()?.id);
   const { watch, reset, getValues } = useFormContext();
   const notify = useNotify();
   useEffect(() => {
@@ -41,12 +48,22 @@ export function KeepDraft({ storageKey }: { storageKey: string }) {
 }
 
 // Passing onSuccess replaces react-admin's own (notify, redirect): do both, and forget the draft.
-export function useSavedWithDraft(resource: string, kind: "created" | "updated") {
+function useSavedWithDraft(kind: "created" | "updated") {
+  const resource = useResourceContext();
   const notify = useNotify();
   const redirect = useRedirect();
   return (data: { id: string | number }) => {
-    dropDraft(draftKey(resource, kind === "created" ? undefined : data.id));
+    localStorage.removeItem(draftKey(resource, kind === "created" ? undefined : data.id));
     notify(`ra.notification.${kind}`, { type: "info", messageArgs: { smart_count: 1 } });
     redirect("show", resource, data.id, data);
   };
+}
+
+// Create and Edit pages whose forms hold a <KeepDraft />: the draft goes once the API saved it.
+export function CreateKeepingDraft(props: CreateProps) {
+  return <Create {...props} mutationOptions={{ onSuccess: useSavedWithDraft("created") }} />;
+}
+
+export function EditKeepingDraft(props: EditProps) {
+  return <Edit mutationMode="pessimistic" {...props} mutationOptions={{ onSuccess: useSavedWithDraft("updated") }} />;
 }

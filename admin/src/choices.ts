@@ -19,6 +19,21 @@ export const membershipChoices = ["prospect", "active", "lapsed", "resigned"].ma
 
 export const positionKindChoices = ["elected", "staff"].map((id) => ({ id, name: `crm.position_kind.${id}` }));
 
+// One list of French words per status the API sends, so no raw status reaches a page.
+export const statusChoices = (kind: string, ids: string[]) => ids.map((id) => ({ id, name: `crm.${kind}.${id}` }));
+export const eventStatusChoices = statusChoices("event_status", ["scheduled", "cancelled"]);
+export const deliveryStatusChoices = statusChoices("delivery_status", [
+  "queued",
+  "leased",
+  "sent",
+  "failed",
+  "bounced",
+  "unsubscribed",
+  "cancelled",
+]);
+export const importStatusChoices = statusChoices("import_status", ["checking", "checked", "applying", "applied", "failed"]);
+export const importKindChoices = statusChoices("import_kind", ["organisations", "people"]);
+
 export const roleChoices = ["viewer", "editor", "admin"].map((id) => ({ id, name: `crm.role.${id}` }));
 
 export interface GeoArea {

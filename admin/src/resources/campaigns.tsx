@@ -3,10 +3,8 @@ import {
   ArrayInput,
   AutocompleteInput,
   BooleanInput,
-  Create,
   Datagrid,
   DateField,
-  Edit,
   EditButton,
   FormDataConsumer,
   List,
@@ -44,7 +42,8 @@ import {
   Typography,
 } from "@mui/material";
 import { api } from "../api";
-import { draftKey, KeepDraft, useSavedWithDraft } from "../KeepDraft";
+import { deliveryStatusChoices } from "../choices";
+import { CreateKeepingDraft, EditKeepingDraft, KeepDraft } from "../KeepDraft";
 
 export const campaignKindChoices = ["newsletter", "announcement", "invitation"].map((id) => ({
   id,
@@ -86,11 +85,10 @@ function AudienceInputs() {
 }
 
 export function CampaignCreate() {
-  const created = useSavedWithDraft("campaigns", "created");
   return (
-    <Create mutationOptions={{ onSuccess: created }}>
+    <CreateKeepingDraft>
       <SimpleForm defaultValues={{ kind: "newsletter", template: "newsletter", content: { blocks: [] } }}>
-        <KeepDraft storageKey={draftKey("campaigns")} />
+        <KeepDraft />
         <TextInput source="name" validate={required()} fullWidth />
         <SelectInput source="kind" choices={campaignKindChoices} />
         <SelectInput source="template" choices={campaignKindChoices} />
@@ -98,7 +96,7 @@ export function CampaignCreate() {
         <TextInput source="preheader" fullWidth />
         <AudienceInputs />
       </SimpleForm>
-    </Create>
+    </CreateKeepingDraft>
   );
 }
 
@@ -208,10 +206,9 @@ function BlockFields() {
 }
 
 function CampaignEditForm() {
-  const record = useRecordContext();
   return (
     <SimpleForm>
-      <KeepDraft storageKey={draftKey("campaigns", record?.id)} />
+      <KeepDraft />
       <Box sx={{ display: "flex", gap: 3, flexWrap: "wrap", alignItems: "flex-start", width: "100%" }}>
         <Box sx={{ flex: "1 1 420px", minWidth: 320 }}>
           <TextInput source="name" validate={required()} fullWidth />
@@ -234,11 +231,10 @@ function CampaignEditForm() {
 }
 
 export function CampaignEdit() {
-  const updated = useSavedWithDraft("campaigns", "updated");
   return (
-    <Edit mutationMode="pessimistic" mutationOptions={{ onSuccess: updated }}>
+    <EditKeepingDraft>
       <CampaignEditForm />
-    </Edit>
+    </EditKeepingDraft>
   );
 }
 
@@ -371,10 +367,10 @@ function ProgressPanel() {
   );
 }
 
+// EditButton hides itself from roles that may not edit; only drafts are edited at all.
 function ShowActions() {
   const record = useRecordContext();
-  const { canAccess } = useCanAccess({ resource: "campaigns", action: "edit" });
-  return <TopToolbar>{canAccess && record?.status === "draft" && <EditButton />}</TopToolbar>;
+  return <TopToolbar>{record?.status === "draft" && <EditButton />}</TopToolbar>;
 }
 
 export function CampaignShow() {
@@ -393,7 +389,7 @@ export function CampaignShow() {
         <ReferenceManyField reference="deliveries" target="campaign_id" label="crm.campaigns.deliveries" pagination={<Pagination />}>
           <Datagrid bulkActionButtons={false}>
             <TextField source="email" label="resources.people.fields.email" />
-            <TextField source="status" label="crm.campaigns.delivery_status" />
+            <SelectField source="status" choices={deliveryStatusChoices} label="crm.campaigns.delivery_status" />
             <NumberField source="attempts" label="crm.campaigns.attempts" />
             <DateField source="sent_at" showTime locales="fr-FR" options={paris} label="crm.campaigns.sent_at" />
             <TextField source="smtp_response" label="crm.campaigns.smtp_response" />

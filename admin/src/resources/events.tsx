@@ -1,12 +1,9 @@
 import { useCallback, useEffect, useState } from "react";
 import {
   BooleanInput,
-  Create,
   Datagrid,
   DateField,
   DateTimeInput,
-  Edit,
-  EditButton,
   List,
   NullableBooleanInput,
   NumberField,
@@ -18,7 +15,6 @@ import {
   SimpleShowLayout,
   TextField,
   TextInput,
-  TopToolbar,
   required,
   useCanAccess,
   useNotify,
@@ -41,7 +37,8 @@ import {
   Typography,
 } from "@mui/material";
 import { api, queryString } from "../api";
-import { draftKey, KeepDraft, useSavedWithDraft } from "../KeepDraft";
+import { eventStatusChoices } from "../choices";
+import { CreateKeepingDraft, EditKeepingDraft, KeepDraft } from "../KeepDraft";
 
 export const eventKindChoices = ["ceremony", "congress", "general_assembly", "webinar", "workshop"].map((id) => ({
   id,
@@ -63,16 +60,16 @@ export function EventList() {
         <NumberField source="capacity" sortable={false} />
         <NumberField source="figures.yes" sortable={false} />
         <NumberField source="figures.waiting" sortable={false} />
-        <TextField source="status" />
+        <SelectField source="status" choices={eventStatusChoices} />
       </Datagrid>
     </List>
   );
 }
 
-function EventForm({ storageKey }: { storageKey: string }) {
+function EventForm() {
   return (
     <SimpleForm>
-      <KeepDraft storageKey={storageKey} />
+      <KeepDraft />
       <SelectInput source="kind" choices={eventKindChoices} validate={required()} />
       <TextInput source="title" validate={required()} fullWidth />
       <TextInput source="description" multiline fullWidth />
@@ -89,25 +86,18 @@ function EventForm({ storageKey }: { storageKey: string }) {
 }
 
 export function EventCreate() {
-  const created = useSavedWithDraft("events", "created");
   return (
-    <Create mutationOptions={{ onSuccess: created }}>
-      <EventForm storageKey={draftKey("events")} />
-    </Create>
+    <CreateKeepingDraft>
+      <EventForm />
+    </CreateKeepingDraft>
   );
 }
 
-function EventEditForm() {
-  const record = useRecordContext();
-  return <EventForm storageKey={draftKey("events", record?.id)} />;
-}
-
 export function EventEdit() {
-  const updated = useSavedWithDraft("events", "updated");
   return (
-    <Edit mutationMode="pessimistic" mutationOptions={{ onSuccess: updated }}>
-      <EventEditForm />
-    </Edit>
+    <EditKeepingDraft>
+      <EventForm />
+    </EditKeepingDraft>
   );
 }
 
@@ -231,14 +221,9 @@ function Figures() {
   );
 }
 
-function ShowActions() {
-  const { canAccess } = useCanAccess({ resource: "events", action: "edit" });
-  return <TopToolbar>{canAccess && <EditButton />}</TopToolbar>;
-}
-
 export function EventShow() {
   return (
-    <Show actions={<ShowActions />}>
+    <Show>
       <SimpleShowLayout>
         <TextField source="title" />
         <SelectField source="kind" choices={eventKindChoices} />
@@ -246,7 +231,7 @@ export function EventShow() {
         <DateField source="ends_at" showTime locales="fr-FR" options={{ ...paris, dateStyle: "full", timeStyle: "short" }} />
         <TextField source="venue_name" emptyText="—" />
         <TextField source="address" emptyText="—" />
-        <TextField source="status" />
+        <SelectField source="status" choices={eventStatusChoices} />
         <Figures />
       </SimpleShowLayout>
       <CheckInDesk />

@@ -2,7 +2,7 @@
 // report row by row, apply with a progress bar. Every step is the API's (POST /imports,
 // GET /imports/{id}, POST /imports/{id}/apply); the page only follows.
 import { useEffect, useState } from "react";
-import { Datagrid, DateField, List, NumberField, TextField, Title, useCanAccess, useTranslate } from "react-admin";
+import { Datagrid, DateField, List, NumberField, SelectField, TextField, Title, useCanAccess, useTranslate } from "react-admin";
 import {
   Alert,
   Box,
@@ -25,6 +25,7 @@ import {
 } from "@mui/material";
 import { HttpError } from "react-admin";
 import { api } from "../api";
+import { importKindChoices, importStatusChoices } from "../choices";
 
 interface Question {
   column: string;
@@ -64,6 +65,10 @@ function RowsTable({ rows, label }: { rows: RowError[]; label: string }) {
   const translate = useTranslate();
   if (rows.length === 0) return null;
   return (
+    <>
+    <Typography variant="subtitle1" component="h3">
+      {label}
+    </Typography>
     <Table size="small" aria-label={label} sx={{ mb: 2 }}>
       <TableHead>
         <TableRow>
@@ -82,6 +87,7 @@ function RowsTable({ rows, label }: { rows: RowError[]; label: string }) {
         ))}
       </TableBody>
     </Table>
+    </>
   );
 }
 
@@ -260,7 +266,7 @@ export function ImportWizard() {
             <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }}>
               {translate("crm.imports.read", {
                 encoding: report.encoding,
-                delimiter: report.delimiter_name ?? "",
+                delimiter: translate(`crm.delimiter.${report.delimiter_name || "semicolon"}`),
                 header: report.header_line ?? 1,
               })}
             </Typography>
@@ -291,12 +297,12 @@ export function ImportList() {
   return (
     <Box>
       <ImportWizard />
-      <List resource="imports" title=" " sort={{ field: "created_at", order: "DESC" }} actions={false} disableSyncWithLocation>
+      <List resource="imports" title=" " sort={{ field: "created_at", order: "DESC" }} actions={false} empty={false} disableSyncWithLocation>
         <Datagrid bulkActionButtons={false} rowClick={false}>
           <DateField source="created_at" showTime locales="fr-FR" options={{ timeZone: "Europe/Paris" }} />
           <TextField source="filename" />
-          <TextField source="kind" />
-          <TextField source="status" />
+          <SelectField source="kind" choices={importKindChoices} />
+          <SelectField source="status" choices={importStatusChoices} />
           <NumberField source="row_count" sortable={false} />
           <NumberField source="error_count" sortable={false} />
         </Datagrid>

@@ -3,11 +3,8 @@ import {
   BooleanField,
   BooleanInput,
   ChipField,
-  Create,
   Datagrid,
   DateField,
-  Edit,
-  EditButton,
   ExportButton,
   FilterButton,
   FunctionField,
@@ -29,7 +26,6 @@ import {
   CreateButton,
   useTranslate,
   useRecordContext,
-  useCanAccess,
   Pagination,
 } from "react-admin";
 import { useWatch } from "react-hook-form";
@@ -37,18 +33,17 @@ import { Alert, Card, CardContent, Typography } from "@mui/material";
 import { api } from "../api";
 import { kindChoices, membershipChoices, positionKindChoices, useGeo } from "../choices";
 import { Timeline } from "./timeline";
-import { draftKey, KeepDraft, useSavedWithDraft } from "../KeepDraft";
+import { CreateKeepingDraft, EditKeepingDraft, KeepDraft } from "../KeepDraft";
 
 const csvExport = () => {
   window.location.assign("/api/v1/organisations/export.csv");
 };
 
 function ListActions() {
-  const { canAccess: canCreate } = useCanAccess({ resource: "organisations", action: "create" });
   return (
     <TopToolbar>
       <FilterButton />
-      {canCreate && <CreateButton />}
+      <CreateButton />
       <ExportButton exporter={csvExport} />
     </TopToolbar>
   );
@@ -156,12 +151,10 @@ function LookupPreview() {
 }
 
 export function OrganisationCreate() {
-  const key = draftKey("organisations");
-  const created = useSavedWithDraft("organisations", "created");
   return (
-    <Create redirect="show" mutationOptions={{ onSuccess: created }}>
+    <CreateKeepingDraft>
       <SimpleForm defaultValues={{ kind: "commune" }}>
-        <KeepDraft storageKey={key} />
+        <KeepDraft />
         <SelectInput source="kind" choices={kindChoices} />
         <TextInput source="insee_code" helperText="ex. 2A004, 97411, 01053" />
         <TextInput source="siren" helperText="Intercommunalité : 9 chiffres" />
@@ -174,25 +167,22 @@ export function OrganisationCreate() {
         <TextInput source="address" multiline />
         <TextInput source="notes" multiline />
       </SimpleForm>
-    </Create>
+    </CreateKeepingDraft>
   );
 }
 
 export function OrganisationEdit() {
-  const updated = useSavedWithDraft("organisations", "updated");
   return (
-    <Edit mutationMode="pessimistic" mutationOptions={{ onSuccess: updated }}>
+    <EditKeepingDraft>
       <OrganisationEditForm />
-    </Edit>
+    </EditKeepingDraft>
   );
 }
 
 function OrganisationEditForm() {
-  const record = useRecordContext();
-  const key = draftKey("organisations", record?.id);
   return (
     <SimpleForm>
-      <KeepDraft storageKey={key} />
+      <KeepDraft />
       <TextInput source="name" />
       <NumberInput source="population" min={0} />
       <BooleanInput source="is_partner" />
@@ -205,14 +195,9 @@ function OrganisationEditForm() {
   );
 }
 
-function ShowActions() {
-  const { canAccess } = useCanAccess({ resource: "organisations", action: "edit" });
-  return <TopToolbar>{canAccess && <EditButton />}</TopToolbar>;
-}
-
 export function OrganisationShow() {
   return (
-    <Show actions={<ShowActions />}>
+    <Show>
       <TabbedShowLayout>
         <Tab label="resources.organisations.tabs.summary">
           <TextField source="name" />

@@ -11,12 +11,9 @@ import {
   useNotify,
   useRefresh,
   useTranslate,
-  Create,
   CreateButton,
   Datagrid,
   DateField,
-  Edit,
-  EditButton,
   ExportButton,
   FunctionField,
   List,
@@ -38,7 +35,7 @@ import {
 } from "react-admin";
 import { api } from "../api";
 import { positionKindChoices } from "../choices";
-import { draftKey, KeepDraft, useSavedWithDraft } from "../KeepDraft";
+import { CreateKeepingDraft, EditKeepingDraft, KeepDraft } from "../KeepDraft";
 
 const filters = [
   <SearchInput key="q" source="q" alwaysOn />,
@@ -51,10 +48,9 @@ const csvExport = () => {
 };
 
 function ListActions() {
-  const { canAccess } = useCanAccess({ resource: "people", action: "create" });
   return (
     <TopToolbar>
-      {canAccess && <CreateButton />}
+      <CreateButton />
       <ExportButton exporter={csvExport} />
     </TopToolbar>
   );
@@ -84,10 +80,10 @@ export function PersonList() {
   );
 }
 
-function PersonForm({ storageKey }: { storageKey: string }) {
+function PersonForm() {
   return (
     <SimpleForm>
-      <KeepDraft storageKey={storageKey} />
+      <KeepDraft />
       <TextInput source="first_name" validate={required()} />
       <TextInput source="last_name" validate={required()} />
       <TextInput source="email" type="email" />
@@ -99,32 +95,19 @@ function PersonForm({ storageKey }: { storageKey: string }) {
 }
 
 export function PersonCreate() {
-  const key = draftKey("people");
-  const created = useSavedWithDraft("people", "created");
   return (
-    <Create redirect="show" mutationOptions={{ onSuccess: created }}>
-      <PersonForm storageKey={key} />
-    </Create>
+    <CreateKeepingDraft>
+      <PersonForm />
+    </CreateKeepingDraft>
   );
-}
-
-function EditForm() {
-  const record = useRecordContext();
-  return <PersonForm storageKey={draftKey("people", record?.id)} />;
 }
 
 export function PersonEdit() {
-  const updated = useSavedWithDraft("people", "updated");
   return (
-    <Edit mutationMode="pessimistic" mutationOptions={{ onSuccess: updated }}>
-      <EditForm />
-    </Edit>
+    <EditKeepingDraft>
+      <PersonForm />
+    </EditKeepingDraft>
   );
-}
-
-function ShowActions() {
-  const { canAccess } = useCanAccess({ resource: "people", action: "edit" });
-  return <TopToolbar>{canAccess && <EditButton />}</TopToolbar>;
 }
 
 // A job change in one step: the new position starts and the current ones end on the same day.
@@ -180,7 +163,7 @@ function JobChange() {
 
 export function PersonShow() {
   return (
-    <Show actions={<ShowActions />}>
+    <Show>
       <SimpleShowLayout>
         <TextField source="first_name" />
         <TextField source="last_name" />

@@ -16,10 +16,25 @@ interface Entry {
 
 const PAGE = 50;
 
-function describe(entry: Entry): string {
-  const values = Object.entries(entry.data)
-    .filter(([, v]) => v !== null && v !== "" && typeof v !== "object")
-    .map(([, v]) => String(v));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-/i;
+// Words the API sends as codes, in the reader's words; ids and yes/no flags say nothing here.
+const WORDS: Record<string, string> = {
+  elected: "crm.position_kind.elected",
+  staff: "crm.position_kind.staff",
+  invoiced: "crm.dues_status.invoiced",
+  paid: "crm.dues_status.paid",
+  waived: "crm.dues_status.waived",
+  create: "crm.timeline.created",
+  update: "crm.timeline.updated",
+  delete: "crm.timeline.deleted",
+};
+
+function describe(entry: Entry, translate: (key: string) => string): string {
+  const values = Object.values(entry.data)
+    .filter((v) => v !== null && v !== "" && typeof v !== "object" && typeof v !== "boolean")
+    .map(String)
+    .filter((v) => !UUID.test(v))
+    .map((v) => (WORDS[v] ? translate(WORDS[v]) : v));
   return [entry.person_name, ...values].filter(Boolean).join(" · ");
 }
 
@@ -54,7 +69,7 @@ export function Timeline() {
                   translate(`crm.timeline.${entry.kind}`, { _: entry.kind })
                 )
               }
-              secondary={`${new Date(entry.at).toLocaleDateString("fr-FR", { dateStyle: "long", timeZone: "Europe/Paris" })} — ${describe(entry)}`}
+              secondary={`${new Date(entry.at).toLocaleDateString("fr-FR", { dateStyle: "long", timeZone: "Europe/Paris" })} — ${describe(entry, translate)}`}
             />
           </ListItem>
         ))}
