@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from advanced_alchemy.filters import LimitOffset
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select
@@ -26,6 +26,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from crm.db.models.organisation import Organisation
 from crm.db.models.person import Person
+
+T = TypeVar("T")
 
 MAX_WORDS = 8
 _APOSTROPHES = "'’‘ʼ`´"
@@ -121,11 +123,13 @@ def _ranking_text(q: str) -> str:
 
 
 def ranking(column: InstrumentedAttribute[str], q: str) -> Any:
-    return func.similarity(column, normalised(_ranking_text(q))).desc()
+    """How well the text matches `q`, higher first (pg_trgm similarity), for `matches`."""
+    return func.similarity(column, normalised(_ranking_text(q)))
 
 
 def fuzzy_ranking(column: InstrumentedAttribute[str], q: str) -> Any:
-    return func.word_similarity(normalised(_ranking_text(q)), column).desc()
+    """The same, for `fuzzy_matches`: how close the text's nearest words are."""
+    return func.word_similarity(normalised(_ranking_text(q)), column)
 
 
 def organisation_matches(column: Any, q: str) -> ColumnElement[bool]:
@@ -145,6 +149,28 @@ def text_matches(column: Any, q: str) -> ColumnElement[bool]:
     return matches(func.crm_search_text(func.coalesce(column, "")), q)
 
 
+async def best_first(
+    column: InstrumentedAttribute[str],
+    q: str,
+    offset: int,
+    page: Callable[[ColumnElement[bool], Any], Awaitable[tuple[Sequence[T], int]]],
+    count: Callable[[ColumnElement[bool]], Awaitable[int]],
+) -> tuple[Sequence[T], int]:
+    """A page of the records whose `column` matches `q`, best match first, and their total.
+
+    `page(match, rank)` reads the page of the records meeting `match`, by `rank` (higher first),
+    with their total: ranking reads every match anyway, so a window count carries the total with
+    the page (one query instead of two); past the last page there is no row to carry it, and
+    `count(match)` answers. When nothing matches exactly, the same again with `fuzzy_matches`."""
+    for match, rank in ((matches(column, q), ranking(column, q)), (fuzzy_matches(column, q), fuzzy_ranking(column, q))):
+        items, total = await page(match, rank)
+        if not items and offset:
+            total = await count(match)
+        if total:
+            return items, total
+    return [], 0
+
+
 async def searched_page(
     service: Any,
     column: InstrumentedAttribute[str],
@@ -154,21 +180,19 @@ async def searched_page(
     *conditions: Any,
     then_by: list[Any],
 ) -> tuple[Sequence[Any], int]:
-    """A page of the records matching `q` (and `conditions`), best match first, and their total.
+    """`best_first` for a repository service's records (and `conditions`), `then_by` settling ties."""
 
-    Ranking by similarity reads every match anyway, so the total comes with the page (a window
-    count, one query instead of two); past the last page there is no row to carry it, and a count
-    query answers. When nothing matches exactly, the same again with `fuzzy_matches`."""
-    for match, rank in ((matches(column, q), ranking(column, q)), (fuzzy_matches(column, q), fuzzy_ranking(column, q))):
+    async def page(match: ColumnElement[bool], rank: Any) -> tuple[Sequence[Any], int]:
         items, total = await service.get_many_and_count(
             LimitOffset(limit=limit, offset=offset),
             match,
             *conditions,
-            order_by=[rank, *then_by],
+            order_by=[rank.desc(), *then_by],
             count_with_window_function=True,
         )
-        if not items and offset:
-            total = await service.count(match, *conditions)
-        if total:
-            return items, total
-    return [], 0
+        return items, total
+
+    async def count(match: ColumnElement[bool]) -> int:
+        return int(await service.count(match, *conditions))
+
+    return await best_first(column, q, offset, page, count)
