@@ -157,20 +157,29 @@ async def test_the_read_shape_shows_current_positions_and_tags(
         started_on="2015-01-01",
         ended_on="2020-06-30",
     )
-    tag = (await admin_client.post("/api/v1/tags", json={"name": "Congrès 2025"})).json()
-    await admin_client.post(
-        f"/api/v1/tags/{tag['id']}/taggings", json={"entity_type": "person", "entity_id": zoe["id"]}
-    )
+    # Current, with no known start: after the dated ones.
+    await add_position(admin_client, person_id=zoe["id"], organisation_id=metro, title="Conseillère", kind="elected")
+    for name in ("Congrès 2025", "atelier"):
+        tag = (await admin_client.post("/api/v1/tags", json={"name": name})).json()
+        await admin_client.post(
+            f"/api/v1/tags/{tag['id']}/taggings", json={"entity_type": "person", "entity_id": zoe["id"]}
+        )
 
     read = (await admin_client.get(f"/api/v1/people/{zoe['id']}")).json()
     assert [(p["title"], p["organisation_name"], p["kind"]) for p in read["positions"]] == [
-        ("Adjointe au numérique", "Lyon", "elected")
+        ("Adjointe au numérique", "Lyon", "elected"),
+        ("Conseillère", "Métropole de Lyon", "elected"),
     ]
     assert read["positions"][0]["organisation_id"] == lyon
-    assert read["tags"] == ["Congrès 2025"]
+    assert read["positions"][0]["started_on"] == "2020-07-01"
+    assert read["tags"] == ["atelier", "Congrès 2025"]
     listed = (await admin_client.get("/api/v1/people")).json()["items"][0]
-    assert listed["positions"] == read["positions"]
-    assert listed["tags"] == ["Congrès 2025"]
+    # The searched list reads its page in a query of its own: the same shape.
+    searched = (await admin_client.get("/api/v1/people", params={"q": "zoe lefevre"})).json()["items"][0]
+    for shown in (listed, searched):
+        assert shown["positions"] == read["positions"]
+        assert shown["tags"] == read["tags"]
+        assert shown == read
 
 
 async def test_filters_on_current_positions_board_tags_and_region(
