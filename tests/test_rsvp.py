@@ -504,8 +504,8 @@ async def test_a_second_yes_waiting_on_the_first_sees_the_seat_as_its_own(
     answer afresh, or it counts its own seat as someone else's and puts the person on the waiting list."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from crm.domain.public.rsvp import _load
     from crm.domain.events.services import answer
+    from crm.domain.public.rsvp import _load
 
     event = await make_event(admin_client, capacity=1)
     list_id = await make_list(engine, "l")

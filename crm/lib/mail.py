@@ -21,9 +21,9 @@ from typing import Any
 import aiosmtplib
 import css_inline
 import jinja2
-from markupsafe import escape
 from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
+from markupsafe import escape
 from mjml import mjml2html
 
 from crm.config import OrganisationSettings, SmtpEndpoint
