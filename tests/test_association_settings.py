@@ -65,7 +65,8 @@ async def test_a_save_is_audited_and_shown_on_the_next_public_page(
     async with AsyncSession(engine) as session:
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.entity_type == "association_settings"))
     assert entry is not None
-    assert entry.changes is not None and entry.changes["name"] == "Réseau des villes connectées"
+    assert entry.changes is not None
+    assert entry.changes["name"] == "Réseau des villes connectées"
 
 
 async def test_the_logo_is_served_and_shown(admin_client: AsyncTestClient[Any]) -> None:
