@@ -552,9 +552,18 @@ async def test_an_admin_renames_the_association_and_the_public_pages_follow(
     await colour.blur()
     await page.get_by_text("Texte blanc peu lisible", exact=False).wait_for()
     await colour.fill("#7b2d26")
-    await page.get_by_role("button", name="Enregistrer").click()
+    await colour.blur()
+    await expect(page.get_by_text("Texte blanc peu lisible", exact=False)).to_have_count(0)
+    try:
+        async with page.expect_response(
+            lambda r: r.url.endswith("/api/v1/settings") and r.request.method == "PUT"
+        ) as put:
+            await page.get_by_role("button", name="Enregistrer").click()
+    finally:
+        await screenshot(page, "16-settings")
+    answer = await put.value
+    assert answer.status == 200, await answer.text()
     await page.get_by_text("Paramètres enregistrés", exact=False).wait_for()
-    await screenshot(page, "16-settings")
     assert page.errors == []
 
     # The server process shows it on its next public page, without a restart.

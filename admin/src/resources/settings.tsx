@@ -200,7 +200,7 @@ export function SettingsPage() {
         <Card sx={{ mt: 2 }}>
           <CardContent>
             {/* Remounted after a save, so the form starts again from what is stored. */}
-            <Form key={record.version} record={defaults} onSubmit={save}>
+            <Form key={record.version} record={defaults} onSubmit={save} mode="onBlur">
               <KeepDraft />
               <Stack direction={{ xs: "column", lg: "row" }} spacing={4}>
                 <Box sx={{ flex: 1, minWidth: 0 }}>
@@ -233,7 +233,8 @@ export function SettingsPage() {
                     validate={[required(), regex(HEX, "crm.settings.colour_format"), readable]}
                   />
                   <LogoInput current={record.logo_url} />
-                  <SaveButton alwaysEnable={false} />
+                  {/* Always enabled: a field checked as it loses focus must not disable the button under the click. */}
+                  <SaveButton alwaysEnable />
                 </Box>
                 <Box sx={{ flex: 1, minWidth: 0 }}>
                   <HeaderPreview current={record.logo_url} />
