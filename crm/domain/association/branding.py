@@ -10,10 +10,12 @@ If Redis forgets the number (a flush, a restart), the next reader reads the row 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -83,13 +85,17 @@ async def current(settings: Settings, redis: Any, engine: AsyncEngine) -> Brandi
 
 async def _current(settings: Settings, redis: Any, engine: AsyncEngine) -> _Cached:
     global _cache
-    raw = await redis.get(VERSION_KEY)
+    try:
+        raw = await redis.get(VERSION_KEY)
+    except (RedisError, OSError):
+        raw = None  # Redis is down: the database alone says what is current, on every call
     cached = _cache
     if cached is not None and cached.source is settings and raw is not None and int(raw) == cached.branding.version:
         return cached
     branding = await _load(settings, engine)
     if raw is None or int(raw) < branding.version:
-        await redis.set(VERSION_KEY, branding.version)
+        with contextlib.suppress(RedisError, OSError):
+            await redis.set(VERSION_KEY, branding.version)
     _cache = _Cached(settings, branding, settings.model_copy(update={"organisation": branding}))
     return _cache
 
