@@ -129,3 +129,24 @@ async def test_the_worker_sends_with_the_new_settings_without_a_restart(
     await redis.aclose()
     page = await admin_client.get("/subscribe")
     assert "Réseau des villes connectées" in page.text
+
+
+def test_campaign_templates_show_the_logo_and_colour_in_html_only() -> None:
+    from crm.config import OrganisationSettings
+    from crm.domain.association.branding import Branding
+    from crm.domain.campaigns.content import compile_campaign
+    from crm.lib.mail import base_context
+
+    branding = Branding.model_construct(
+        **OrganisationSettings().model_dump() | {"brand_colour": "#7b2d26"},
+        logo_url="https://crm.example/brand/logo/3",
+        version=3,
+    )
+    template = compile_campaign("newsletter", {"blocks": []}, subject="Lettre de mars")
+    fields = dict.fromkeys(("preheader", "first_name", "last_name", "full_name", "organisation"), "")
+    html, text = template.render(
+        base_context(branding) | fields | {"reason": "r", "unsubscribe_url": "u", "preferences_url": "p"}
+    )
+    assert '<img src="https://crm.example/brand/logo/3"' in html
+    assert "#7b2d26" in html
+    assert "logo" not in text
