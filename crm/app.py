@@ -15,6 +15,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from crm.adminui import admin_handlers
 from crm.config import Settings, get_settings
+from crm.domain.association.controllers import AssociationSettingsController
 from crm.domain.audit.controllers import AuditController
 from crm.domain.auth.controllers import AuthController
 from crm.domain.auth.middleware import CSRF_EXEMPT, staff_session_middleware
@@ -23,7 +24,6 @@ from crm.domain.campaigns.controllers import CampaignController, DeliveryControl
 from crm.domain.conventions.controllers import ConventionController
 from crm.domain.dashboard.controllers import DashboardController
 from crm.domain.events.controllers import EventController, OrganisationEventsController, PersonEventsController
-from crm.domain.events.rsvp import RsvpController
 from crm.domain.geo.controllers import GeoController
 from crm.domain.imports.controllers import ImportController, OrganisationExportController, PeopleExportController
 from crm.domain.labels.controllers import LabelController, OrganisationLabelController
@@ -32,10 +32,11 @@ from crm.domain.memberships.controllers import DuesController, FeeBandController
 from crm.domain.organisations.controllers import OrganisationController
 from crm.domain.people.controllers import PersonController, PositionController
 from crm.domain.public.controllers import PublicController
+from crm.domain.public.rsvp import RsvpController
+from crm.domain.public.staff_invitation import StaffInvitationPage
 from crm.domain.publications.controllers import PublicationController
 from crm.domain.segments.controllers import SegmentController
 from crm.domain.staff.controllers import StaffController
-from crm.domain.staff.pages import StaffInvitationPage
 from crm.domain.system.controllers import HealthController, SystemController
 from crm.domain.tags.controllers import TagController
 from crm.lib.json_body import JsonBodyRequest
@@ -53,6 +54,7 @@ ROUTE_HANDLERS: list[type] = [
     StaffController,
     StaffInvitationPage,
     AuditController,
+    AssociationSettingsController,
     SystemController,
     DashboardController,
     GeoController,

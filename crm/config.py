@@ -159,7 +159,9 @@ class EventSettings(BaseSettings):
 
 
 class OrganisationSettings(BaseSettings):
-    """The association that sends the mail: shown in every message's footer."""
+    """The association that sends the mail: shown in every message and public page. These are the
+    defaults of a fresh database; once an admin saves the settings screen, the stored values win
+    (crm/domain/association/branding.py)."""
 
     model_config = _group("CRM_ORGANISATION_")
 
@@ -168,6 +170,10 @@ class OrganisationSettings(BaseSettings):
     website: str = "https://example.org"
     sender_email: str = "contact@example.org"
     sender_name: str = "Association des villes numériques"
+    # Where answers go; empty: to the sender.
+    reply_to: str = ""
+    # Header band and buttons of every message and page (#rrggbb, white text on it stays readable).
+    brand_colour: str = "#1d4ed8"
     # Where mailto unsubscribe requests land; empty: `desinscription@` the sender's domain.
     unsubscribe_mailbox: str = ""
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 
 from crm.config import Settings
 from crm.db.models.event import Event, EventStatus, InvitationStatus, NotificationKind
+from crm.domain.association.branding import job_settings
 from crm.domain.events.display import summary
 from crm.domain.events.ics import calendar
 from crm.domain.events.links import rsvp_url
@@ -224,6 +225,7 @@ def build(settings: Settings, notification: Any, details: Any, event: Event) -> 
         text=plain,
         sender=org.sender_email,
         sender_name=org.sender_name,
+        reply_to=org.reply_to or None,
         message_id=f"<event-notification-{notification.id}@{domain}>",
     )
     return message
@@ -274,7 +276,7 @@ async def deliver_due(ctx: dict[str, Any]) -> int:
 
 
 async def _deliver_one(ctx: dict[str, Any], conn: Any, notification: Any, owner: str) -> int:
-    settings: Settings = ctx["settings"]
+    settings = await job_settings(ctx)
     params = {"id": notification.id, "owner": owner}
     details = (await conn.execute(DETAILS, {"id": notification.invitation_id})).one_or_none()
     event = None

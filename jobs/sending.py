@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign, CampaignStatus
+from crm.domain.association.branding import job_settings
 from crm.domain.campaigns.queue import enqueue_send
 from crm.domain.campaigns.rendering import fill_line, recipient_context, recipient_rows, sent_template
 from crm.domain.campaigns.services import CampaignService
@@ -171,9 +172,10 @@ class Recipient:
 class CampaignRun:
     """One job's work on one campaign."""
 
-    def __init__(self, ctx: dict[str, Any], campaign: Campaign, template: CompiledTemplate) -> None:
+    def __init__(self, ctx: dict[str, Any], campaign: Campaign, template: CompiledTemplate, settings: Settings) -> None:
         self.ctx = ctx
-        self.settings: Settings = ctx["settings"]
+        # Branded when the run starts (crm.domain.association.branding).
+        self.settings = settings
         self.db_config = ctx["db_config"]
         self.pool: SmtpPool = ctx["smtp_pool"]
         self.limiter = RateLimiter(ctx["redis"], self.settings.sending.rate_per_second)
@@ -437,7 +439,7 @@ async def send_campaign(ctx: dict[str, Any], campaign_id: str) -> str:
                     stored.paused_reason = f"Le message ne peut pas être composé : {exc}"[:1000]
         log.warning("campaign_cannot_compose", campaign_id=campaign_id)
         return "cannot compose"
-    run = CampaignRun(ctx, campaign, template)
+    run = CampaignRun(ctx, campaign, template, await job_settings(ctx))
     sent = await run.run()
     async with ctx["db_config"].get_engine().begin() as conn:
         finished = (await conn.execute(FINISH, {"campaign_id": cid})).rowcount
@@ -456,7 +458,7 @@ async def start_campaign_send(ctx: dict[str, Any], campaign_id: UUID) -> None:
     with acting_as(Actor(kind="system")):
         try:
             async with open_session(ctx["db_config"]) as session:
-                await CampaignService(session=session).start(campaign_id, ctx["settings"])
+                await CampaignService(session=session).start(campaign_id, await job_settings(ctx))
         except ProblemError as exc:
             if exc.status_code != 422:
                 raise
@@ -504,7 +506,7 @@ async def send_campaign_test(ctx: dict[str, Any], campaign_id: str, staff_id: st
     from crm.db.models.mailing import MailingList
     from crm.db.models.staff import Staff
 
-    settings: Settings = ctx["settings"]
+    settings = await job_settings(ctx)
     async with open_session(ctx["db_config"]) as session:
         campaign = await session.get(Campaign, UUID(campaign_id))
         staff = await session.get(Staff, UUID(staff_id))

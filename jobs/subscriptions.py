@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from crm.db.models.mailing import MailingList, Subscription, SubscriptionStatus
 from crm.db.models.person import Person
+from crm.domain.association.branding import job_settings
+from crm.domain.lists.links import CONFIRM_MAX_AGE, confirm_url
 from crm.domain.lists.services import is_suppressed
-from crm.domain.public.links import CONFIRM_MAX_AGE, confirm_url
 from crm.lib.mail import OutgoingMessage, base_context, load_template
 from crm.lib.services import open_session
 from jobs.context import JobContext
@@ -26,7 +27,7 @@ log = structlog.get_logger("jobs.subscriptions")
 
 async def send_subscription_confirmation(ctx: JobContext, *subscription_ids: str) -> int:
     """Returns how many messages were sent (one per person)."""
-    settings = ctx["settings"]
+    settings = await job_settings(ctx)
     org = settings.organisation
     ids = [UUID(i) for i in subscription_ids]
     async with open_session(ctx["db_config"]) as session:
@@ -79,6 +80,7 @@ async def send_subscription_confirmation(ctx: JobContext, *subscription_ids: str
                 text=text,
                 sender=org.sender_email,
                 sender_name=org.sender_name,
+                reply_to=org.reply_to or None,
             ),
         )
         sent += 1

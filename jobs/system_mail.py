@@ -12,6 +12,7 @@ import structlog
 from arq import Retry
 
 from crm.db.models.staff import Staff, StaffInvitation
+from crm.domain.association.branding import job_settings
 from crm.domain.staff.services import invitation_token
 from crm.lib import frenchdates
 from crm.lib.actor import Actor, acting_as
@@ -42,7 +43,7 @@ async def _deliver(ctx: JobContext, message: OutgoingMessage) -> str:
 
 
 async def send_test_email(ctx: JobContext, to: str, requested_by_id: str) -> str:
-    settings = ctx["settings"]
+    settings = await job_settings(ctx)
     async with open_session(ctx["db_config"]) as session:
         requester = await session.get(Staff, UUID(requested_by_id))
     template = load_template("test_email")
@@ -62,6 +63,7 @@ async def send_test_email(ctx: JobContext, to: str, requested_by_id: str) -> str
             text=text,
             sender=org.sender_email,
             sender_name=org.sender_name,
+            reply_to=org.reply_to or None,
         ),
     )
     log.info("test_email_sent", job_id=ctx["job_id"], requested_by=requested_by_id)
@@ -69,7 +71,7 @@ async def send_test_email(ctx: JobContext, to: str, requested_by_id: str) -> str
 
 
 async def send_staff_invitation(ctx: JobContext, invitation_id: str) -> str:
-    settings = ctx["settings"]
+    settings = await job_settings(ctx)
     with acting_as(Actor(kind="system")):
         async with open_session(ctx["db_config"]) as session:
             invitation = await session.get(StaffInvitation, UUID(invitation_id), with_for_update=True)
@@ -103,6 +105,7 @@ async def send_staff_invitation(ctx: JobContext, invitation_id: str) -> str:
                     text=text,
                     sender=org.sender_email,
                     sender_name=org.sender_name,
+                    reply_to=org.reply_to or None,
                 ),
             )
             invitation.sent_at = datetime.now(UTC)

@@ -535,3 +535,39 @@ async def test_a_members_history_and_a_years_label_results(
     await expect(report).to_contain_text("Enregistré", timeout=UI_TIMEOUT_MS)
     await screenshot(page, "15-label-results")
     assert page.errors == []
+
+
+async def test_an_admin_renames_the_association_and_the_public_pages_follow(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.get_by_role("menuitem", name="Paramètres").click()
+    name = page.get_by_role("textbox", name="Nom de l’association")
+    await name.fill("Réseau des territoires connectés")
+    # The header preview follows the form as it is typed.
+    await expect(page.get_by_test_id("preview-header")).to_contain_text("Réseau des territoires connectés")
+    colour = page.get_by_role("textbox", name="Couleur")
+    await colour.fill("#ffd700")
+    await colour.blur()
+    await page.get_by_text("Texte blanc peu lisible", exact=False).wait_for()
+    await colour.fill("#7b2d26")
+    await colour.blur()
+    await expect(page.get_by_text("Texte blanc peu lisible", exact=False)).to_have_count(0)
+    try:
+        async with page.expect_response(
+            lambda r: r.url.endswith("/api/v1/settings") and r.request.method == "PUT"
+        ) as put:
+            await page.get_by_role("button", name="Enregistrer").click()
+    finally:
+        await screenshot(page, "16-settings")
+    answer = await put.value
+    assert answer.status == 200, await answer.text()
+    await page.get_by_text("Paramètres enregistrés", exact=False).wait_for()
+    assert page.errors == []
+
+    # The server process shows it on its next public page, without a restart.
+    async with httpx.AsyncClient() as client:
+        public = await client.get(f"{server}/subscribe")
+    assert "Réseau des territoires connectés" in public.text
+    assert "#7b2d26" in public.text

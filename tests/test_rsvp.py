@@ -49,7 +49,8 @@ async def test_the_answer_flow_from_the_links_of_the_invitation(
     )
     assert created.status_code == 201, created.text
     assert created.json()["template"] == "invitation"
-    assert (await admin_client.post(f"/api/v1/campaigns/{created.json()['id']}/send")).status_code == 202
+    sent = await admin_client.post(f"/api/v1/campaigns/{created.json()['id']}/send")
+    assert sent.status_code == 202, sent.text
     await run_worker()
 
     figures = (await admin_client.get(f"/api/v1/events/{event['id']}")).json()["figures"]
@@ -127,7 +128,7 @@ async def test_a_tampered_or_expired_link_is_refused_with_a_clear_page(
     assert expired.status_code == 410
     assert "Ce lien a expiré" in expired.text
     # A link signed for another purpose is no answer link either.
-    from crm.domain.public.links import preferences_url
+    from crm.domain.lists.links import preferences_url
 
     other = preferences_url(settings, person_id).rsplit("/", 1)[1]
     assert (await admin_client.post(f"/rsvp/{other}", data={"answer": "yes"})).status_code == 400
@@ -503,8 +504,8 @@ async def test_a_second_yes_waiting_on_the_first_sees_the_seat_as_its_own(
     answer afresh, or it counts its own seat as someone else's and puts the person on the waiting list."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from crm.domain.events.rsvp import _load
     from crm.domain.events.services import answer
+    from crm.domain.public.rsvp import _load
 
     event = await make_event(admin_client, capacity=1)
     list_id = await make_list(engine, "l")

@@ -1,6 +1,7 @@
 import { Admin, CustomRoutes, Resource } from "react-admin";
 import { Route } from "react-router-dom";
 import { LabelResults } from "./resources/labelResults";
+import { SettingsPage } from "./resources/settings";
 import BusinessIcon from "@mui/icons-material/Business";
 import PeopleIcon from "@mui/icons-material/People";
 import BadgeIcon from "@mui/icons-material/Badge";
@@ -103,6 +104,7 @@ export function App() {
       <Resource name="audit-log" list={AuditList} icon={HistoryIcon} />
       <CustomRoutes>
         <Route path="/label-results" element={<LabelResults />} />
+        <Route path="/settings" element={<SettingsPage />} />
       </CustomRoutes>
     </Admin>
   );

@@ -17,6 +17,9 @@ import {
 // One draft per form: the resource and the record (or "new") it edits.
 const draftKey = (resource: string | undefined, id?: string | number) => `crm.draft:${resource}:${id ?? "new"}`;
 
+// For forms saved outside Create/Edit (a settings page): the draft goes once the API saved it.
+export const forgetDraft = (resource: string, id?: string | number) => localStorage.removeItem(draftKey(resource, id));
+
 export function KeepDraft() {
   const storageKey = draftKey(useResourceContext(), useRecordContext()?.id);
   const { watch, reset, getValues } = useFormContext();

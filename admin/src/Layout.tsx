@@ -10,6 +10,7 @@ import {
   useTranslate,
 } from "react-admin";
 import EmojiEventsIcon from "@mui/icons-material/EmojiEvents";
+import SettingsIcon from "@mui/icons-material/Settings";
 import { Chip } from "@mui/material";
 
 // The role is always in sight, so nobody wonders why a button is missing.
@@ -39,6 +40,7 @@ function CrmAppBar() {
 function CrmMenu() {
   const translate = useTranslate();
   const { canAccess: mayRecordLabels } = useCanAccess({ resource: "labels", action: "create" });
+  const { canAccess: mayEditSettings } = useCanAccess({ resource: "settings", action: "edit" });
   return (
     <Menu>
       <Menu.DashboardItem />
@@ -46,6 +48,7 @@ function CrmMenu() {
       {mayRecordLabels && (
         <Menu.Item to="/label-results" primaryText={translate("crm.label_results.title")} leftIcon={<EmojiEventsIcon />} />
       )}
+      {mayEditSettings && <Menu.Item to="/settings" primaryText={translate("crm.settings.menu")} leftIcon={<SettingsIcon />} />}
     </Menu>
   );
 }

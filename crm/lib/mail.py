@@ -23,6 +23,7 @@ import css_inline
 import jinja2
 from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
+from markupsafe import escape
 from mjml import mjml2html
 
 from crm.config import OrganisationSettings, SmtpEndpoint
@@ -124,12 +125,40 @@ def message_templates() -> list[str]:
     return sorted(p.stem for p in TEMPLATES_DIR.glob("*.mjml"))
 
 
+class HtmlOnly:
+    """A fragment shown in the HTML part and left out of the text part, without a statement in the
+    template (campaign templates allow placeholders only): Jinja's autoescaping takes `__html__`,
+    the text templates take `str()`."""
+
+    def __init__(self, html: str) -> None:
+        self._html = html
+
+    def __html__(self) -> str:
+        return self._html
+
+    def __str__(self) -> str:
+        return ""
+
+
+def logo_image(url: str, name: str) -> HtmlOnly:
+    if not url:
+        return HtmlOnly("")
+    return HtmlOnly(
+        f'<img src="{escape(url)}" alt="{escape(name)}" height="48" '
+        'style="display:block;height:48px;width:auto;border:0;margin:0 0 8px;background:#ffffff;padding:2px">'
+    )
+
+
 def base_context(organisation: OrganisationSettings) -> dict[str, Any]:
+    """The sender as every message and page shows it. Given the branding (the stored settings,
+    crm.domain.association.branding), it also has the uploaded logo's address."""
     return {
         "association": {
             "name": organisation.name,
             "postal_address": organisation.postal_address,
             "website": organisation.website,
+            "brand_colour": organisation.brand_colour,
+            "logo": logo_image(getattr(organisation, "logo_url", ""), organisation.name),
         }
     }
 

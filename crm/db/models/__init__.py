@@ -1,5 +1,6 @@
 """Every table, imported here so that Alembic and the metadata see them all."""
 
+from crm.db.models.association import AssociationSettings
 from crm.db.models.audit import AuditEntry
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
 from crm.db.models.event import (
@@ -43,6 +44,7 @@ from crm.db.models.staff import Staff, StaffInvitation, StaffRole
 from crm.db.models.tag import Tag, Tagging
 
 __all__ = [
+    "AssociationSettings",
     "AuditEntry",
     "BoardRole",
     "Campaign",

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.config import Settings
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, DeliveryStatus
 from crm.db.models.mailing import MailingList
+from crm.domain.association.branding import app_settings
 from crm.domain.auth.guards import requires_editor, requires_viewer
 from crm.domain.campaigns.queue import enqueue_send
 from crm.domain.campaigns.rendering import recipient_context, recipient_rows
@@ -94,10 +95,11 @@ class CampaignController(Controller):
         data: JSONBody[CampaignCreate],
         campaign_service: NamedDependency[CampaignService],
     ) -> CampaignRead:
-        settings: Settings = request.app.state.settings
+        settings = await app_settings(request.app.state)
         values = data.model_dump(exclude={"content"})
         values["from_name"] = values["from_name"] or settings.organisation.sender_name
         values["from_email"] = values["from_email"] or settings.organisation.sender_email
+        values["reply_to"] = values.get("reply_to") or settings.organisation.reply_to or None
         values["content"] = data.content.model_dump(mode="json")
         return _read(await campaign_service.create_campaign(values))
 
@@ -179,7 +181,7 @@ class CampaignController(Controller):
                     "Nobody is on this campaign's list yet: give a person_id",
                     errors=[field_error("person_id", "required while the audience is empty")],
                 )
-        html = await _render_for(request.app.state.settings, campaign_service, session, campaign, person_id)
+        html = await _render_for(await app_settings(request.app.state), campaign_service, session, campaign, person_id)
         return Response(html, media_type=MediaType.HTML)
 
     @post(
@@ -225,7 +227,7 @@ class CampaignController(Controller):
         campaign_id: FromPath[UUID],
         campaign_service: NamedDependency[CampaignService],
     ) -> CampaignRead:
-        campaign = await campaign_service.start(campaign_id, request.app.state.settings)
+        campaign = await campaign_service.start(campaign_id, await app_settings(request.app.state))
         await _commit(campaign_service)
         await enqueue_send(request.app.state.redis, campaign.id, request.app.state.settings.sending.jobs_per_campaign)
         return _read(campaign)

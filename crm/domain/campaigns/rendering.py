@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crm.config import Settings
 from crm.db.models.campaign import Campaign
 from crm.domain.events.links import rsvp_url
-from crm.domain.public.links import preferences_url, unsubscribe_url
+from crm.domain.lists.links import preferences_url, unsubscribe_url
 from crm.lib import frenchdates
 from crm.lib.mail import CompiledTemplate, TemplateError, base_context, from_sources
 from crm.lib.placeholders import PlaceholderEnvironment, PlaceholderError, bounded_render

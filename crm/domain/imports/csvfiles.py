@@ -26,9 +26,10 @@ from itertools import islice
 from typing import Any
 from uuid import UUID
 
-from crm.domain.imports.vocabulary import HEADERS, header_key, words
+from crm.domain.imports.vocabulary import HEADERS, header_key
 from crm.lib.csv_safety import escape_cell, unescape_cell
 from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.text import words
 
 ORGANISATIONS = "organisations"
 PEOPLE = "people"

@@ -60,7 +60,7 @@ from crm.domain.imports.csvfiles import (
     phone_digits,
     read_csv,
 )
-from crm.domain.imports.vocabulary import ELECTED_FUNCTIONS, PRESIDENT_ELECTED_AT, STAFF_FUNCTIONS, words
+from crm.domain.imports.vocabulary import ELECTED_FUNCTIONS, PRESIDENT_ELECTED_AT, STAFF_FUNCTIONS
 from crm.domain.memberships.schemas import MembershipCreate, MembershipUpdate
 from crm.domain.memberships.services import MembershipService
 from crm.domain.organisations.schemas import OrganisationCreate, OrganisationUpdate
@@ -73,6 +73,7 @@ from crm.lib.actor import SYSTEM, Actor, acting_as
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.schemas import normalise_email
+from crm.lib.text import words
 
 SAMPLE_SIZE = 10
 MAX_LISTED_ERRORS = 1_000

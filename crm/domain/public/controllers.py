@@ -3,52 +3,42 @@ account, no cookie, no CSRF token (the signed link is the proof). GET never chan
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
-import jinja2
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.config import Settings
 from crm.db.models.mailing import MailingList, PublicationKind
 from crm.db.models.person import Person
+from crm.domain.association.services import AssociationSettingsService
 from crm.domain.campaigns.rendering import PREVIEW_LINK, archive_view
+from crm.domain.lists import links
 from crm.domain.lists.services import SubscriptionService
-from crm.domain.public import links
 from crm.domain.public import services as public
-from crm.lib import frenchdates
-from crm.lib.actor import Actor, acting_as
+from crm.domain.public.layout import (
+    LINK_ERRORS,
+    PUBLIC_PAGE_HEADERS,
+    LinkError,
+    SignedLink,
+    as_contact,
+    linked_uuid,
+    load_branding,
+    message,
+    page,
+    read_form,
+    settings_of,
+    signed_link,
+)
 from crm.lib.client_address import rate_limit_bucket, request_address
-from crm.lib.mail import base_context
 from crm.lib.mailbox import mailbox_key
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.ratelimit import Window, blocked_for, hit, take
 from crm.lib.schemas import normalise_email, refuse_control_characters
-from crm.lib.security_headers import page_policy
-from crm.lib.tokens import TokenError, read_token
 
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
-# Every page: scripts and styles only those of our templates (by hash), no framing, no sniffing,
-# and no Referer, so that a token in the address never reaches a linked site.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": page_policy(Path(__file__).parent / "templates"),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
-TEMPLATES.filters["date_fr"] = lambda value: frenchdates.day(value, weekday=False)
-# A token in the address must not travel to other sites, caches or search engines.
-PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
-PUBLIC_PAGE_HEADERS = {"Referrer-Policy": "no-referrer"}
 # An archived campaign is e-mail HTML: inline styles and remote images, and no script at all.
 ARCHIVED_CAMPAIGN_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline' https:; img-src https: http: data:; font-src https: data:; "
@@ -92,80 +82,10 @@ SUBSCRIBE_PER_CLIENT = (30, 3600)
 SUBSCRIBE_PER_CLIENT_DAY = (200, 86400)
 
 
-def _settings(request: Request[Any, Any, Any]) -> Settings:
-    return request.app.state.settings
-
-
 def admin_served() -> bool:
     from crm import adminui
 
     return adminui.is_built()
-
-
-def page(
-    request: Request[Any, Any, Any],
-    template: str,
-    status_code: int = 200,
-    *,
-    headers: dict[str, str] | None = None,
-    **context: Any,
-) -> Response[str]:
-    body = TEMPLATES.get_template(template).render(
-        base_context(_settings(request).organisation) | {"wide": False, "kind": None, "link": None} | context
-    )
-    return Response(
-        body, status_code=status_code, media_type=MediaType.HTML, headers=SECURITY_HEADERS | (headers or PAGE_HEADERS)
-    )
-
-
-def message(
-    request: Request[Any, Any, Any],
-    title: str,
-    *paragraphs: str,
-    status_code: int = 200,
-    kind: str | None = None,
-    link: dict[str, str] | None = None,
-) -> Response[str]:
-    return page(request, "message.html", status_code, title=title, paragraphs=paragraphs, kind=kind, link=link)
-
-
-class LinkError(Exception):
-    def __init__(self, expired: bool) -> None:
-        self.expired = expired
-
-
-def _read(request: Request[Any, Any, Any], purpose: str, token: str, max_age: int) -> dict[str, Any]:
-    try:
-        return read_token(_settings(request).security.secret_key.get_secret_value(), purpose, token, max_age)
-    except TokenError as exc:
-        raise LinkError(exc.expired) from exc
-
-
-def _uuid(value: Any) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError as exc:
-        raise LinkError(expired=False) from exc
-
-
-def link_error_page(request: Request[Any, Any, Any], exc: LinkError, after: str = "") -> Response[str]:
-    if exc.expired:
-        return message(
-            request,
-            "Ce lien a expiré",
-            "Ce lien n’est plus valable : il a une durée de vie limitée, pour votre sécurité.",
-            after or "Utilisez le lien d’un message plus récent, ou écrivez-nous.",
-            status_code=410,
-            kind="error",
-        )
-    return message(
-        request,
-        "Ce lien n’est pas valide",
-        "Ce lien est incomplet ou a été modifié. Copiez l’adresse entière depuis le message reçu, "
-        "ou utilisez le bouton du message.",
-        status_code=400,
-        kind="error",
-    )
 
 
 def _preview_link_page(request: Request[Any, Any, Any]) -> Response[str]:
@@ -178,35 +98,27 @@ def _preview_link_page(request: Request[Any, Any, Any]) -> Response[str]:
     )
 
 
-def _as_contact(request: Request[Any, Any, Any], person_id: UUID | None) -> AbstractContextManager[Actor]:
-    """Changes made from a signed link are the contact's own, in the audit log."""
-    request_id = request.scope.get("state", {}).get("request_id")
-    return acting_as(Actor(kind="contact", id=person_id, request_id=request_id))
-
-
-async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Form fields (or a JSON object), with repeated fields such as `lists` as lists."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/json"):
-        try:
-            body = await request.json()
-        except Exception:  # a body that is not JSON is bad input, not a fault
-            return {}
-        return body if isinstance(body, dict) else {}
-    form = await request.form()
-    values: dict[str, Any] = {key: form.get(key) for key in form}
-    values["lists"] = form.getall("lists") if "lists" in form else []
-    return values
-
-
 def _text(value: Any, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+UNSUBSCRIBE_LINK = {"link": signed_link(links.UNSUBSCRIBE, links.UNSUBSCRIBE_MAX_AGE)}
+PREFERENCES_LINK = {"link": signed_link(links.PREFERENCES, links.PREFERENCES_MAX_AGE)}
+CONFIRM_LINK = {
+    "link": signed_link(
+        links.CONFIRM,
+        links.CONFIRM_MAX_AGE,
+        after="Inscrivez-vous à nouveau depuis le formulaire : un nouveau lien vous sera envoyé.",
+    )
+}
 
 
 class PublicController(Controller):
     path = "/"
     tags = ["Public pages"]
     include_in_schema = False
+    before_request = staticmethod(load_branding)
+    exception_handlers = LINK_ERRORS
 
     @get(
         "/",
@@ -232,16 +144,16 @@ class PublicController(Controller):
         operation_id="showUnsubscribePage",
         summary="Unsubscribe page",
         description="Shows what the link unsubscribes from, with a button that POSTs; changes nothing.",
+        dependencies=UNSUBSCRIBE_LINK,
     )
     async def show_unsubscribe(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        link: NamedDependency[SignedLink],
     ) -> Response[str]:
-        try:
-            payload = _read(request, links.UNSUBSCRIBE, token, links.UNSUBSCRIBE_MAX_AGE)
-            person_id = _uuid(payload.get("person_id"))
-            list_id = _uuid(payload["list_id"]) if payload.get("list_id") else None
-        except LinkError as exc:
-            return link_error_page(request, exc)
+        payload = link.payload
+        person_id, list_id = link.uuid("person_id"), link.optional_uuid("list_id")
         mailing_list = await db_session.get(MailingList, list_id) if list_id else None
         return page(
             request,
@@ -249,8 +161,8 @@ class PublicController(Controller):
             title="Se désinscrire",
             list_name=mailing_list.name if mailing_list else None,
             email=None,
-            action=f"/u/{token}",
-            preferences_url=links.preferences_url(_settings(request), person_id, payload.get("campaign_id")),
+            action=f"/u/{link.token}",
+            preferences_url=links.preferences_url(settings_of(request), person_id, payload.get("campaign_id")),
         )
 
     @post(
@@ -260,21 +172,21 @@ class PublicController(Controller):
         description="RFC 8058 one-click unsubscribe: a POST with `List-Unsubscribe=One-Click` (form body) "
         "takes the person off the list of the link, without cookie, login or redirect.",
         status_code=200,
+        dependencies=UNSUBSCRIBE_LINK,
     )
     async def unsubscribe(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        link: NamedDependency[SignedLink],
     ) -> Response[str]:
-        try:
-            payload = _read(request, links.UNSUBSCRIBE, token, links.UNSUBSCRIBE_MAX_AGE)
-            person_id = _uuid(payload.get("person_id"))
-            list_id = _uuid(payload["list_id"]) if payload.get("list_id") else None
-        except LinkError as exc:
-            return link_error_page(request, exc)
+        payload = link.payload
+        person_id, list_id = link.uuid("person_id"), link.optional_uuid("list_id")
         campaign = payload.get("campaign_id")
         reason = f"one-click link (campaign {campaign})" if campaign else "one-click link"
         campaign_id = await public.campaign_of_link(db_session, campaign)
         list_name = None
-        with _as_contact(request, person_id):
+        with as_contact(request, person_id):
             if list_id is not None:
                 subscription = await SubscriptionService(session=db_session).unsubscribe_from(
                     person_id, list_id, reason, campaign_id
@@ -293,22 +205,19 @@ class PublicController(Controller):
             f"C’est fait : vous ne recevrez plus de messages {what}.",
             "Vous pouvez changer d’avis à tout moment depuis la page de vos abonnements.",
             link={
-                "url": links.preferences_url(_settings(request), person_id, campaign),
+                "url": links.preferences_url(settings_of(request), person_id, campaign),
                 "text": "Gérer mes abonnements",
             },
         )
 
     # ---- preferences ----------------------------------------------------------------------
 
-    async def _preferences_person(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: str
-    ) -> tuple[Person, Any]:
+    async def _preferences_person(self, db_session: AsyncSession, link: SignedLink) -> tuple[Person, Any]:
         """The person of the link, and the campaign whose message carried it (if any)."""
-        payload = _read(request, links.PREFERENCES, token, links.PREFERENCES_MAX_AGE)
-        person = await db_session.get(Person, _uuid(payload.get("person_id")))
+        person = await db_session.get(Person, link.uuid("person_id"))
         if person is None or not person.email:
-            raise LinkError(expired=True)  # the person was erased since: the link leads nowhere now
-        return person, payload.get("campaign_id")
+            raise link.gone()  # the person was erased since: the link leads nowhere now
+        return person, link.payload.get("campaign_id")
 
     async def _preferences_page(
         self,
@@ -334,15 +243,16 @@ class PublicController(Controller):
         operation_id="showPreferences",
         summary="Preference page",
         description="The public lists with the person's status on each; changes nothing.",
+        dependencies=PREFERENCES_LINK,
     )
     async def show_preferences(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        link: NamedDependency[SignedLink],
     ) -> Response[str]:
-        try:
-            person, _campaign = await self._preferences_person(request, db_session, token)
-        except LinkError as exc:
-            return link_error_page(request, exc)
-        return await self._preferences_page(request, db_session, token, person, None)
+        person, _campaign = await self._preferences_person(db_session, link)
+        return await self._preferences_page(request, db_session, link.token, person, None)
 
     @post(
         "/p/{token:str}",
@@ -351,18 +261,19 @@ class PublicController(Controller):
         description="Sets the lists the person receives (`lists` = slugs checked); `action=leave_all` "
         "unsubscribes from everything and suppresses the address.",
         status_code=200,
+        dependencies=PREFERENCES_LINK,
     )
     async def save_preferences(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        link: NamedDependency[SignedLink],
     ) -> Response[str]:
-        try:
-            person, campaign = await self._preferences_person(request, db_session, token)
-        except LinkError as exc:
-            return link_error_page(request, exc)
-        form = await _form(request)
+        person, campaign = await self._preferences_person(db_session, link)
+        form = await read_form(request)
         wanted = {s for s in form.get("lists") or [] if isinstance(s, str)}
         campaign_id = await public.campaign_of_link(db_session, campaign)
-        with _as_contact(request, person.id):
+        with as_contact(request, person.id):
             if form.get("action") == "leave_all":
                 await public.leave_everything(db_session, person, campaign_id)
                 saved = "C’est fait : vous ne recevrez plus rien de notre part à cette adresse."
@@ -370,7 +281,7 @@ class PublicController(Controller):
                 await public.set_preferences(db_session, person, wanted, campaign_id)
                 saved = "Vos choix sont enregistrés."
             await db_session.commit()
-        return await self._preferences_page(request, db_session, token, person, saved)
+        return await self._preferences_page(request, db_session, link.token, person, saved)
 
     # ---- public subscription, double opt-in ----------------------------------------------
 
@@ -421,7 +332,7 @@ class PublicController(Controller):
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Response[Any]:
         wants_json = request.headers.get("content-type", "").startswith("application/json")
-        form = await _form(request)
+        form = await read_form(request)
         values: dict[str, Any] = {
             "email": _text(form.get("email"), 320),
             "first_name": _text(form.get("first_name"), 100),
@@ -479,7 +390,7 @@ class PublicController(Controller):
 
         outcome = public.SubscribeOutcome()
         if await take(redis, Window(f"ratelimit:subscribe:mailbox:{mailbox_key(email)}", *SUBSCRIBE_PER_MAILBOX)):
-            with _as_contact(request, None):
+            with as_contact(request, None):
                 outcome = await public.subscribe_from_form(
                     db_session,
                     email=email,
@@ -499,41 +410,39 @@ class PublicController(Controller):
             return Response({"detail": text}, status_code=200)
         return message(request, "Vérifiez votre boîte de réception", text)
 
-    async def _confirm_payload(self, request: Request[Any, Any, Any], token: str) -> tuple[UUID, list[UUID]]:
-        payload = _read(request, links.CONFIRM, token, links.CONFIRM_MAX_AGE)
-        ids = payload.get("subscription_ids")
+    @staticmethod
+    async def _confirmation(db_session: AsyncSession, link: SignedLink) -> tuple[UUID, list[UUID], Person, list[str]]:
+        ids = link.payload.get("subscription_ids")
         if not isinstance(ids, list):
             raise LinkError(expired=False)
-        return _uuid(payload.get("person_id")), [_uuid(i) for i in ids]
-
-    def _confirm_error(self, request: Request[Any, Any, Any], exc: LinkError) -> Response[str]:
-        return link_error_page(
-            request, exc, "Inscrivez-vous à nouveau depuis le formulaire : un nouveau lien vous sera envoyé."
-        )
+        person_id = link.uuid("person_id")
+        subscription_ids = [linked_uuid(i) for i in ids]
+        person, names = await public.confirmation_details(db_session, person_id, subscription_ids)
+        if person is None:
+            raise link.gone()
+        return person_id, subscription_ids, person, names
 
     @get(
         "/confirm/{token:str}",
         operation_id="showConfirmSubscription",
         summary="Confirmation page",
         description="Shows the lists to confirm with a button that POSTs; changes nothing.",
+        dependencies=CONFIRM_LINK,
     )
     async def show_confirm(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        link: NamedDependency[SignedLink],
     ) -> Response[str]:
-        try:
-            person_id, ids = await self._confirm_payload(request, token)
-        except LinkError as exc:
-            return self._confirm_error(request, exc)
-        person, names = await public.confirmation_details(db_session, person_id, ids)
-        if person is None:
-            return self._confirm_error(request, LinkError(expired=True))
+        _person_id, _ids, person, names = await self._confirmation(db_session, link)
         return page(
             request,
             "confirm.html",
             title="Confirmer mon inscription",
             email=person.email,
             lists=names,
-            action=f"/confirm/{token}",
+            action=f"/confirm/{link.token}",
         )
 
     @post(
@@ -542,25 +451,23 @@ class PublicController(Controller):
         summary="Confirm a subscription",
         description="Double opt-in: the pending subscriptions of the link become active.",
         status_code=200,
+        dependencies=CONFIRM_LINK,
     )
     async def confirm(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        link: NamedDependency[SignedLink],
     ) -> Response[str]:
-        try:
-            person_id, ids = await self._confirm_payload(request, token)
-        except LinkError as exc:
-            return self._confirm_error(request, exc)
-        person, names = await public.confirmation_details(db_session, person_id, ids)
-        if person is None:
-            return self._confirm_error(request, LinkError(expired=True))
-        with _as_contact(request, person_id):
+        person_id, ids, _person, names = await self._confirmation(db_session, link)
+        with as_contact(request, person_id):
             await SubscriptionService(session=db_session).confirm(person_id, ids)
             await db_session.commit()
         return message(
             request,
             "Inscription confirmée",
             "Merci, votre inscription est confirmée" + (f" : {', '.join(names)}." if names else "."),
-            link={"url": links.preferences_url(_settings(request), person_id), "text": "Gérer mes abonnements"},
+            link={"url": links.preferences_url(settings_of(request), person_id), "text": "Gérer mes abonnements"},
         )
 
     # ---- the links of a preview ------------------------------------------------------------
@@ -646,7 +553,7 @@ class PublicController(Controller):
     async def archived_campaign(
         self, request: Request[Any, Any, Any], campaign_id: FromPath[UUID], db_session: NamedDependency[AsyncSession]
     ) -> Response[str]:
-        settings = _settings(request)
+        settings = settings_of(request)
         html = await public.archived_html(db_session, campaign_id, lambda c: archive_view(settings, c))
         if not html:
             return message(
@@ -658,6 +565,35 @@ class PublicController(Controller):
             headers={
                 "Cache-Control": "public, max-age=300",
                 "Content-Security-Policy": ARCHIVED_CAMPAIGN_POLICY,
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    # ---- the association's logo -------------------------------------------------------------
+
+    @get(
+        "/brand/logo/{version:int}",
+        operation_id="showLogo",
+        summary="The association's logo",
+        description="The uploaded logo (PNG or JPEG) that e-mails and pages show; the version in the address "
+        "changes with each save of the settings.",
+    )
+    async def logo(
+        self,
+        version: Annotated[int, Parameter(ge=0, le=2**31 - 1, description="The settings' version")],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Response[bytes]:
+        logo = await AssociationSettingsService(db_session).logo()
+        if logo is None:
+            return Response(b"", status_code=404, media_type=MediaType.TEXT)
+        media_type, data = logo
+        return Response(
+            data,
+            media_type=media_type,
+            headers={
+                "Cache-Control": "public, max-age=86400",
+                # An image only, whatever it holds: no script or style may run from it.
+                "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
                 "X-Content-Type-Options": "nosniff",
             },
         )

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from crm.domain.public.controllers import message, page
+from crm.domain.public.layout import load_branding, message, page
 from crm.domain.staff.services import StaffService, provide_staff_service
 from crm.lib.problems import ProblemError
 
@@ -22,6 +22,7 @@ class StaffInvitationPage(Controller):
     path = PATH
     tags = ["Public pages"]
     include_in_schema = False
+    before_request = staticmethod(load_branding)
     dependencies = {"staff_service": provide_staff_service}
 
     @get(

@@ -21,7 +21,17 @@ from crm.domain.events import links
 from crm.domain.events import services as events
 from crm.domain.events.display import summary
 from crm.domain.events.queue import enqueue_notifications
-from crm.domain.public.controllers import LinkError, _as_contact, _form, _read, _uuid, link_error_page, page
+from crm.domain.public.layout import (
+    LINK_ERRORS,
+    LinkError,
+    SignedLink,
+    as_contact,
+    load_branding,
+    page,
+    read_form,
+    signed_link,
+    verify,
+)
 
 CURRENT = {
     InvitationStatus.INVITED: "Vous n’avez pas encore répondu.",
@@ -31,9 +41,12 @@ CURRENT = {
 }
 
 
-def _ids(request: Request[Any, Any, Any], token: str) -> tuple[UUID, UUID]:
-    payload = _read(request, links.RSVP, token, links.rsvp_max_age(request.app.state.settings))
-    return _uuid(payload.get("event_id")), _uuid(payload.get("person_id"))
+AFTER = "Répondez depuis le message d’invitation le plus récent."
+RSVP_LINK = {"link": signed_link(links.RSVP, links.rsvp_max_age, after=AFTER)}
+
+
+def _ids(link: SignedLink) -> tuple[UUID, UUID]:
+    return link.uuid("event_id"), link.uuid("person_id")
 
 
 async def _load(session: AsyncSession, event_id: UUID, person_id: UUID) -> tuple[Event, Invitation, Person]:
@@ -47,7 +60,7 @@ async def _load(session: AsyncSession, event_id: UUID, person_id: UUID) -> tuple
     ).one_or_none()
     if row is None:
         # A valid signature for an invitation that no longer exists (erased person, deleted event).
-        raise LinkError(expired=True)
+        raise LinkError(expired=True, after=AFTER)
     return row[0], row[1], row[2]
 
 
@@ -98,20 +111,24 @@ class RsvpController(Controller):
     path = "/rsvp"
     tags = ["Public pages"]
     include_in_schema = False
+    before_request = staticmethod(load_branding)
+    exception_handlers = LINK_ERRORS
 
     @get(
         "/{token:str}",
         operation_id="showRsvpPage",
         summary="Invitation answer page",
         description="The event and the invitee's current answer, with a form that POSTs; changes nothing.",
+        dependencies=RSVP_LINK,
     )
     async def show(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        link: NamedDependency[SignedLink],
     ) -> Response[str]:
-        try:
-            event, invitation, person = await _load(db_session, *_ids(request, token))
-        except LinkError as exc:
-            return link_error_page(request, exc, "Répondez depuis le message d’invitation le plus récent.")
+        token = link.token
+        event, invitation, person = await _load(db_session, *_ids(link))
         wanted = request.query_params.get("answer")
         preselect = wanted if wanted in ("yes", "no") else None
         return _answer_page(request, token, event, invitation, person, preselect=preselect, beacon=True)
@@ -126,8 +143,9 @@ class RsvpController(Controller):
     async def opened(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
     ) -> Response[None]:
+        # A beacon, not a page: a bad link answers with nothing.
         try:
-            event_id, person_id = _ids(request, token)
+            event_id, person_id = _ids(verify(request, token, links.RSVP, links.rsvp_max_age))
         except LinkError:
             return Response(None, status_code=400)
         await events.mark_opened(db_session, event_id, person_id)
@@ -142,16 +160,18 @@ class RsvpController(Controller):
         "seats is taken, otherwise it waits; a guest the capacity can never hold is refused and the yes "
         "taken alone; after the deadline nothing changes.",
         status_code=200,
+        dependencies=RSVP_LINK,
     )
     async def answer(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], token: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        link: NamedDependency[SignedLink],
     ) -> Response[str]:
-        try:
-            event_id, person_id = _ids(request, token)
-            event, invitation, person = await _load(db_session, event_id, person_id)
-        except LinkError as exc:
-            return link_error_page(request, exc, "Répondez depuis le message d’invitation le plus récent.")
-        form = await _form(request)
+        token = link.token
+        event_id, person_id = _ids(link)
+        event, invitation, person = await _load(db_session, event_id, person_id)
+        form = await read_form(request)
         choice = form.get("answer")
         if choice not in ("yes", "no"):
             return _answer_page(
@@ -166,13 +186,13 @@ class RsvpController(Controller):
                 status_code=422,
             )
         with_guest = form.get("with_guest") in (True, "on", "yes", "true", "1")
-        with _as_contact(request, person_id):
+        with as_contact(request, person_id):
             outcome = await events.answer(db_session, event_id, person_id, yes=choice == "yes", with_guest=with_guest)
             await db_session.commit()
         if outcome.notify:
             await enqueue_notifications(request.app.state.redis)
         if outcome.state == "unknown":
-            return link_error_page(request, LinkError(expired=True))
+            raise LinkError(expired=True)
         assert outcome.event is not None
         assert outcome.invitation is not None
         notices = {
