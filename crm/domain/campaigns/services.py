@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import CursorResult, Select, and_, exists, func, insert, literal, select, text, update
@@ -374,7 +373,3 @@ class DeliveryService(SQLAlchemyAsyncRepositoryService[Delivery]):
         if query.q:
             conditions.append(Delivery.email.contains(query.q.lower()))
         return await self.get_many_and_count(*query.filters(sortable, "email"), *conditions)
-
-
-provide_campaign_service = create_service_provider(CampaignService)
-provide_delivery_service = create_service_provider(DeliveryService)
