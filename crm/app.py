@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
@@ -45,7 +45,7 @@ from crm.lib.problems import ProblemDocsPlugin, exception_handlers
 from crm.lib.redis import connect_redis
 from crm.lib.routing import TrueAllowPlugin
 from crm.lib.security_headers import add_security_headers
-from crm.lib.services import alchemy_config
+from crm.lib.services import database_options
 
 # The route table: each controller declares its guards, so this list reads as the permission matrix.
 ROUTE_HANDLERS: list[type] = [
@@ -103,7 +103,12 @@ class MetricsController(PrometheusController):
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    db_config = alchemy_config(settings)
+    db_config = SQLAlchemyAsyncConfig(
+        **database_options(settings),
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        # Commit when the handler answers 2xx/3xx, roll back otherwise: one transaction per request.
+        before_send_handler="autocommit",
+    )
 
     @asynccontextmanager
     async def redis_lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -7,7 +7,7 @@ import os
 import socket
 from typing import Any, TypedDict
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from advanced_alchemy.config import SQLAlchemyAsyncConfig
 
 from crm.config import Settings
 from crm.lib.mail import Mailer

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import structlog
 
-from crm.domain.imports.services import enqueue_import, run_batch, stalled_imports
+from crm.domain.imports.queue import enqueue_import, stalled_imports
 
 log = structlog.get_logger("jobs.imports")
 
@@ -21,6 +21,10 @@ SWEEP_SECOND = 20
 
 
 async def run_import(ctx: dict[str, Any], batch_id: str) -> str:
+    # The import's rules (and the schemas of every record they write) load with the first import,
+    # not with the worker: a worker that only sends campaigns stays small.
+    from crm.domain.imports.services import run_batch
+
     outcome = await run_batch(ctx["db_config"], UUID(batch_id))
     log.info("import_run", batch_id=batch_id, outcome=outcome)
     return outcome

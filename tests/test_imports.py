@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.config import Settings
 from crm.db.models.staff import StaffRole
-from crm.domain.imports.services import enqueue_import
+from crm.domain.imports.queue import enqueue_import
 from crm.lib.redis import QUEUE_NAME, connect_redis
 from crm.lib.services import alchemy_config
 from jobs.imports import sweep_imports

@@ -19,18 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
-import css_inline
 import jinja2
-from inscriptis import get_text
-from inscriptis.model.config import ParserConfig
 from markupsafe import escape
-from mjml import mjml2html
 
 from crm.config import OrganisationSettings, SmtpEndpoint
 from crm.lib.placeholders import PlaceholderEnvironment, PlaceholderError, bounded_render
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "email_templates"
-_INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=True)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
@@ -49,6 +44,11 @@ def _include_loader(root: Path):  # type: ignore[no-untyped-def]
 
 
 def html_to_text(html: str) -> str:
+    # MJML, the CSS inliner and inscriptis (with lxml) are imported where a template is compiled:
+    # a worker sending a campaign only renders the sources the start stored, and need not load them.
+    from inscriptis import get_text
+    from inscriptis.model.config import ParserConfig
+
     text = get_text(html, ParserConfig(display_links=True))
     lines = [line.strip() for line in text.splitlines()]
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip() + "\n"
@@ -99,15 +99,24 @@ def from_sources(name: str, html_source: str, text_source: str, *, sandboxed: bo
         raise TemplateError(f"{name}: placeholder syntax error line {exc.lineno}: {exc.message}") from exc
 
 
+@lru_cache(maxsize=1)
+def _inliner() -> Any:
+    import css_inline
+
+    return css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=True)
+
+
 def compile_mjml(
     source: str, name: str = "<string>", root: Path = TEMPLATES_DIR, *, sandboxed: bool = False
 ) -> CompiledTemplate:
+    from mjml import mjml2html
+
     try:
         # fonts={}: no web font link, so opening a message tells no third party about the reader.
         compiled = mjml2html(source, include_loader=_include_loader(root), fonts={})
     except Exception as exc:  # mjml-python raises plain errors for bad MJML
         raise TemplateError(f"{name}: MJML does not compile: {exc}") from exc
-    html = _INLINER.inline(compiled)
+    html = _inliner().inline(compiled)
     return from_sources(name, html, html_to_text(html), sandboxed=sandboxed)
 
 

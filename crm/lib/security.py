@@ -6,25 +6,39 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
-# argon2-cffi's defaults are RFC 9106's low-memory profile of argon2id.
-_hasher = PasswordHasher()
-# Verified against when the account does not exist, so that the answer takes the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Verified against when the account does not exist, so that the answer takes the same time: the
+# hash of a random password nobody kept, made with the hasher's parameters (a test checks they
+# still match). A constant rather than a hash computed at import: hashing costs 64 MB of memory
+# and a fifth of a second, which every process importing this module (the worker too) paid.
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$83sxhj/xGXMqmgjVSAm9hQ$sd2OHnBcoeF/f0Z3oK/f80tbvB0fk/O6i83NyyeDUWs"
 
 MIN_PASSWORD_LENGTH = 10
 
 
+@cache
+def password_hasher() -> PasswordHasher:
+    """argon2-cffi's defaults: RFC 9106's low-memory profile of argon2id. Imported on first use:
+    processes that never see a password (the worker) do not load it."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return password_hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return password_hasher().verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

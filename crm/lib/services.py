@@ -8,12 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from advanced_alchemy.extensions.litestar import (
-    AlembicAsyncConfig,
-    AsyncSessionConfig,
-    EngineConfig,
-    SQLAlchemyAsyncConfig,
-)
+from advanced_alchemy.config import AlembicAsyncConfig, AsyncSessionConfig, EngineConfig, SQLAlchemyAsyncConfig
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
@@ -42,21 +37,27 @@ def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) 
         raise DisconnectionError("the server closed this connection")
 
 
-def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+def database_options(settings: Settings) -> dict[str, Any]:
+    """The database settings every process shares (the web app's config adds its request hooks)."""
     import crm.db.audit_listener
     import crm.db.models  # noqa: F401
 
-    return SQLAlchemyAsyncConfig(
-        connection_string=settings.database_url,
-        metadata=metadata,
-        engine_config=EngineConfig(
+    return {
+        "connection_string": settings.database_url,
+        "metadata": metadata,
+        "engine_config": EngineConfig(
             pool_size=settings.database.pool_size, pool_pre_ping=False, echo=settings.database.echo
         ),
-        session_config=AsyncSessionConfig(expire_on_commit=False),
-        # Commit when the handler answers 2xx/3xx, roll back otherwise: one transaction per request.
-        before_send_handler="autocommit",
-        alembic_config=AlembicAsyncConfig(script_location="alembic"),
-        create_all=False,
+        "alembic_config": AlembicAsyncConfig(script_location="alembic"),
+        "create_all": False,
+    }
+
+
+def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+    """Outside requests (worker, CLI, tests): advanced-alchemy's plain config. Its Litestar flavour
+    (see `crm.app`) would load the Litestar plugin, its CLI and Alembic commands: 14 MB of a worker."""
+    return SQLAlchemyAsyncConfig(
+        **database_options(settings), session_config=AsyncSessionConfig(expire_on_commit=False)
     )
 
 

@@ -10,8 +10,9 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from crm.domain.audit.services import AuditService, provide_audit_service
+from crm.domain.audit.services import AuditService
 from crm.domain.auth.guards import requires_admin
+from crm.domain.providers import provide_audit_service
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page, Schema
 

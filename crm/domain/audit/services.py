@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import or_
@@ -50,6 +49,3 @@ class AuditService(SQLAlchemyAsyncRepositoryService[AuditEntry]):
                 )
             )
         return await self.get_many_and_count(*query.filters(sortable, "-occurred_at"), *conditions)
-
-
-provide_audit_service = create_service_provider(AuditService)

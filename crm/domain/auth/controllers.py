@@ -16,7 +16,8 @@ from crm.db.audit_listener import record
 from crm.domain.auth.guards import requires_viewer
 from crm.domain.auth.schemas import AcceptInvitation, LoginRequest, Me
 from crm.domain.auth.throttle import LoginThrottle
-from crm.domain.staff.services import StaffService, provide_staff_service
+from crm.domain.providers import provide_staff_service
+from crm.domain.staff.services import StaffService
 from crm.lib import sessions
 from crm.lib.actor import Actor, current_actor
 from crm.lib.client_address import request_address

@@ -13,7 +13,8 @@ from litestar.params import FromPath, JSONBody, Parameter
 from crm.db.models.person import BoardRole
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.board.schemas import BoardRead, MandateCreate, MandateRead, MandateUpdate
-from crm.domain.board.services import MandateService, provide_mandate_service
+from crm.domain.board.services import MandateService
+from crm.domain.providers import provide_mandate_service
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, case, or_, select, text
@@ -252,6 +251,3 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
                 errors=[field_error("role", f"only one {role.value} at a time; the terms overlap")],
                 conflicting_mandate_id=str(row.id),
             )
-
-
-provide_mandate_service = create_service_provider(MandateService)

@@ -30,13 +30,8 @@ from crm.domain.campaigns.schemas import (
     Schedule,
     TestSend,
 )
-from crm.domain.campaigns.services import (
-    CampaignService,
-    DeliveryService,
-    provide_campaign_service,
-    provide_delivery_service,
-    render_or_422,
-)
+from crm.domain.campaigns.services import CampaignService, DeliveryService, render_or_422
+from crm.domain.providers import provide_campaign_service, provide_delivery_service
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.schemas import Page

@@ -1,21 +1,21 @@
 """Campaigns: compose, preview, schedule or send, pause, resume, cancel, follow.
 
 Starting a send is one transaction: the campaign is locked, its template compiled and stored,
-and one `delivery` row written per recipient (a set-based INSERT ... SELECT over the list, the
-segment and the suppression list). From then on PostgreSQL decides what is left to send."""
+and one `delivery` row written per recipient (one set-based INSERT ... SELECT over the list, the
+segment and the suppression list: a start cut off leaves nothing, and the next one writes each
+recipient once). From then on PostgreSQL decides what is left to send."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import CursorResult, Select, and_, exists, func, insert, literal, select, text, update
+from sqlalchemy import Select, and_, exists, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.config import Settings
@@ -208,34 +208,8 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         compiled = await self.compile(campaign, at.astimezone(PARIS).date() if at else None)
         archive_html = await render_or_422(archive_view, settings, campaign, compiled)
         segment = await self.session.get(Segment, campaign.segment_id) if campaign.segment_id else None
-        audience = self.audience(campaign, segment).subquery()
-        suppressed = exists().where(Suppression.email_hash == email_hash_sql(audience.c.email))
-        total = await self.session.scalar(select(func.count()).select_from(audience)) or 0
         now = at or datetime.now(UTC)
-        columns = [
-            "id",
-            "campaign_id",
-            "person_id",
-            "email",
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "created_at",
-            "updated_at",
-        ]
-        recipients = select(
-            func.gen_random_uuid(),
-            literal(campaign.id),
-            audience.c.id,
-            audience.c.email,
-            literal(DeliveryStatus.QUEUED.value).cast(Delivery.__table__.c.status.type),
-            literal(0),
-            literal(now),
-            literal(now),
-            literal(now),
-        ).where(~suppressed)
-        inserted = await self.session.execute(insert(Delivery).from_select(columns, recipients))
-        queued = cast("CursorResult[Any]", inserted).rowcount or 0
+        total, queued = await self._write_deliveries(campaign, segment, now)
         if campaign.event_id is not None:
             await self._invite(campaign, now)
         campaign.status = CampaignStatus.RUNNING
@@ -249,6 +223,58 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         await self.session.flush()
         record(self.session, "send", "campaign", campaign.id, recipients=queued, suppressed=total - queued)
         return campaign
+
+    async def _write_deliveries(self, campaign: Campaign, segment: Segment | None, now: datetime) -> tuple[int, int]:
+        """One `queued` delivery per recipient not on the suppression list, in one statement that
+        also counts the audience (suppressed included), so the list is read once. Rows go in
+        `person_id` order: the indexes on (campaign, person) and on person, and the person key the
+        foreign key checks, are then written and read in order instead of at random, which at a
+        million recipients no longer fit in PostgreSQL's cache (bench/campaign_start.py: the start
+        went from 1.3 to about 0.9 times a COPY of the same rows into `delivery`).
+        Returns (recipients, deliveries written)."""
+        base = self.audience(campaign, segment).subquery()
+        audience = (
+            select(
+                base.c.id,
+                base.c.email,
+                exists().where(Suppression.email_hash == email_hash_sql(base.c.email)).label("suppressed"),
+            )
+            .cte("audience")
+            .prefix_with("MATERIALIZED")
+        )
+        columns = [
+            "id",
+            "campaign_id",
+            "person_id",
+            "email",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+            "updated_at",
+        ]
+        recipients = (
+            select(
+                func.gen_random_uuid(),
+                literal(campaign.id),
+                audience.c.id,
+                audience.c.email,
+                literal(DeliveryStatus.QUEUED.value).cast(Delivery.__table__.c.status.type),
+                literal(0),
+                literal(now),
+                literal(now),
+                literal(now),
+            )
+            .where(~audience.c.suppressed)
+            .order_by(audience.c.id)
+        )
+        written = insert(Delivery).from_select(columns, recipients).returning(literal(1)).cte("written")
+        counts = select(
+            select(func.count()).select_from(audience).scalar_subquery(),
+            select(func.count()).select_from(written).scalar_subquery(),
+        )
+        total, queued = (await self.session.execute(counts)).one()
+        return int(total), int(queued)
 
     async def _invite(self, campaign: Campaign, now: datetime) -> None:
         """An invitation per recipient, in the transaction that writes the deliveries; someone
@@ -374,7 +400,3 @@ class DeliveryService(SQLAlchemyAsyncRepositoryService[Delivery]):
         if query.q:
             conditions.append(Delivery.email.contains(query.q.lower()))
         return await self.get_many_and_count(*query.filters(sortable, "email"), *conditions)
-
-
-provide_campaign_service = create_service_provider(CampaignService)
-provide_delivery_service = create_service_provider(DeliveryService)

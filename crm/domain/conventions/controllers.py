@@ -13,7 +13,8 @@ from litestar.params import FromPath, JSONBody, Parameter
 from crm.db.models.partner import ConventionStatus, Renewal
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.conventions.schemas import ConventionCreate, ConventionRead, ConventionRenew, ConventionUpdate
-from crm.domain.conventions.services import ConventionService, provide_convention_service
+from crm.domain.conventions.services import ConventionService
+from crm.domain.providers import provide_convention_service
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 

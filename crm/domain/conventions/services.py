@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
@@ -248,6 +247,3 @@ class ConventionService(SQLAlchemyAsyncRepositoryService[Convention]):
             raise invalid("organisation_id", "no organisation has this id")
         if not organisation.is_partner:
             organisation.is_partner = True
-
-
-provide_convention_service = create_service_provider(ConventionService)

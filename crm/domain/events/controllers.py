@@ -28,7 +28,8 @@ from crm.domain.events.schemas import (
     Figures,
     InvitationRead,
 )
-from crm.domain.events.services import INVITATION_SORT, EventService, provide_event_service
+from crm.domain.events.services import INVITATION_SORT, EventService
+from crm.domain.providers import provide_event_service
 from crm.lib.csv_safety import CSV_MEDIA_TYPE, escape_cell
 from crm.lib.listing import ListQuery, list_query, page, provide_list_query
 from crm.lib.schemas import Page

@@ -8,9 +8,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from icalendar import Calendar, vCalAddress, vText
-from icalendar import Event as VEvent
-
 from crm.domain.events.display import place
 from crm.lib.timezones import PARIS
 
@@ -32,6 +29,10 @@ def calendar(
 ) -> bytes:
     """`sequence` overrides the event's SEQUENCE for one attendee (see jobs/events.py: a person who
     declines, then accepts again, needs each file newer than the one before)."""
+    # Imported here: a worker that sends no event message never loads icalendar.
+    from icalendar import Calendar, vCalAddress, vText
+    from icalendar import Event as VEvent
+
     cal = Calendar()
     cal.add("prodid", f"-//{organiser_name}//CRM//FR")
     cal.add("version", "2.0")

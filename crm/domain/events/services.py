@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import Text, case, func, literal, or_, select, update
@@ -745,6 +744,3 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             for invitation, event, first, last in rows
         ]
         return items, int(total or 0)
-
-
-provide_event_service = create_service_provider(EventService)

@@ -15,13 +15,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from advanced_alchemy.config import SQLAlchemyAsyncConfig
 from advanced_alchemy.exceptions import RepositoryError
-from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from pydantic import ValidationError
@@ -60,6 +59,7 @@ from crm.domain.imports.csvfiles import (
     phone_digits,
     read_csv,
 )
+from crm.domain.imports.queue import SILENT_AFTER
 from crm.domain.imports.vocabulary import ELECTED_FUNCTIONS, PRESIDENT_ELECTED_AT, STAFF_FUNCTIONS
 from crm.domain.memberships.schemas import MembershipCreate, MembershipUpdate
 from crm.domain.memberships.services import MembershipService
@@ -82,8 +82,6 @@ IMPORT_NOTE = "Import CSV"
 FETCH_CHUNK = 5_000  # values in one IN (...) when reading what a file refers to
 # Rows between two flushes of the waiting writes and two progress reports.
 PROGRESS_EVERY = 250
-# A job silent for this long is taken for dead: the sweeper queues its batch again.
-SILENT_AFTER = timedelta(minutes=3)
 ORGANISATION = "organisation"
 PERSON = "person"
 COLUMN_CODES = ("insee_code", "siren")
@@ -1226,27 +1224,10 @@ RETURNING status
 PROGRESS = text("""
 UPDATE import_batch SET processed = :processed, heartbeat_at = now() WHERE id = :id AND run_token = :token
 """)
-STALLED = text("""
-UPDATE import_batch SET run_token = NULL, heartbeat_at = now()
-WHERE status IN ('checking', 'applying')
-  AND coalesce(heartbeat_at, updated_at) < now() - make_interval(secs => :silent)
-RETURNING id
-""")
 
 
 class ClaimLost(Exception):
     """Another job took the batch over: this one stops and writes nothing."""
-
-
-async def enqueue_import(redis: Any, batch_id: UUID) -> None:
-    # A fresh job id each time, so that a job stuck in a dead worker never blocks a new one.
-    await redis.enqueue_job("run_import", str(batch_id), _job_id=f"import:{batch_id}:{uuid4().hex}")
-
-
-async def stalled_imports(config: SQLAlchemyAsyncConfig, silent: timedelta = SILENT_AFTER) -> list[UUID]:
-    """The batches whose job has been silent too long, made claimable again; queue a job for each."""
-    async with config.get_engine().begin() as conn:
-        return [row.id for row in await conn.execute(STALLED, {"silent": silent.total_seconds()})]
 
 
 async def run_batch(config: SQLAlchemyAsyncConfig, batch_id: UUID) -> str:
@@ -1327,6 +1308,3 @@ def _stopped_report(batch: ImportBatch, meta: dict[str, Any], exc: Exception) ->
         "first_to_update": [],
         "first_unchanged": [],
     }
-
-
-provide_import_service = create_service_provider(ImportService)

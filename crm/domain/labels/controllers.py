@@ -24,7 +24,8 @@ from crm.domain.labels.schemas import (
     LabelUpdate,
     Palmares,
 )
-from crm.domain.labels.services import LabelService, provide_label_service
+from crm.domain.labels.services import LabelService
+from crm.domain.providers import provide_label_service
 from crm.lib.csv_safety import CSV_MEDIA_TYPE
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import MAX_YEAR, MIN_YEAR, Page

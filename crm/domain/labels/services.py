@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.exceptions import NotFoundError
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import func, select
@@ -177,6 +176,3 @@ class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
         return Palmares(
             year=year, total=len(items), by_level=by_level, green=sum(1 for i in items if i.green), items=items
         )
-
-
-provide_label_service = create_service_provider(LabelService)

@@ -25,15 +25,8 @@ from crm.domain.lists.schemas import (
     SuppressionCreate,
     SuppressionRead,
 )
-from crm.domain.lists.services import (
-    MailingListService,
-    SubscriptionService,
-    SuppressionService,
-    people_of_csv,
-    provide_mailing_list_service,
-    provide_subscription_service,
-    provide_suppression_service,
-)
+from crm.domain.lists.services import MailingListService, SubscriptionService, SuppressionService, people_of_csv
+from crm.domain.providers import provide_mailing_list_service, provide_subscription_service, provide_suppression_service
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from advanced_alchemy.types import DateTimeUTC
@@ -505,8 +504,3 @@ class SuppressionService(SQLAlchemyAsyncRepositoryService[Suppression]):
             # Staff may ask whether an address is suppressed: they give it, the list answers by hash.
             conditions.append(Suppression.email_hash == suppression_hash(email))
         return await self.get_many_and_count(*query.filters(sortable, "-created_at"), *conditions)
-
-
-provide_mailing_list_service = create_service_provider(MailingListService)
-provide_subscription_service = create_service_provider(SubscriptionService)
-provide_suppression_service = create_service_provider(SuppressionService)

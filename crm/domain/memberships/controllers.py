@@ -25,14 +25,8 @@ from crm.domain.memberships.schemas import (
     MembershipUpdate,
     StatusChangeRead,
 )
-from crm.domain.memberships.services import (
-    DuesService,
-    FeeBandService,
-    MembershipService,
-    provide_dues_service,
-    provide_fee_band_service,
-    provide_membership_service,
-)
+from crm.domain.memberships.services import DuesService, FeeBandService, MembershipService
+from crm.domain.providers import provide_dues_service, provide_fee_band_service, provide_membership_service
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import MAX_YEAR, MIN_YEAR, Page
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import and_, exists, func, or_, select
@@ -339,8 +338,3 @@ class DuesService(SQLAlchemyAsyncRepositoryService[Dues]):
     async def read(self, dues: Sequence[Dues]) -> list[DuesRead]:
         names = await organisation_names(self.repository.session, {d.organisation_id for d in dues})
         return [_with_name(DuesRead, d, names) for d in dues]
-
-
-provide_membership_service = create_service_provider(MembershipService)
-provide_fee_band_service = create_service_provider(FeeBandService)
-provide_dues_service = create_service_provider(DuesService)

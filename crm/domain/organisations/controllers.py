@@ -12,7 +12,8 @@ from litestar.params import FromPath, JSONBody, Parameter
 from crm.db.models.organisation import MembershipStatus, OrganisationKind
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.organisations.schemas import OrganisationCreate, OrganisationRead, OrganisationUpdate, TimelineEntry
-from crm.domain.organisations.services import OrganisationService, provide_organisation_service
+from crm.domain.organisations.services import OrganisationService
+from crm.domain.providers import provide_organisation_service
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import INT32_MAX, MAX_YEAR, MIN_YEAR, Page
 

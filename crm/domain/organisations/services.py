@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
@@ -389,9 +388,6 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
         ).all():
             await session.delete(tagging)
         await self.delete(org_id)
-
-
-provide_organisation_service = create_service_provider(OrganisationService)
 
 
 async def existing_organisation(session: Any, organisation_id: UUID, field: str = "organisation_id") -> Organisation:

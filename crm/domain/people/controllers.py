@@ -21,12 +21,8 @@ from crm.domain.people.schemas import (
     PositionRead,
     PositionUpdate,
 )
-from crm.domain.people.services import (
-    PersonService,
-    PositionService,
-    provide_person_service,
-    provide_position_service,
-)
+from crm.domain.people.services import PersonService, PositionService
+from crm.domain.providers import provide_person_service, provide_position_service
 from crm.lib.listing import ListQuery, list_query, page, provide_list_query
 from crm.lib.schemas import Page
 

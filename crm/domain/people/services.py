@@ -11,7 +11,6 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.filters import LimitOffset
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
@@ -591,7 +590,3 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
             raise invalid("person_id", "no person has this id")
         if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
             raise invalid("organisation_id", "no organisation has this id")
-
-
-provide_person_service = create_service_provider(PersonService)
-provide_position_service = create_service_provider(PositionService)

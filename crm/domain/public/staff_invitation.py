@@ -11,8 +11,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from crm.domain.providers import provide_staff_service
 from crm.domain.public.layout import load_branding, message, page
-from crm.domain.staff.services import StaffService, provide_staff_service
+from crm.domain.staff.services import StaffService
 from crm.lib.problems import ProblemError
 
 PATH = "/staff/invitation"

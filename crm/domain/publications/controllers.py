@@ -11,8 +11,9 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from crm.db.models.mailing import PublicationKind
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
+from crm.domain.providers import provide_publication_service
 from crm.domain.publications.schemas import PublicationCreate, PublicationRead, PublicationUpdate
-from crm.domain.publications.services import PublicationService, provide_publication_service
+from crm.domain.publications.services import PublicationService
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import func
@@ -55,6 +54,3 @@ class PublicationService(SQLAlchemyAsyncRepositoryService[Publication]):
         if is_public is not None:
             conditions.append(Publication.is_public.is_(is_public))
         return await self.get_many_and_count(*query.filters(sortable, "-published_on"), *conditions)
-
-
-provide_publication_service = create_service_provider(PublicationService)

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
+from crm.domain.providers import provide_segment_service
 from crm.domain.segments.schemas import (
     SegmentCreate,
     SegmentPreview,
@@ -16,7 +17,7 @@ from crm.domain.segments.schemas import (
     SegmentRead,
     SegmentUpdate,
 )
-from crm.domain.segments.services import SegmentService, provide_segment_service
+from crm.domain.segments.services import SegmentService
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
@@ -322,6 +321,3 @@ class SegmentService(SQLAlchemyAsyncRepositoryService[Segment]):
             for pid, first, last, email, org in rows
         ]
         return {"count": int(total or 0), "sample": sample}
-
-
-provide_segment_service = create_service_provider(SegmentService)

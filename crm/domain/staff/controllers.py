@@ -13,8 +13,9 @@ from litestar.params import FromPath, JSONBody, Parameter
 from crm.config import Settings
 from crm.db.models.staff import StaffRole
 from crm.domain.auth.guards import requires_admin
+from crm.domain.providers import provide_staff_service
 from crm.domain.staff.schemas import StaffInvite, StaffRead, StaffUpdate
-from crm.domain.staff.services import StaffService, provide_staff_service
+from crm.domain.staff.services import StaffService
 from crm.lib import sessions
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import func, or_, select
@@ -143,6 +142,3 @@ class StaffService(SQLAlchemyAsyncRepositoryService[Staff]):
 
     async def is_empty(self) -> bool:
         return (await self.repository.session.scalar(select(func.count()).select_from(Staff))) == 0
-
-
-provide_staff_service = create_service_provider(StaffService)

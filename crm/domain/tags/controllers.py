@@ -12,8 +12,9 @@ from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
+from crm.domain.providers import provide_tag_service
 from crm.domain.tags.schemas import EntityType, TagCreate, TaggingCreate, TaggingRead, TagRead, TagUpdate
-from crm.domain.tags.services import TagService, provide_tag_service
+from crm.domain.tags.services import TagService
 from crm.lib.listing import ListQuery, list_query, page, provide_list_query
 from crm.lib.schemas import Page
 

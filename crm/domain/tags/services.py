@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, exists, func, select
@@ -234,6 +233,3 @@ class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
                 f"The tag {existing!r} already exists",
                 errors=[field_error("name", "already used (whatever the case or apostrophe)")],
             )
-
-
-provide_tag_service = create_service_provider(TagService)
