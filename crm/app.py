@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
@@ -16,7 +16,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from crm.adminui import admin_handlers
 from crm.config import Settings, get_settings
 from crm.domain.audit.controllers import AuditController
-from crm.domain.auth.controllers import AuthController
+from crm.domain.auth.guards import open_to_anyone
 from crm.domain.auth.middleware import CSRF_EXEMPT, staff_session_middleware
 from crm.domain.board.controllers import MandateController
 from crm.domain.campaigns.controllers import CampaignController, DeliveryController
@@ -35,6 +35,7 @@ from crm.domain.public.controllers import PublicController
 from crm.domain.publications.controllers import PublicationController
 from crm.domain.segments.controllers import SegmentController
 from crm.domain.staff.controllers import StaffController
+from crm.domain.staff.login import AuthController, LoginController
 from crm.domain.staff.pages import StaffInvitationPage
 from crm.domain.system.controllers import HealthController, SystemController
 from crm.domain.tags.controllers import TagController
@@ -46,9 +47,12 @@ from crm.lib.routing import TrueAllowPlugin
 from crm.lib.security_headers import add_security_headers
 from crm.lib.services import alchemy_config
 
-# The route table: each controller declares its guards, so this list reads as the permission matrix.
+# The route table: each controller declares a class-level guard (a role, or `open_to_anyone` for the
+# login, health and public pages), so this list reads as the permission matrix; docs/roles.md is that
+# matrix, and tests/test_role_matrix.py fails on a route without a guard or missing from it.
 ROUTE_HANDLERS: list[type] = [
     HealthController,
+    LoginController,
     AuthController,
     StaffController,
     StaffInvitationPage,
@@ -94,6 +98,7 @@ class MetricsController(PrometheusController):
     """Prometheus text format for scrapers; not part of the JSON API's schema."""
 
     path = "/metrics"
+    guards = [open_to_anyone]
     openmetrics_format = False
     include_in_schema = False
 
@@ -132,7 +137,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1",
             description="JSON API of the member-network CRM and newsletter service: staff admin, partners, "
             "scripts. Errors are application/problem+json (RFC 9457).",
-            path="/schema",
+            # The schema is public, on purpose: partners read it before they have an account.
+            openapi_router=Router(path="/schema", route_handlers=[], guards=[open_to_anyone]),
             render_plugins=[ScalarRenderPlugin()],
         ),
         debug=False,

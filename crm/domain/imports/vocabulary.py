@@ -11,18 +11,11 @@ whole words or phrases.
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from crm.lib.words import words
 
 # Little words that say nothing about a column: "Date d'entrée en fonction" is "date entree fonction".
 # Single letters go too: the "s" of "Prénom(s)", the "n" of "N°", the "e" of "E-mail".
 _NOISE = frozenset({"de", "du", "des", "d", "l", "la", "le", "les", "en", "a", "au", "aux", "et", "ou", "no", "num"})
-
-
-def words(text: str) -> list[str]:
-    """Lower case, no accents, split on anything that is not a letter or a digit."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.findall(r"[a-z0-9]+", plain)
 
 
 def header_key(text: str) -> str:

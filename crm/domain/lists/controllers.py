@@ -64,6 +64,7 @@ async def _subscribe_many(
 class MailingListController(Controller):
     path = "/api/v1/lists"
     tags = ["Lists and subscriptions"]
+    guards = [requires_viewer]
     dependencies = {
         "list_service": provide_mailing_list_service,
         "subscription_service": provide_subscription_service,
@@ -72,7 +73,6 @@ class MailingListController(Controller):
 
     @get(
         "/",
-        guards=[requires_viewer],
         operation_id="listMailingLists",
         summary="List mailing lists",
         description="Every mailing list. `q` searches name and slug.",
@@ -89,7 +89,6 @@ class MailingListController(Controller):
 
     @get(
         "/{list_id:uuid}",
-        guards=[requires_viewer],
         operation_id="getMailingList",
         summary="One mailing list",
         description="A mailing list by id.",
@@ -195,6 +194,7 @@ class MailingListController(Controller):
 class SubscriptionController(Controller):
     path = "/api/v1/subscriptions"
     tags = ["Lists and subscriptions"]
+    guards = [requires_viewer]
     dependencies = {
         "subscription_service": provide_subscription_service,
         "listing": list_query(SUBSCRIPTION_SORTABLE),
@@ -202,7 +202,6 @@ class SubscriptionController(Controller):
 
     @get(
         "/",
-        guards=[requires_viewer],
         operation_id="listSubscriptions",
         summary="List subscriptions",
         description="Subscriptions with their proof (legal basis, source, dates, consent text and version).",
@@ -222,7 +221,6 @@ class SubscriptionController(Controller):
 
     @get(
         "/{subscription_id:uuid}",
-        guards=[requires_viewer],
         operation_id="getSubscription",
         summary="One subscription",
         description="A subscription by id, with its proof.",

@@ -39,7 +39,6 @@ from crm.db.models.person import Mandate, Person, Position, PositionKind
 from crm.db.models.tag import Tag, Tagging
 from crm.domain.board.services import mandate_running
 from crm.domain.geo.codes import clean_region_code
-from crm.domain.imports.vocabulary import words
 from crm.domain.people.schemas import (
     CurrentPosition,
     JobChange,
@@ -57,6 +56,7 @@ from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
 from crm.lib.search import matches, organisation_matches, person_matches, searched_page, text_matches
 from crm.lib.services import reading_only
+from crm.lib.words import words
 
 PERSON_ENTITY = "person"
 

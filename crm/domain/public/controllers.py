@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.config import Settings
 from crm.db.models.mailing import MailingList, PublicationKind
 from crm.db.models.person import Person
+from crm.domain.auth.guards import open_to_anyone
 from crm.domain.campaigns.rendering import PREVIEW_LINK, archive_view
 from crm.domain.lists.services import SubscriptionService
 from crm.domain.public import links
@@ -205,6 +206,7 @@ def _text(value: Any, limit: int) -> str:
 
 class PublicController(Controller):
     path = "/"
+    guards = [open_to_anyone]
     tags = ["Public pages"]
     include_in_schema = False
 

@@ -22,6 +22,7 @@ SORTABLE = frozenset({"title", "published_on", "kind", "created_at"})
 class PublicationController(Controller):
     path = "/api/v1/publications"
     tags = ["Publications"]
+    guards = [requires_viewer]
     dependencies = {
         "publication_service": provide_publication_service,
         "listing": list_query(SORTABLE),
@@ -29,7 +30,6 @@ class PublicationController(Controller):
 
     @get(
         "/",
-        guards=[requires_viewer],
         operation_id="listPublications",
         summary="List publications",
         description="Publications, newest first. `q` searches the title (accents and case forgiven).",
@@ -46,7 +46,6 @@ class PublicationController(Controller):
 
     @get(
         "/{publication_id:uuid}",
-        guards=[requires_viewer],
         operation_id="getPublication",
         summary="One publication",
         description="A publication by id.",

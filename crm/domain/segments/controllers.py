@@ -26,6 +26,7 @@ SORTABLE = frozenset({"name", "created_at", "updated_at"})
 class SegmentController(Controller):
     path = "/api/v1/segments"
     tags = ["Segments"]
+    guards = [requires_viewer]
     dependencies = {
         "segment_service": provide_segment_service,
         "listing": list_query(SORTABLE),
@@ -33,7 +34,6 @@ class SegmentController(Controller):
 
     @get(
         "/",
-        guards=[requires_viewer],
         operation_id="listSegments",
         summary="List segments",
         description="Saved segments. `q` searches the name.",
@@ -46,7 +46,6 @@ class SegmentController(Controller):
 
     @get(
         "/{segment_id:uuid}",
-        guards=[requires_viewer],
         operation_id="getSegment",
         summary="One segment",
         description="A segment by id, with its definition.",
@@ -58,7 +57,6 @@ class SegmentController(Controller):
 
     @get(
         "/{segment_id:uuid}/preview",
-        guards=[requires_viewer],
         operation_id="previewSegment",
         summary="Preview a segment",
         description="How many people the segment selects right now, and ten of them by name.",
@@ -71,7 +69,6 @@ class SegmentController(Controller):
 
     @post(
         "/preview",
-        guards=[requires_viewer],
         operation_id="previewSegmentDefinition",
         summary="Preview an unsaved definition",
         description="The live count and a sample for a definition being written; nothing is saved.",

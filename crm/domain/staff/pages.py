@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from crm.domain.auth.guards import open_to_anyone
 from crm.domain.public.controllers import message, page
 from crm.domain.staff.services import StaffService, provide_staff_service
 from crm.lib.problems import ProblemError
@@ -20,6 +21,7 @@ PATH = "/staff/invitation"
 
 class StaffInvitationPage(Controller):
     path = PATH
+    guards = [open_to_anyone]
     tags = ["Public pages"]
     include_in_schema = False
     dependencies = {"staff_service": provide_staff_service}
