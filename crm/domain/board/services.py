@@ -14,7 +14,7 @@ from uuid import UUID
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, and_, case, or_, select, text
+from sqlalchemy import ColumnElement, case, or_, select, text
 
 from crm.db.lookups import organisation_names, person_names
 from crm.db.models.organisation import Organisation
@@ -28,11 +28,6 @@ from crm.lib.search import organisation_matches, person_matches
 SINGLE_HOLDER_ROLES = frozenset({BoardRole.PRESIDENT, BoardRole.TREASURER, BoardRole.SECRETARY})
 # The order in which a board is presented.
 ROLE_ORDER = [BoardRole.PRESIDENT, BoardRole.VICE_PRESIDENT, BoardRole.TREASURER, BoardRole.SECRETARY, BoardRole.MEMBER]
-
-
-def mandate_running(on: date) -> ColumnElement[bool]:
-    """The mandate's term covers the day `on` (both ends included)."""
-    return and_(Mandate.term_start <= on, or_(Mandate.term_end.is_(None), Mandate.term_end >= on))
 
 
 def _role_rank() -> Any:
@@ -108,7 +103,7 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
         if role:
             conditions.append(Mandate.role == role)
         if current is not None:
-            running = mandate_running(today)
+            running = Mandate.running_on(today)
             conditions.append(running if current else ~running)
         if ending_within_days is not None:
             conditions.append(Mandate.term_end.between(today, today + timedelta(days=ending_within_days)))
@@ -126,7 +121,7 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
             select(Mandate, Person.first_name, Person.last_name, Organisation.name)
             .join(Person, Person.id == Mandate.person_id)
             .join(Organisation, Organisation.id == Mandate.organisation_id)
-            .where(mandate_running(on))
+            .where(Mandate.running_on(on))
             .order_by(_role_rank(), Person.last_name, Person.first_name, Mandate.term_start)
         )
         seats = [
@@ -161,7 +156,7 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
                 role=m.role,
                 term_start=m.term_start,
                 term_end=m.term_end,
-                is_current=m.term_start <= today and (m.term_end is None or m.term_end >= today),
+                is_current=m.running_on(today),
                 created_at=m.created_at,
                 updated_at=m.updated_at,
             )

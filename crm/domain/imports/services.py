@@ -66,7 +66,7 @@ from crm.domain.memberships.services import MembershipService
 from crm.domain.organisations.schemas import OrganisationCreate, OrganisationUpdate
 from crm.domain.organisations.services import OrganisationService
 from crm.domain.people.schemas import PersonCreate, PersonUpdate, PositionCreate
-from crm.domain.people.services import PersonService, is_current, position_current, single_seat
+from crm.domain.people.services import PersonService, single_seat
 from crm.domain.tags.schemas import TagCreate
 from crm.domain.tags.services import TagService, tag_key, tag_key_sql, tag_names_for
 from crm.lib.actor import SYSTEM, Actor, acting_as
@@ -378,7 +378,7 @@ class _Run:
             for position in await self.session.scalars(
                 select(Position).where(
                     Position.organisation_id.in_(chunk),
-                    position_current(self.today),
+                    Position.held_on(self.today),
                     or_(Position.title.ilike("%maire%"), Position.title.ilike("%sident%")),
                 )
             ):
@@ -826,7 +826,7 @@ class _Run:
         seat = single_seat(title, organisation.kind.value)
         if seat is not None and (held := self.seat_holders.get((organisation.id, seat))) is not None:
             holder, line = held
-            if not is_current(holder, self.today):
+            if not holder.held_on(self.today):
                 pass  # an earlier line of this file ended it already
             elif line:
                 c.fail("position_title", f"line {line} already makes someone {holder.title} of {organisation.name}")
@@ -842,7 +842,7 @@ class _Run:
                     ending.append((holder, f"{holder.title} of {organisation.name} held by {name}"))
         if person is not None and not keep:
             for old in self.positions_of.get(person.id, ()):
-                if old.organisation_id != organisation.id or not is_current(old, self.today):
+                if old.organisation_id != organisation.id or not old.held_on(self.today):
                     continue
                 if old.started_on is not None and old.started_on > end_day:
                     c.fail(
@@ -860,7 +860,7 @@ class _Run:
         """Whether the person holds this position (whatever its case) there today."""
         wanted = title.casefold()
         return any(
-            p.organisation_id == organisation.id and p.title.casefold() == wanted and is_current(p, self.today)
+            p.organisation_id == organisation.id and p.title.casefold() == wanted and p.held_on(self.today)
             for p in self.positions_of.get(person_id, ())
         )
 

@@ -71,8 +71,7 @@ def board_mandate_running(on: date) -> ColumnElement[bool]:
     """An organisation holding a board seat on that day (mandate started, not yet ended)."""
     return exists().where(
         Mandate.organisation_id == Organisation.id,
-        Mandate.term_start <= on,
-        or_(Mandate.term_end.is_(None), Mandate.term_end >= on),
+        Mandate.running_on(on),
     )
 
 

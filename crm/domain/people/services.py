@@ -1,8 +1,8 @@
 """People (contacts) and their positions.
 
-A position is held from `started_on` (or always, when unknown) until `ended_on`: on the day it
-ended it is over, so a job change on a given day ends the old positions and starts the new one
-on that same day without the two overlapping."""
+When a position is current is one rule, `Position.held_on` (crm/db/models/person.py): from
+`started_on` (or always, when unknown) until `ended_on`, over on the day it ended, so a job change on
+a given day ends the old positions and starts the new one on that same day without overlap."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from sqlalchemy import (
     Date,
     String,
     Uuid,
-    and_,
     cast,
     exists,
     func,
@@ -37,7 +36,6 @@ from crm.db.lookups import organisation_names, person_names
 from crm.db.models.organisation import Organisation
 from crm.db.models.person import Mandate, Person, Position, PositionKind
 from crm.db.models.tag import Tag, Tagging
-from crm.domain.board.services import mandate_running
 from crm.domain.geo.codes import clean_region_code
 from crm.domain.people.schemas import (
     CurrentPosition,
@@ -59,20 +57,6 @@ from crm.lib.services import reading_only
 from crm.lib.words import words
 
 PERSON_ENTITY = "person"
-
-
-def position_current(on: date) -> ColumnElement[bool]:
-    """The position is held on the day `on`."""
-    return and_(
-        or_(Position.started_on.is_(None), Position.started_on <= on),
-        or_(Position.ended_on.is_(None), Position.ended_on > on),
-    )
-
-
-def is_current(position: Position, on: date) -> bool:
-    return (position.started_on is None or position.started_on <= on) and (
-        position.ended_on is None or position.ended_on > on
-    )
 
 
 def _check_dates(started_on: date | None, ended_on: date | None) -> None:
@@ -192,10 +176,10 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
             )
         if held:
             conditions.append(
-                exists(select(Position.id).where(Position.person_id == Person.id, position_current(today), *held))
+                exists(select(Position.id).where(Position.person_id == Person.id, Position.held_on(today), *held))
             )
         if board_member is not None:
-            on_board = exists(select(Mandate.id).where(Mandate.person_id == Person.id, mandate_running(today)))
+            on_board = exists(select(Mandate.id).where(Mandate.person_id == Person.id, Mandate.running_on(today)))
             conditions.append(on_board if board_member else ~on_board)
         if tag and tag.strip():
             conditions.append(tag_filter(PERSON_ENTITY, Person.id, tag))
@@ -251,7 +235,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
                     Position.title.label("sort_text"),
                 )
                 .join(Organisation, Organisation.id == Position.organisation_id)
-                .where(Position.person_id.in_(ids), position_current(today))
+                .where(Position.person_id.in_(ids), Position.held_on(today))
             )
             tagged = (
                 select(
@@ -403,7 +387,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
         if organisation_id:
             conditions.append(Position.organisation_id == organisation_id)
         if current is not None:
-            held = position_current(today)
+            held = Position.held_on(today)
             conditions.append(held if current else ~held)
         if query.q:
             conditions.append(
@@ -431,7 +415,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
                 select(Position)
                 .where(condition)
                 .order_by(
-                    position_current(today).desc(),
+                    Position.held_on(today).desc(),
                     nulls_last(Position.ended_on.desc()),
                     nulls_last(Position.started_on.desc()),
                     Position.created_at.desc(),
@@ -451,7 +435,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
             raise ProblemError(404, "No such person")
         await self._check_parties(None, data.organisation_id)
         held_on = (
-            await session.scalars(select(Position).where(Position.person_id == person_id, position_current(data.on)))
+            await session.scalars(select(Position).where(Position.person_id == person_id, Position.held_on(data.on)))
         ).all()
         if data.end_current == "all":
             to_end = list(held_on)
@@ -495,7 +479,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
                 kind=p.kind,
                 started_on=p.started_on,
                 ended_on=p.ended_on,
-                is_current=is_current(p, today),
+                is_current=p.held_on(today),
                 created_at=p.created_at,
                 updated_at=p.updated_at,
             )
@@ -506,7 +490,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
         self, organisation: Organisation, seat: str, on: date, *, besides: UUID | None = None
     ) -> Position | None:
         """Who holds this single seat there on that day (another position than `besides`)."""
-        conditions = [Position.organisation_id == organisation.id, position_current(on)]
+        conditions = [Position.organisation_id == organisation.id, Position.held_on(on)]
         if besides is not None:
             conditions.append(Position.id != besides)
         held = await self.repository.session.scalars(select(Position).where(*conditions))

@@ -53,16 +53,12 @@ FIELDS: dict[str, frozenset[str]] = {
 }
 
 
-def _current_position() -> ColumnElement[bool]:
-    return or_(Position.ended_on.is_(None), Position.ended_on > func.current_date())
-
-
 def _people_in_organisations(condition: ColumnElement[bool]) -> Select[Any]:
     """The people holding a current position in an organisation that meets `condition`."""
     return (
         select(Position.person_id)
         .join(Organisation, Organisation.id == Position.organisation_id)
-        .where(_current_position(), condition)
+        .where(Position.held_on(), condition)
     )
 
 
@@ -173,15 +169,12 @@ def _rule(rule: dict[str, Any], path: str) -> ColumnElement[bool]:
             raise invalid(f"{path}.value", f"is longer than {MAX_TEXT} characters")
         # strpos, not LIKE: what staff type is matched literally, % and _ included.
         title = func.strpos(func.crm_search_text(Position.title), func.crm_search_text(value.strip())) > 0
-        return Person.id.in_(select(Position.person_id).where(_current_position(), title))
+        return Person.id.in_(select(Position.person_id).where(Position.held_on(), title))
     if field == "elected":
-        elected = select(Position.person_id).where(_current_position(), Position.kind == PositionKind.ELECTED)
+        elected = select(Position.person_id).where(Position.held_on(), Position.kind == PositionKind.ELECTED)
         return Person.id.in_(elected) if _bool(value, f"{path}.value") else Person.id.not_in(elected)
     if field == "board_member":
-        seated = select(Mandate.person_id).where(
-            Mandate.term_start <= func.current_date(),
-            or_(Mandate.term_end.is_(None), Mandate.term_end >= func.current_date()),
-        )
+        seated = select(Mandate.person_id).where(Mandate.running_on())
         return Person.id.in_(seated) if _bool(value, f"{path}.value") else Person.id.not_in(seated)
     if field == "person":
         return Person.id.in_(_uuid_values(value, op, path))
@@ -303,7 +296,7 @@ class SegmentService(SQLAlchemyAsyncRepositoryService[Segment]):
         organisation = (
             select(Organisation.name)
             .join(Position, Position.organisation_id == Organisation.id)
-            .where(Position.person_id == Person.id, _current_position())
+            .where(Position.person_id == Person.id, Position.held_on())
             .order_by(Position.started_on.desc().nulls_last(), Organisation.name)
             .limit(1)
             .correlate(Person)
