@@ -22,8 +22,6 @@ from uuid import UUID, uuid4
 from advanced_alchemy.exceptions import RepositoryError
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import DBAPIError
@@ -73,6 +71,7 @@ from crm.lib.actor import SYSTEM, Actor, acting_as
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.schemas import normalise_email
+from crm.lib.services import Service
 
 SAMPLE_SIZE = 10
 MAX_LISTED_ERRORS = 1_000
@@ -246,10 +245,6 @@ def _validation_errors(exc: ValidationError, columns: dict[str, str] | None = No
         name = str(error["loc"][0]) if error["loc"] else ""
         result.append((columns.get(name, name), error["msg"]))
     return result
-
-
-class ImportBatchRepository(SQLAlchemyAsyncRepository[ImportBatch]):
-    model_type = ImportBatch
 
 
 def _quietly(clean: Callable[[str], Any], value: str | None) -> Any:
@@ -1020,9 +1015,7 @@ def _meta(report: dict[str, Any]) -> dict[str, Any]:
     return {k: report.get(k) for k in META}
 
 
-class ImportService(SQLAlchemyAsyncRepositoryService[ImportBatch]):
-    repository_type = ImportBatchRepository
-
+class ImportService(Service[ImportBatch]):
     async def upload(
         self,
         kind: str,
@@ -1037,7 +1030,7 @@ class ImportService(SQLAlchemyAsyncRepositoryService[ImportBatch]):
         if parsed.ignored_columns:
             # Read again knowing the places' names (read once per process), in case a column left
             # aside holds communes.
-            places = await gazetteer(self.repository.session)
+            places = await gazetteer(self.session)
             parsed = read_csv(data, kind, mapping, places.knows)
         batch = ImportBatch(
             kind=kind,
@@ -1066,7 +1059,7 @@ class ImportService(SQLAlchemyAsyncRepositoryService[ImportBatch]):
     async def request_apply(self, batch_id: UUID, requested_by: UUID | None) -> ImportBatch:
         """Hands a checked import to the worker. A batch whose check found bad rows is marked failed
         and answers 422 at once; one being checked or applied, or already applied, answers 409."""
-        session = self.repository.session
+        session = self.session
         batch = await session.scalar(select(ImportBatch).where(ImportBatch.id == batch_id).with_for_update())
         if batch is None:
             raise ProblemError(404, "No such import")
@@ -1106,11 +1099,11 @@ class ImportService(SQLAlchemyAsyncRepositoryService[ImportBatch]):
         """Checks the filters (a bad one is a 422 before any byte is sent) and logs the export."""
         probe = ListQuery(limit=1, offset=0, sort="id", q=q)
         if kind == ORGANISATIONS:
-            await OrganisationService(session=self.repository.session).search(probe, frozenset({"id"}), **filters)
+            await OrganisationService(session=self.session).search(probe, frozenset({"id"}), **filters)
         else:
-            await PersonService(session=self.repository.session).list_people(probe, frozenset({"id"}), **filters)
+            await PersonService(session=self.session).list_people(probe, frozenset({"id"}), **filters)
         entity_type = "organisation" if kind == ORGANISATIONS else "person"
-        record(self.repository.session, "export", entity_type, None, q=q, filters=filters)
+        record(self.session, "export", entity_type, None, q=q, filters=filters)
 
 
 async def organisation_rows(

@@ -36,6 +36,7 @@ from crm.domain.lists.services import (
 )
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
+from crm.lib.services import after_commit
 
 LIST_SORTABLE = frozenset({"name", "slug", "kind", "created_at"})
 SUBSCRIPTION_SORTABLE = frozenset({"created_at", "updated_at", "status", "consented_at", "confirmed_at"})
@@ -45,19 +46,26 @@ SUPPRESSION_SORTABLE = frozenset({"created_at", "reason"})
 async def _send_confirmation(
     request: Request[Any, Any, Any], subscription_service: SubscriptionService, subscription: Subscription
 ) -> None:
-    """The double opt-in e-mail the public form sends too. Committed first, so that the job finds
-    the pending subscription; the job gets the id only."""
-    await subscription_service.repository.session.commit()
-    await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription.id))
+    """The double opt-in e-mail the public form sends too, queued once the request is committed,
+    so that the job finds the pending subscription; the job gets the id only."""
+    redis = request.app.state.redis
+    after_commit(
+        subscription_service.session,
+        lambda: redis.enqueue_job("send_subscription_confirmation", str(subscription.id)),
+    )
 
 
 async def _subscribe_many(
     request: Request[Any, Any, Any], list_id: UUID, data: BulkSubscribe, subscription_service: SubscriptionService
 ) -> BulkSubscribeResult:
     counts, pending = await subscription_service.subscribe_many(list_id, **data.model_dump())
-    await subscription_service.repository.session.commit()
-    for subscription_id in pending:
-        await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription_id))
+    redis = request.app.state.redis
+
+    async def queue_confirmations() -> None:
+        for subscription_id in pending:
+            await redis.enqueue_job("send_subscription_confirmation", str(subscription_id))
+
+    after_commit(subscription_service.session, queue_confirmations)
     return BulkSubscribeResult(**counts)
 
 

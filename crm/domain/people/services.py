@@ -14,8 +14,6 @@ from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.filters import LimitOffset
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import (
     ColumnElement,
     Date,
@@ -53,7 +51,7 @@ from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
 from crm.lib.search import matches, organisation_matches, person_matches, searched_page, text_matches
-from crm.lib.services import reading_only
+from crm.lib.services import Service, reading_only
 from crm.lib.words import words
 
 PERSON_ENTITY = "person"
@@ -102,13 +100,7 @@ def _email_taken(email: str) -> ProblemError:
     )
 
 
-class PersonRepository(SQLAlchemyAsyncRepository[Person]):
-    model_type = Person
-
-
-class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
-    repository_type = PersonRepository
-
+class PersonService(Service[Person]):
     async def find_by_email(self, email: str) -> Person | None:
         try:
             normalised = normalise_email(email)
@@ -132,8 +124,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
             other = await self.find_by_email(email)
             if other is not None and other.id != person.id:
                 raise _email_taken(email)
-        for key, value in sent.items():
-            setattr(person, key, value)
+        self.apply(person, sent)
         return await self.update(person)
 
     async def read(self, person_id: UUID) -> PersonRead:
@@ -153,7 +144,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         today: date | None = None,
     ) -> tuple[list[PersonRead], int]:
         today = today or date.today()
-        await reading_only(self.repository.session)
+        await reading_only(self.session)
         conditions: list[ColumnElement[bool]] = []
         if query.q and query.sort:
             conditions.append(matches(Person.search_text, query.q))
@@ -218,7 +209,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         (a round trip fewer on every list: each one is a wait when the machine is busy)."""
         today = today or date.today()
         ids = [p.id for p in people]
-        session = self.repository.session
+        session = self.session
         positions: dict[UUID, list[CurrentPosition]] = defaultdict(list)
         tags: dict[UUID, list[str]] = defaultdict(list)
         if ids:
@@ -290,7 +281,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
     async def delete_person(self, person_id: UUID, confirm: Literal["detach"] | None) -> None:
         """A person who held positions or board seats is only deleted with them, when asked to."""
         person = await self.get(person_id)
-        session = self.repository.session
+        session = self.session
         positions = (
             await session.execute(
                 select(Position.id, Position.title, Organisation.name)
@@ -332,13 +323,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         await self.delete(person.id)
 
 
-class PositionRepository(SQLAlchemyAsyncRepository[Position]):
-    model_type = Position
-
-
-class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
-    repository_type = PositionRepository
-
+class PositionService(Service[Position]):
     async def create_position(self, data: PositionCreate) -> PositionRead:
         await self._check_parties(data.person_id, data.organisation_id)
         _check_dates(data.started_on, data.ended_on)
@@ -362,8 +347,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
             sent.get("ended_on", position.ended_on),
             position.id,
         )
-        for key, value in sent.items():
-            setattr(position, key, value)
+        self.apply(position, sent)
         position = await self.update(position)
         return (await self.reads([position]))[0]
 
@@ -405,7 +389,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
     ) -> tuple[list[PositionRead], int]:
         """Every position the person held or holds: current ones first, then the latest first."""
         today = today or date.today()
-        session = self.repository.session
+        session = self.session
         if await session.get(Person, person_id) is None:
             raise ProblemError(404, "No such person")
         condition = Position.person_id == person_id
@@ -428,7 +412,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
 
     async def job_change(self, person_id: UUID, data: JobChange) -> JobChangeRead:
         """Ends the chosen positions and starts the new one on the same day, in this transaction."""
-        session = self.repository.session
+        session = self.session
         # Locks the person so that two job changes for one person run one after the other.
         person = await session.scalar(select(Person).where(Person.id == person_id).with_for_update())
         if person is None:
@@ -465,7 +449,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
 
     async def reads(self, positions: Sequence[Position], today: date | None = None) -> list[PositionRead]:
         today = today or date.today()
-        session = self.repository.session
+        session = self.session
         people = await person_names(session, (p.person_id for p in positions))
         orgs = await organisation_names(session, (p.organisation_id for p in positions))
         return [
@@ -493,7 +477,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
         conditions = [Position.organisation_id == organisation.id, Position.held_on(on)]
         if besides is not None:
             conditions.append(Position.id != besides)
-        held = await self.repository.session.scalars(select(Position).where(*conditions))
+        held = await self.session.scalars(select(Position).where(*conditions))
         return next((p for p in held if single_seat(p.title, organisation.kind.value) == seat), None)
 
     async def _check_seat(
@@ -510,7 +494,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
         on = on or date.today()
         if ended_on is not None and ended_on <= on:
             return  # a position of the past: history may hold many maires
-        session = self.repository.session
+        session = self.session
         # Locked, so that two requests giving the seat to two people run one after the other.
         organisation = await session.scalar(
             select(Organisation).where(Organisation.id == organisation_id).with_for_update()
@@ -526,7 +510,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
             raise _seat_taken(holder, names.get(holder.person_id, ""), organisation)
 
     async def _check_parties(self, person_id: UUID | None, organisation_id: UUID | None) -> None:
-        session = self.repository.session
+        session = self.session
         if person_id is not None and await session.get(Person, person_id) is None:
             raise invalid("person_id", "no person has this id")
         if organisation_id is not None and await session.get(Organisation, organisation_id) is None:

@@ -12,8 +12,6 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from sqlalchemy.sql import Select
 
@@ -23,6 +21,7 @@ from crm.db.models.person import Mandate, Person, Position, PositionKind
 from crm.db.models.tag import Tag, Tagging
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.services import Service
 
 MAX_DEPTH = 10
 MAX_RULES = 200
@@ -247,16 +246,10 @@ def validate_definition(definition: Any, path: str = "definition") -> None:
     segment_condition(definition, path)
 
 
-class SegmentRepository(SQLAlchemyAsyncRepository[Segment]):
-    model_type = Segment
-
-
 PREVIEW_SAMPLE = 10
 
 
-class SegmentService(SQLAlchemyAsyncRepositoryService[Segment]):
-    repository_type = SegmentRepository
-
+class SegmentService(Service[Segment]):
     async def _check_name(self, name: str, segment_id: UUID | None = None) -> None:
         clash = await self.get_one_or_none(Segment.name == name)
         if clash is not None and clash.id != segment_id:
@@ -277,9 +270,8 @@ class SegmentService(SQLAlchemyAsyncRepositoryService[Segment]):
             raise invalid("definition", "cannot be empty")
         if values.get("name") is not None:
             await self._check_name(values["name"], segment_id)
-        for key, value in values.items():
-            if value is not None or key == "description":
-                setattr(segment, key, value)
+        # A None means "not sent", except for the description, which can be cleared.
+        self.apply(segment, {k: v for k, v in values.items() if v is not None or k == "description"})
         return await self.update(segment)
 
     async def search(self, query: ListQuery, sortable: frozenset[str]) -> tuple[Sequence[Segment], int]:
@@ -291,7 +283,7 @@ class SegmentService(SQLAlchemyAsyncRepositoryService[Segment]):
     async def preview(self, definition: dict[str, Any]) -> dict[str, Any]:
         """The live count and a sample of the people a definition selects."""
         condition = segment_condition(definition)
-        session = self.repository.session
+        session = self.session
         total = await session.scalar(select(func.count()).select_from(Person).where(condition))
         organisation = (
             select(Organisation.name)

@@ -91,7 +91,6 @@ class StaffInvitationPage(Controller):
                 status_code=410,
                 kind="error",
             )
-        await staff_service.repository.session.commit()
         return message(
             request,
             "Compte activé",
