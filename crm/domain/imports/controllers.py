@@ -23,8 +23,9 @@ from crm.db.models.organisation import MembershipStatus, OrganisationKind
 from crm.db.models.person import PositionKind
 from crm.domain.auth.guards import requires_editor, requires_viewer
 from crm.domain.imports.csvfiles import FIELDS, ORGANISATIONS, PEOPLE
+from crm.domain.imports.exports import export_chunks
 from crm.domain.imports.schemas import ImportRead, ImportSummary, ImportUpload
-from crm.domain.imports.services import ImportService, enqueue_import, export_chunks, provide_import_service
+from crm.domain.imports.services import ImportService, enqueue_import, provide_import_service
 from crm.domain.imports.vocabulary import HEADERS
 from crm.lib.actor import current_actor
 from crm.lib.csv_safety import CSV_MEDIA_TYPE
