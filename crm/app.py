@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="JSON API of the member-network CRM and newsletter service: staff admin, partners, "
             "scripts. Errors are application/problem+json (RFC 9457).",
             # The schema is public, on purpose: partners read it before they have an account.
-            openapi_router=Router(path="/schema", route_handlers=[], guards=[open_to_anyone]),
+            openapi_router=Router(path="/schema", route_handlers=[], guards=[open_to_anyone], include_in_schema=False),
             render_plugins=[ScalarRenderPlugin()],
         ),
         debug=False,
