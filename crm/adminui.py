@@ -17,6 +17,8 @@ from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
+from crm.domain.auth.guards import open_to_anyone
+
 ADMIN_DIR = Path(__file__).resolve().parents[1] / "admin"
 DIST = ADMIN_DIR / "dist"
 STAMP = DIST / ".source-hash"
@@ -87,6 +89,7 @@ qui la construit au premier démarrage. L’API répond déjà sur <a href="/sch
 
 class AdminPage(Controller):
     path = "/"
+    guards = [open_to_anyone]
     include_in_schema = False
 
     @get(["/admin", "/admin/"], name="admin")
@@ -107,5 +110,6 @@ def admin_handlers() -> list[ControllerRouterHandler]:
         name="admin-assets",
         cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
         send_as_attachment=False,
+        guards=[open_to_anyone],
     )
     return [AdminPage, assets]

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
@@ -17,7 +17,7 @@ from crm.adminui import admin_handlers
 from crm.config import Settings, get_settings
 from crm.domain.association.controllers import AssociationSettingsController
 from crm.domain.audit.controllers import AuditController
-from crm.domain.auth.controllers import AuthController
+from crm.domain.auth.guards import open_to_anyone
 from crm.domain.auth.middleware import CSRF_EXEMPT, staff_session_middleware
 from crm.domain.board.controllers import MandateController
 from crm.domain.campaigns.controllers import CampaignController, DeliveryController
@@ -37,6 +37,7 @@ from crm.domain.public.staff_invitation import StaffInvitationPage
 from crm.domain.publications.controllers import PublicationController
 from crm.domain.segments.controllers import SegmentController
 from crm.domain.staff.controllers import StaffController
+from crm.domain.staff.login import AuthController, LoginController
 from crm.domain.system.controllers import HealthController, SystemController
 from crm.domain.tags.controllers import TagController
 from crm.lib.json_body import JsonBodyRequest
@@ -45,11 +46,14 @@ from crm.lib.problems import ProblemDocsPlugin, exception_handlers
 from crm.lib.redis import connect_redis
 from crm.lib.routing import TrueAllowPlugin
 from crm.lib.security_headers import add_security_headers
-from crm.lib.services import database_options
+from crm.lib.services import commit_request, database_options
 
-# The route table: each controller declares its guards, so this list reads as the permission matrix.
+# The route table: each controller declares a class-level guard (a role, or `open_to_anyone` for the
+# login, health and public pages), so this list reads as the permission matrix; docs/roles.md is that
+# matrix, and tests/test_role_matrix.py fails on a route without a guard or missing from it.
 ROUTE_HANDLERS: list[type] = [
     HealthController,
+    LoginController,
     AuthController,
     StaffController,
     StaffInvitationPage,
@@ -96,19 +100,25 @@ class MetricsController(PrometheusController):
     """Prometheus text format for scrapers; not part of the JSON API's schema."""
 
     path = "/metrics"
+    guards = [open_to_anyone]
     openmetrics_format = False
     include_in_schema = False
+
+
+def request_alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+    """The database config of the web app: advanced-alchemy's Litestar flavour, one session per
+    request, committed when the handler answers 2xx and rolled back otherwise."""
+    config = SQLAlchemyAsyncConfig(
+        **database_options(settings), session_config=AsyncSessionConfig(expire_on_commit=False)
+    )
+    config.before_send_handler = commit_request(config.session_scope_key)
+    return config
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    db_config = SQLAlchemyAsyncConfig(
-        **database_options(settings),
-        session_config=AsyncSessionConfig(expire_on_commit=False),
-        # Commit when the handler answers 2xx/3xx, roll back otherwise: one transaction per request.
-        before_send_handler="autocommit",
-    )
+    db_config = request_alchemy_config(settings)
 
     @asynccontextmanager
     async def redis_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -139,7 +149,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1",
             description="JSON API of the member-network CRM and newsletter service: staff admin, partners, "
             "scripts. Errors are application/problem+json (RFC 9457).",
-            path="/schema",
+            # The schema is public, on purpose: partners read it before they have an account.
+            openapi_router=Router(path="/schema", route_handlers=[], guards=[open_to_anyone], include_in_schema=False),
             render_plugins=[ScalarRenderPlugin()],
         ),
         debug=False,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm.db.models.organisation import Organisation, OrganisationKind
 from crm.domain.imports.csvfiles import FIELDS, HEADER_INDEX, KINDS, clean_phone, excel_phone, parse_date, read_csv
-from crm.domain.imports.services import infer_kind
+from crm.domain.imports.rows import infer_kind
 from crm.domain.imports.vocabulary import HEADERS, header_key
 from crm.domain.people.services import single_seat
 from crm.lib.problems import ProblemError

@@ -1,6 +1,8 @@
-"""The role matrix in docs/roles.md is the app's own: every API route with the least role its
-guards let in. Deny by default means a route missing from the doc, or answering a role the doc does
-not give it, fails here. After changing a guard on purpose: `python -m tests.test_role_matrix > docs/roles.md`."""
+"""The role matrix in docs/roles.md is the app's own: every route with the least role its guards
+let in. Deny by default: every controller (and router) declares a class-level guard, a role or
+`open_to_anyone`; a route without one, missing from the doc, answering a role the doc does not give
+it, or open to anyone without being in PUBLIC below fails here. After changing a guard on purpose:
+`python -m tests.test_role_matrix > docs/roles.md`."""
 
 from __future__ import annotations
 
@@ -11,15 +13,51 @@ from crm.app import create_app
 from crm.config import DatabaseSettings, RedisSettings, Settings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "roles.md"
-ROLE_OF_GUARD = {"requires_admin": "admin", "requires_editor": "editor", "requires_viewer": "viewer"}
-RANK = ["admin", "editor", "viewer"]
+ROLE_OF_GUARD = {
+    "requires_admin": "admin",
+    "requires_editor": "editor",
+    "requires_viewer": "viewer",
+    "open_to_anyone": "anyone",
+}
+RANK = ["admin", "editor", "viewer", "anyone"]
+UNGUARDED = "no guard"
+# The routes anyone may call, on purpose: logging in, the staff invitation, the public pages (signed
+# links or nothing), health and metrics probes, the admin app's shell and assets (its API calls need
+# a session), the OpenAPI schema.
+PUBLIC = {
+    "/",
+    "/admin",
+    "/admin/assets/{file_path:path}",
+    "/api/v1/auth/accept-invitation",
+    "/api/v1/auth/login",
+    "/archive",
+    "/archive/campaigns/{campaign_id:uuid}",
+    "/brand/logo/{version:int}",
+    "/confirm/{token:str}",
+    "/health/live",
+    "/health/ready",
+    "/metrics",
+    "/p/{token:str}",
+    "/palmares/{year:int}",
+    "/preview-link",
+    "/rsvp/{token:str}",
+    "/rsvp/{token:str}/opened",
+    "/schema",
+    "/schema/openapi.json",
+    "/schema/scalar",
+    "/schema/{path:str}",
+    "/staff/invitation",
+    "/subscribe",
+    "/u/{token:str}",
+}
 ROW = re.compile(r"^\| `(?P<method>[A-Z]+)` \| `(?P<path>[^`]+)` \| (?P<role>[a-z ]+?) \|$")
 HEADER = """# Who may call what
 
 Generated from the app's guards by `python -m tests.test_role_matrix > docs/roles.md`; a test fails
 when the app and this table differ. Roles: `viewer` reads, `editor` also writes, `admin` also deletes
-and runs staff accounts, the audit log and fee bands; `anyone` needs no session (login, invitations). Public
-pages (`/u`, `/p`, `/rsvp`, `/subscribe`, `/archive`) take signed links or nothing, not roles.
+and runs staff accounts, the audit log and fee bands; `anyone` needs no session: login, invitations,
+health and metrics, the OpenAPI schema, the admin app's shell, the association's logo, and the public pages (`/u`, `/p`,
+`/rsvp`, `/subscribe`, `/archive`), which take signed links or nothing, not roles.
 
 | method | path | least role |
 |---|---|---|
@@ -39,12 +77,17 @@ def app_matrix() -> dict[tuple[str, str], str]:
     )
     matrix: dict[tuple[str, str], str] = {}
     for route in create_app(settings).routes:
-        if not route.path.startswith("/api/"):
-            continue
         for handler in getattr(route, "route_handlers", []):
+            methods = handler.http_methods - {"OPTIONS", "HEAD"}
+            if not methods:
+                continue  # Litestar's own OPTIONS answers, and HEAD beside a GET
+            # Litestar turns a controller into the router that owns its handlers: a guard there is
+            # the controller's class-level guard. One only on the handler does not count.
+            owner = handler.owner
+            declared = {_guard_name(g) for g in (owner.guards if owner is not None else [])}
             roles = [ROLE_OF_GUARD[n] for n in map(_guard_name, handler.resolve_guards()) if n in ROLE_OF_GUARD]
-            role = min(roles, key=RANK.index) if roles else "anyone"
-            for method in handler.http_methods - {"OPTIONS", "HEAD"}:
+            role = min(roles, key=RANK.index) if roles and declared & set(ROLE_OF_GUARD) else UNGUARDED
+            for method in methods:
                 matrix[(method, route.path)] = role
     return matrix
 
@@ -72,9 +115,41 @@ def test_every_api_route_has_the_role_the_docs_give_it() -> None:
     assert {k: v for k, v in app.items() if doc[k] != v} == {}, "roles differ from docs/roles.md"
 
 
-def test_only_login_and_invitations_are_open_to_anyone() -> None:
+def test_every_controller_declares_a_class_level_guard() -> None:
+    unguarded = sorted(f"{method} {path}" for (method, path), role in app_matrix().items() if role == UNGUARDED)
+    assert unguarded == [], "give these routes' controllers a class-level guard (a role, or open_to_anyone)"
+
+
+def test_only_the_public_list_is_open_to_anyone() -> None:
     anyone = {path for (_, path), role in app_matrix().items() if role == "anyone"}
-    assert anyone == {"/api/v1/auth/login", "/api/v1/auth/accept-invitation"}
+    assert anyone == PUBLIC
+
+
+def test_an_unguarded_controller_fails_the_matrix() -> None:
+    """The check itself: a controller added without a class-level guard is caught, even when its
+    handler names a role (a later handler in the same class would be public)."""
+    from litestar import Controller, get
+
+    from crm.domain.auth.guards import requires_viewer
+
+    class Forgotten(Controller):
+        path = "/api/v1/forgotten"
+
+        @get("/", guards=[requires_viewer])
+        async def one(self) -> None: ...
+
+        @get("/other")
+        async def other(self) -> None: ...
+
+    from crm import app as app_module
+
+    app_module.ROUTE_HANDLERS.append(Forgotten)
+    try:
+        matrix = app_matrix()
+    finally:
+        app_module.ROUTE_HANDLERS.remove(Forgotten)
+    assert matrix[("GET", "/api/v1/forgotten")] == UNGUARDED
+    assert matrix[("GET", "/api/v1/forgotten/other")] == UNGUARDED
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ import enum
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, Computed, Date, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ColumnElement, Computed, Date, ForeignKey, Index, String, Text, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.db.base import Audited, Base
+from crm.db.conditions import condition
 from crm.db.models.organisation import SEARCH_FUNCTION, pg_enum
 
 
@@ -45,6 +46,26 @@ class PositionKind(enum.StrEnum):
     STAFF = "staff"  # agent: DGS, DSI, chargé·e de communication
 
 
+# A *current* position, the one rule: held on `day` (today when not given) when it started on or
+# before that day, or has no known start, and has not ended. On the day it ended it is over, so a job
+# change ends the old position and starts the new one on the same day without the two overlapping;
+# one that starts tomorrow is not current yet. Written twice only because Python and SQL say it
+# differently; tests/test_current_rules.py checks both agree on the edge days.
+def _position_held_on(position: Position, day: date | None = None) -> bool:
+    day = day or date.today()
+    return (position.started_on is None or position.started_on <= day) and (
+        position.ended_on is None or position.ended_on > day
+    )
+
+
+def _position_held_on_sql(cls: type[Position], day: date | None = None) -> ColumnElement[bool]:
+    day = day or date.today()
+    return and_(
+        or_(cls.started_on.is_(None), cls.started_on <= day),
+        or_(cls.ended_on.is_(None), cls.ended_on > day),
+    )
+
+
 class Position(Audited, Base):
     """A person's role in an organisation over a period; a job change ends one and starts another."""
 
@@ -63,6 +84,9 @@ class Position(Audited, Base):
     started_on: Mapped[date | None] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
 
+    # `position.held_on(day)` on a loaded row, `Position.held_on(day)` in a query: one rule, below.
+    held_on = condition(_position_held_on, _position_held_on_sql)
+
 
 class BoardRole(enum.StrEnum):
     PRESIDENT = "president"  # président·e
@@ -70,6 +94,18 @@ class BoardRole(enum.StrEnum):
     TREASURER = "treasurer"  # trésorier·e
     SECRETARY = "secretary"  # secrétaire
     MEMBER = "member"  # administrateur·rice
+
+
+# A mandate running on `day` (today when not given), the one rule: its term includes its first and
+# its last day, so the board on the day a term ends still counts that seat.
+def _mandate_running_on(mandate: Mandate, day: date | None = None) -> bool:
+    day = day or date.today()
+    return mandate.term_start <= day and (mandate.term_end is None or mandate.term_end >= day)
+
+
+def _mandate_running_on_sql(cls: type[Mandate], day: date | None = None) -> ColumnElement[bool]:
+    day = day or date.today()
+    return and_(cls.term_start <= day, or_(cls.term_end.is_(None), cls.term_end >= day))
 
 
 class Mandate(Audited, Base):
@@ -86,3 +122,6 @@ class Mandate(Audited, Base):
     role: Mapped[BoardRole] = mapped_column(pg_enum(BoardRole, "board_role"))
     term_start: Mapped[date] = mapped_column(Date)
     term_end: Mapped[date | None] = mapped_column(Date)
+
+    # `mandate.running_on(day)` on a loaded row, `Mandate.running_on(day)` in a query.
+    running_on = condition(_mandate_running_on, _mandate_running_on_sql)

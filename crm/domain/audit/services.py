@@ -4,22 +4,15 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import or_
 
 from crm.db.models.audit import AuditEntry
 from crm.lib.listing import ListQuery
+from crm.lib.services import Service
 
 
-class AuditRepository(SQLAlchemyAsyncRepository[AuditEntry]):
-    model_type = AuditEntry
-
-
-class AuditService(SQLAlchemyAsyncRepositoryService[AuditEntry]):
+class AuditService(Service[AuditEntry]):
     """Reads the audit log; entries are written by `crm.db.audit_listener`, never here."""
-
-    repository_type = AuditRepository
 
     async def search(
         self,

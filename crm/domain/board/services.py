@@ -11,9 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, and_, case, or_, select, text
+from sqlalchemy import ColumnElement, case, or_, select, text
 
 from crm.db.lookups import organisation_names, person_names
 from crm.db.models.organisation import Organisation
@@ -22,6 +20,7 @@ from crm.domain.board.schemas import BoardRead, BoardSeat, MandateCreate, Mandat
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import organisation_matches, person_matches
+from crm.lib.services import Service
 
 # One holder at a time for these roles (président·e, trésorier·e, secrétaire).
 SINGLE_HOLDER_ROLES = frozenset({BoardRole.PRESIDENT, BoardRole.TREASURER, BoardRole.SECRETARY})
@@ -29,22 +28,11 @@ SINGLE_HOLDER_ROLES = frozenset({BoardRole.PRESIDENT, BoardRole.TREASURER, Board
 ROLE_ORDER = [BoardRole.PRESIDENT, BoardRole.VICE_PRESIDENT, BoardRole.TREASURER, BoardRole.SECRETARY, BoardRole.MEMBER]
 
 
-def mandate_running(on: date) -> ColumnElement[bool]:
-    """The mandate's term covers the day `on` (both ends included)."""
-    return and_(Mandate.term_start <= on, or_(Mandate.term_end.is_(None), Mandate.term_end >= on))
-
-
 def _role_rank() -> Any:
     return case({role: rank for rank, role in enumerate(ROLE_ORDER)}, value=Mandate.role)
 
 
-class MandateRepository(SQLAlchemyAsyncRepository[Mandate]):
-    model_type = Mandate
-
-
-class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
-    repository_type = MandateRepository
-
+class MandateService(Service[Mandate]):
     async def create_mandate(self, data: MandateCreate) -> MandateRead:
         await self._check_parties(data.person_id, data.organisation_id)
         self._check_term(data.term_start, data.term_end)
@@ -79,8 +67,7 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
             merged["term_end"],
             exclude=mandate_id,
         )
-        for key, value in sent.items():
-            setattr(mandate, key, value)
+        self.apply(mandate, sent)
         mandate = await self.update(mandate)
         return (await self.reads([mandate]))[0]
 
@@ -107,7 +94,7 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
         if role:
             conditions.append(Mandate.role == role)
         if current is not None:
-            running = mandate_running(today)
+            running = Mandate.running_on(today)
             conditions.append(running if current else ~running)
         if ending_within_days is not None:
             conditions.append(Mandate.term_end.between(today, today + timedelta(days=ending_within_days)))
@@ -121,11 +108,11 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
         return await self.reads(items), total
 
     async def board(self, on: date) -> BoardRead:
-        rows = await self.repository.session.execute(
+        rows = await self.session.execute(
             select(Mandate, Person.first_name, Person.last_name, Organisation.name)
             .join(Person, Person.id == Mandate.person_id)
             .join(Organisation, Organisation.id == Mandate.organisation_id)
-            .where(mandate_running(on))
+            .where(Mandate.running_on(on))
             .order_by(_role_rank(), Person.last_name, Person.first_name, Mandate.term_start)
         )
         seats = [
@@ -147,7 +134,7 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
 
     async def reads(self, mandates: Sequence[Mandate], today: date | None = None) -> list[MandateRead]:
         today = today or date.today()
-        session = self.repository.session
+        session = self.session
         people = await person_names(session, (m.person_id for m in mandates))
         orgs = await organisation_names(session, (m.organisation_id for m in mandates))
         return [
@@ -160,7 +147,7 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
                 role=m.role,
                 term_start=m.term_start,
                 term_end=m.term_end,
-                is_current=m.term_start <= today and (m.term_end is None or m.term_end >= today),
+                is_current=m.running_on(today),
                 created_at=m.created_at,
                 updated_at=m.updated_at,
             )
@@ -168,7 +155,7 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
         ]
 
     async def _check_parties(self, person_id: UUID | None, organisation_id: UUID | None) -> None:
-        session = self.repository.session
+        session = self.session
         if person_id is not None and await session.get(Person, person_id) is None:
             raise invalid("person_id", "no person has this id")
         if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
@@ -191,7 +178,7 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
     ) -> None:
         """A person holds a role for an organisation once at a time: an overlapping second mandate
         is a duplicate (typed twice, or a renewal that should extend the first one)."""
-        session = self.repository.session
+        session = self.session
         # Taken after the role lock (same order everywhere): two identical requests run one after the other.
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"crm:mandate:person:{person_id}"}
@@ -223,7 +210,7 @@ class MandateService(SQLAlchemyAsyncRepositoryService[Mandate]):
     ) -> None:
         if role not in SINGLE_HOLDER_ROLES:
             return
-        session = self.repository.session
+        session = self.session
         # Held until the transaction ends: a concurrent request for the same role waits, then sees this one.
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"crm:mandate:{role}"})
         overlap = [

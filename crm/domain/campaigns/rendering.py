@@ -8,33 +8,53 @@ from typing import Any
 from uuid import UUID
 
 import jinja2
-from sqlalchemy import text
+from sqlalchemy import ARRAY, Select, Uuid, and_, any_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign
+from crm.db.models.mailing import Subscription
+from crm.db.models.organisation import Organisation
+from crm.db.models.person import Person, Position
 from crm.domain.events.links import rsvp_url
 from crm.domain.lists.links import preferences_url, unsubscribe_url
 from crm.lib import frenchdates
 from crm.lib.mail import CompiledTemplate, TemplateError, base_context, from_sources
 from crm.lib.placeholders import PlaceholderEnvironment, PlaceholderError, bounded_render
 
-# One row per person: names, their subscription to the campaign's list (the footer's "why"), and
-# the organisation of their most recent current position.
-RECIPIENTS = text("""
-SELECT p.id, p.first_name, p.last_name, p.email, s.status AS subscription_status, s.legal_basis,
-       coalesce(s.confirmed_at, s.consented_at, s.created_at) AS subscribed_at,
-       (SELECT o.name FROM position pos JOIN organisation o ON o.id = pos.organisation_id
-        WHERE pos.person_id = p.id AND (pos.ended_on IS NULL OR pos.ended_on > current_date)
-        ORDER BY pos.started_on DESC NULLS LAST LIMIT 1) AS organisation
-FROM person p
-LEFT JOIN subscription s ON s.person_id = p.id AND s.list_id = :list_id
-WHERE p.id = ANY(:ids)
-""")
+
+def _recipients(list_id: UUID, person_ids: list[UUID]) -> Select[Any]:
+    """One row per person: names, their subscription to the campaign's list (the footer's "why"),
+    and the organisation of their most recent current position."""
+    organisation = (
+        select(Organisation.name)
+        .join(Position, Position.organisation_id == Organisation.id)
+        .where(Position.person_id == Person.id, Position.held_on())
+        .order_by(Position.started_on.desc().nulls_last())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Person.id,
+            Person.first_name,
+            Person.last_name,
+            Person.email,
+            Subscription.status.label("subscription_status"),
+            Subscription.legal_basis,
+            func.coalesce(Subscription.confirmed_at, Subscription.consented_at, Subscription.created_at).label(
+                "subscribed_at"
+            ),
+            organisation.label("organisation"),
+        )
+        .outerjoin(Subscription, and_(Subscription.person_id == Person.id, Subscription.list_id == list_id))
+        # One array parameter, not one per person: a worker's batch stays one short statement.
+        .where(Person.id == any_(bindparam("ids", person_ids, type_=ARRAY(Uuid))))
+    )
 
 
 async def recipient_rows(conn: AsyncConnection, list_id: UUID, person_ids: list[UUID]) -> dict[UUID, Any]:
-    rows = await conn.execute(RECIPIENTS, {"list_id": list_id, "ids": person_ids})
+    rows = await conn.execute(_recipients(list_id, person_ids))
     return {row.id: row for row in rows}
 
 

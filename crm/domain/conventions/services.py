@@ -12,8 +12,6 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from crm.db.audit_listener import record as audit_record
@@ -26,6 +24,7 @@ from crm.domain.tags.services import tag_filter
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import matches
+from crm.lib.services import Service
 
 CONVENTION_ENTITY = "convention"
 MAX_URL_LENGTH = 1000
@@ -55,13 +54,7 @@ def _check(values: dict[str, Any]) -> None:
         raise invalid("document_url", f"must be at most {MAX_URL_LENGTH} characters")
 
 
-class ConventionRepository(SQLAlchemyAsyncRepository[Convention]):
-    model_type = Convention
-
-
-class ConventionService(SQLAlchemyAsyncRepositoryService[Convention]):
-    repository_type = ConventionRepository
-
+class ConventionService(Service[Convention]):
     async def create_convention(self, data: ConventionCreate) -> ConventionRead:
         values = data.model_dump()
         values["document_url"] = str(data.document_url) if data.document_url else None
@@ -81,15 +74,14 @@ class ConventionService(SQLAlchemyAsyncRepositoryService[Convention]):
         _check({k: sent.get(k, getattr(convention, k)) for k in ("starts_on", "ends_on", "document_url")})
         if "organisation_id" in sent and sent["organisation_id"] != convention.organisation_id:
             await self._mark_partner(sent["organisation_id"])
-        for key, value in sent.items():
-            setattr(convention, key, value)
+        self.apply(convention, sent)
         convention = await self.update(convention)
         return (await self.reads([convention]))[0]
 
     async def renew(self, convention_id: UUID, data: ConventionRenew) -> ConventionRead:
         """A new end date: the one sent, or for tacit renewal the current end plus one renewal term.
         The audit log keeps the previous end (the update's old value, and a "renew" entry)."""
-        session = self.repository.session
+        session = self.session
         convention = await session.scalar(select(Convention).where(Convention.id == convention_id).with_for_update())
         if convention is None:
             raise ProblemError(404, "No such convention")
@@ -162,7 +154,7 @@ class ConventionService(SQLAlchemyAsyncRepositoryService[Convention]):
             Convention.status.not_in(CLOSED),
             *self._conditions(query, organisation_id, status, renewal, tag),
         ]
-        session = self.repository.session
+        session = self.session
         total = int(await session.scalar(select(func.count()).select_from(Convention).where(*conditions)) or 0)
         rows = (
             await session.execute(
@@ -180,7 +172,7 @@ class ConventionService(SQLAlchemyAsyncRepositoryService[Convention]):
 
     async def delete_convention(self, convention_id: UUID) -> None:
         convention = await self.get(convention_id)
-        session = self.repository.session
+        session = self.session
         for tagging in (
             await session.scalars(
                 select(Tagging).where(Tagging.entity_type == CONVENTION_ENTITY, Tagging.entity_id == convention.id)
@@ -191,7 +183,7 @@ class ConventionService(SQLAlchemyAsyncRepositoryService[Convention]):
         await self.delete(convention.id)
 
     async def reads(self, conventions: Sequence[Convention]) -> list[ConventionRead]:
-        names = await organisation_names(self.repository.session, (c.organisation_id for c in conventions))
+        names = await organisation_names(self.session, (c.organisation_id for c in conventions))
         return [
             ConventionRead(
                 id=c.id,
@@ -242,7 +234,7 @@ class ConventionService(SQLAlchemyAsyncRepositoryService[Convention]):
 
     async def _mark_partner(self, organisation_id: UUID) -> None:
         """A convention makes its organisation a partner."""
-        organisation = await self.repository.session.get(Organisation, organisation_id)
+        organisation = await self.session.get(Organisation, organisation_id)
         if organisation is None:
             raise invalid("organisation_id", "no organisation has this id")
         if not organisation.is_partner:

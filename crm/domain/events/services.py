@@ -663,7 +663,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             .join(Position, Position.organisation_id == Organisation.id)
             .where(
                 Position.person_id == Person.id,
-                or_(Position.ended_on.is_(None), Position.ended_on > func.current_date()),
+                Position.held_on(),
             )
             .order_by(Position.started_on.desc().nulls_last(), Organisation.name)
             .limit(1)
@@ -708,7 +708,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
                 raise ProblemError(404, "No such organisation")
             current = select(Position.person_id).where(
                 Position.organisation_id == organisation_id,
-                or_(Position.ended_on.is_(None), Position.ended_on > func.current_date()),
+                Position.held_on(),
             )
             conditions.append(Invitation.person_id.in_(current))
         joined = (

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models.reference import Commune, Departement, Epci
-from crm.lib.text import words
+from crm.lib.words import words
 
 COMMUNE = "commune"
 EPCI = "epci"

@@ -23,9 +23,10 @@ from crm.db.models.organisation import MembershipStatus, OrganisationKind
 from crm.db.models.person import PositionKind
 from crm.domain.auth.guards import requires_editor, requires_viewer
 from crm.domain.imports.csvfiles import FIELDS, ORGANISATIONS, PEOPLE
+from crm.domain.imports.exports import export_chunks
 from crm.domain.imports.queue import enqueue_import
 from crm.domain.imports.schemas import ImportRead, ImportSummary, ImportUpload
-from crm.domain.imports.services import ImportService, export_chunks
+from crm.domain.imports.services import ImportService
 from crm.domain.imports.vocabulary import HEADERS
 from crm.domain.providers import provide_import_service
 from crm.lib.actor import current_actor
@@ -33,6 +34,7 @@ from crm.lib.csv_safety import CSV_MEDIA_TYPE
 from crm.lib.listing import MAX_SEARCH, ListQuery, list_query, page
 from crm.lib.problems import invalid
 from crm.lib.schemas import Page
+from crm.lib.services import after_commit
 
 SORTABLE = frozenset({"created_at", "applied_at", "filename", "kind", "status"})
 
@@ -214,9 +216,9 @@ class ImportController(Controller):
 
 
 async def _queue(request: Request[Any, Any, Any], import_service: ImportService, batch: ImportBatch) -> None:
-    # Committed before the job is queued, so that the job finds the batch.
-    await import_service.repository.session.commit()
-    await enqueue_import(request.app.state.redis, batch.id)
+    # Queued once the request is committed, so that the job finds the batch.
+    redis = request.app.state.redis
+    after_commit(import_service.session, lambda: enqueue_import(redis, batch.id))
 
 
 def _stream(request: Request[Any, Any, Any], kind: str, filters: dict[str, Any], q: str | None) -> Stream:

@@ -29,7 +29,7 @@ from uuid import UUID
 from crm.domain.imports.vocabulary import HEADERS, header_key
 from crm.lib.csv_safety import escape_cell, unescape_cell
 from crm.lib.problems import ProblemError, field_error, invalid
-from crm.lib.text import words
+from crm.lib.words import words
 
 ORGANISATIONS = "organisations"
 PEOPLE = "people"

@@ -11,7 +11,7 @@ whole words or phrases.
 
 from __future__ import annotations
 
-from crm.lib.text import words
+from crm.lib.words import words
 
 # Little words that say nothing about a column: "Date d'entrée en fonction" is "date entree fonction".
 # Single letters go too: the "s" of "Prénom(s)", the "n" of "N°", the "e" of "E-mail".

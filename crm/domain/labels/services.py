@@ -8,8 +8,6 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.exceptions import NotFoundError
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import func, select
 
 from crm.db.audit_listener import record
@@ -27,6 +25,7 @@ from crm.domain.organisations.services import existing_organisation
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import organisation_matches
+from crm.lib.services import Service
 
 LEVELS = range(1, 6)
 
@@ -40,13 +39,7 @@ def _check_award(year: int, green: bool) -> None:
         raise invalid("green", f'the green "@" exists only since {GREEN_SINCE}, not in {year}')
 
 
-class LabelRepository(SQLAlchemyAsyncRepository[LabelAward]):
-    model_type = LabelAward
-
-
-class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
-    repository_type = LabelRepository
-
+class LabelService(Service[LabelAward]):
     async def _refuse_second_label(self, organisation_id: UUID, year: int, label_id: UUID | None = None) -> None:
         conditions = [LabelAward.organisation_id == organisation_id, LabelAward.year == year]
         if label_id is not None:
@@ -59,7 +52,7 @@ class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
             )
 
     async def award(self, data: LabelCreate) -> LabelAward:
-        organisation = await existing_organisation(self.repository.session, data.organisation_id)
+        organisation = await existing_organisation(self.session, data.organisation_id)
         if organisation.kind not in LABELLED_KINDS:
             raise invalid("organisation_id", f"only communes and EPCI are labelled, not a {organisation.kind.value}")
         _check_award(data.year, data.green)
@@ -75,8 +68,7 @@ class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
         _check_award(changes.get("year", label.year), changes.get("green", label.green))
         if "year" in changes and changes["year"] != label.year:
             await self._refuse_second_label(label.organisation_id, changes["year"], label.id)
-        for key, value in changes.items():
-            setattr(label, key, value)
+        self.apply(label, changes)
         return await self.update(label)
 
     async def search(
@@ -106,7 +98,7 @@ class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
         self, organisation_id: UUID, query: ListQuery, sortable: frozenset[str]
     ) -> tuple[Sequence[LabelAward], int]:
         """A member's labels, newest first."""
-        if await self.repository.session.get(Organisation, organisation_id) is None:
+        if await self.session.get(Organisation, organisation_id) is None:
             raise NotFoundError("No such organisation")
         return await self.search(query, sortable, organisation_id=organisation_id)
 
@@ -115,7 +107,7 @@ class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
         ids = {label.organisation_id for label in labels}
         organisations: dict[UUID, Any] = {}
         if ids:
-            rows = await self.repository.session.execute(
+            rows = await self.session.execute(
                 select(Organisation.id, Organisation.name, Organisation.kind, Organisation.insee_code).where(
                     Organisation.id.in_(ids)
                 )
@@ -139,19 +131,19 @@ class LabelService(SQLAlchemyAsyncRepositoryService[LabelAward]):
 
     async def record_results(self, year: int, rows: Sequence[ResultRow], *, dry_run: bool) -> LabelResultsReport:
         """A year's results in bulk, all or nothing (see `results.py`)."""
-        return await record_results(self.repository.session, year, rows, dry_run=dry_run)
+        return await record_results(self.session, year, rows, dry_run=dry_run)
 
     async def palmares_file(self, year: int) -> bytes:
         """The palmarès as a CSV file; an export, so in the audit log."""
         palmares = await self.palmares(year)
-        record(self.repository.session, "export", "label_award", None, year=year, rows=palmares.total)
+        record(self.session, "export", "label_award", None, year=year, rows=palmares.total)
         return palmares_csv(year, palmares.items)
 
     async def palmares(self, year: int) -> Palmares:
         """Everyone labelled that year, most "@" first, then by name as a reader expects it
         (accents ignored: Élancourt sits among the E)."""
         rows = (
-            await self.repository.session.execute(
+            await self.session.execute(
                 select(LabelAward, Organisation)
                 .join(Organisation, Organisation.id == LabelAward.organisation_id)
                 .where(LabelAward.year == year)

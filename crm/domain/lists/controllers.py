@@ -29,6 +29,7 @@ from crm.domain.lists.services import MailingListService, SubscriptionService, S
 from crm.domain.providers import provide_mailing_list_service, provide_subscription_service, provide_suppression_service
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
+from crm.lib.services import after_commit
 
 LIST_SORTABLE = frozenset({"name", "slug", "kind", "created_at"})
 SUBSCRIPTION_SORTABLE = frozenset({"created_at", "updated_at", "status", "consented_at", "confirmed_at"})
@@ -38,25 +39,33 @@ SUPPRESSION_SORTABLE = frozenset({"created_at", "reason"})
 async def _send_confirmation(
     request: Request[Any, Any, Any], subscription_service: SubscriptionService, subscription: Subscription
 ) -> None:
-    """The double opt-in e-mail the public form sends too. Committed first, so that the job finds
-    the pending subscription; the job gets the id only."""
-    await subscription_service.repository.session.commit()
-    await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription.id))
+    """The double opt-in e-mail the public form sends too, queued once the request is committed,
+    so that the job finds the pending subscription; the job gets the id only."""
+    redis = request.app.state.redis
+    after_commit(
+        subscription_service.session,
+        lambda: redis.enqueue_job("send_subscription_confirmation", str(subscription.id)),
+    )
 
 
 async def _subscribe_many(
     request: Request[Any, Any, Any], list_id: UUID, data: BulkSubscribe, subscription_service: SubscriptionService
 ) -> BulkSubscribeResult:
     counts, pending = await subscription_service.subscribe_many(list_id, **data.model_dump())
-    await subscription_service.repository.session.commit()
-    for subscription_id in pending:
-        await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription_id))
+    redis = request.app.state.redis
+
+    async def queue_confirmations() -> None:
+        for subscription_id in pending:
+            await redis.enqueue_job("send_subscription_confirmation", str(subscription_id))
+
+    after_commit(subscription_service.session, queue_confirmations)
     return BulkSubscribeResult(**counts)
 
 
 class MailingListController(Controller):
     path = "/api/v1/lists"
     tags = ["Lists and subscriptions"]
+    guards = [requires_viewer]
     dependencies = {
         "list_service": provide_mailing_list_service,
         "subscription_service": provide_subscription_service,
@@ -65,7 +74,6 @@ class MailingListController(Controller):
 
     @get(
         "/",
-        guards=[requires_viewer],
         operation_id="listMailingLists",
         summary="List mailing lists",
         description="Every mailing list. `q` searches name and slug.",
@@ -82,7 +90,6 @@ class MailingListController(Controller):
 
     @get(
         "/{list_id:uuid}",
-        guards=[requires_viewer],
         operation_id="getMailingList",
         summary="One mailing list",
         description="A mailing list by id.",
@@ -188,6 +195,7 @@ class MailingListController(Controller):
 class SubscriptionController(Controller):
     path = "/api/v1/subscriptions"
     tags = ["Lists and subscriptions"]
+    guards = [requires_viewer]
     dependencies = {
         "subscription_service": provide_subscription_service,
         "listing": list_query(SUBSCRIPTION_SORTABLE),
@@ -195,7 +203,6 @@ class SubscriptionController(Controller):
 
     @get(
         "/",
-        guards=[requires_viewer],
         operation_id="listSubscriptions",
         summary="List subscriptions",
         description="Subscriptions with their proof (legal basis, source, dates, consent text and version).",
@@ -215,7 +222,6 @@ class SubscriptionController(Controller):
 
     @get(
         "/{subscription_id:uuid}",
-        guards=[requires_viewer],
         operation_id="getSubscription",
         summary="One subscription",
         description="A subscription by id, with its proof.",

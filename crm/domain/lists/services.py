@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import String, Text, Uuid, any_, bindparam, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -31,6 +29,7 @@ from crm.db.models.person import Person
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
+from crm.lib.services import Service
 
 # The hash of a stored address, as the sending engine computes it (the address is stored normalised).
 SQL_EMAIL_HASH = func.encode(func.sha256(func.convert_to(func.lower(Person.email), "UTF8")), "hex")
@@ -129,21 +128,7 @@ def people_of_csv(data: bytes) -> tuple[list[str], list[UUID]]:
     return emails, ids
 
 
-class MailingListRepository(SQLAlchemyAsyncRepository[MailingList]):
-    model_type = MailingList
-
-
-class SubscriptionRepository(SQLAlchemyAsyncRepository[Subscription]):
-    model_type = Subscription
-
-
-class SuppressionRepository(SQLAlchemyAsyncRepository[Suppression]):
-    model_type = Suppression
-
-
-class MailingListService(SQLAlchemyAsyncRepositoryService[MailingList]):
-    repository_type = MailingListRepository
-
+class MailingListService(Service[MailingList]):
     async def _check_slug(self, slug: str, list_id: UUID | None = None) -> None:
         clash = await self.get_one_or_none(MailingList.slug == slug)
         if clash is not None and clash.id != list_id:
@@ -159,8 +144,7 @@ class MailingListService(SQLAlchemyAsyncRepositoryService[MailingList]):
         mailing_list = await self.get(list_id)
         if "slug" in values:
             await self._check_slug(values["slug"], list_id)
-        for key, value in values.items():
-            setattr(mailing_list, key, value)
+        self.apply(mailing_list, values)
         return await self.update(mailing_list)
 
     async def search(
@@ -177,11 +161,9 @@ class MailingListService(SQLAlchemyAsyncRepositoryService[MailingList]):
         return await self.get_many_and_count(*query.filters(sortable, "name"), *conditions)
 
 
-class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
+class SubscriptionService(Service[Subscription]):
     """Who receives which list, and the proof behind it. Staff, the public form and the signed
     pages all go through here, so the rules (suppression, proof, statuses) are written once."""
-
-    repository_type = SubscriptionRepository
 
     async def search(
         self,
@@ -215,7 +197,7 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
     ) -> Subscription:
         """Staff record a subscription with its proof. Legitimate interest (a professional address)
         subscribes at once; consent on a double opt-in list waits for the person's confirmation."""
-        session = self.repository.session
+        session = self.session
         if person_id is None:
             person = await session.scalar(select(Person).where(Person.email == email)) if email else None
             if person is None:
@@ -283,7 +265,7 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
         and one audit entry. Suppressed addresses are left out and named; people who left this list
         before are not put back in bulk (that takes a new proof, one by one). Returns the counts
         and the pending subscriptions whose confirmation e-mail is due."""
-        session = self.repository.session
+        session = self.session
         mailing_list = await session.get(MailingList, list_id)
         if mailing_list is None:
             raise ProblemError(404, "No such list")
@@ -430,7 +412,7 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
         one is written as unsubscribed, so that the refusal is on record."""
         subscription = await self.get_one_or_none(Subscription.person_id == person_id, Subscription.list_id == list_id)
         if subscription is None:
-            session = self.repository.session
+            session = self.session
             if await session.get(Person, person_id) is None or await session.get(MailingList, list_id) is None:
                 return None
             return await self.create(
@@ -468,9 +450,7 @@ class SubscriptionService(SQLAlchemyAsyncRepositoryService[Subscription]):
         return list(rows)
 
 
-class SuppressionService(SQLAlchemyAsyncRepositoryService[Suppression]):
-    repository_type = SuppressionRepository
-
+class SuppressionService(Service[Suppression]):
     async def suppress(
         self, email: str, reason: SuppressionReason, note: str | None = None, *, exists_ok: bool = False
     ) -> Suppression:

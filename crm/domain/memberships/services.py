@@ -9,8 +9,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import and_, exists, func, or_, select
 
 from crm.db.lookups import organisation_names
@@ -40,18 +38,13 @@ from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import Schema
 from crm.lib.search import organisation_matches, text_matches
+from crm.lib.services import Service
 
 S = TypeVar("S", bound=Schema)
 ENDED = frozenset({MembershipStatus.LAPSED, MembershipStatus.RESIGNED})
 
 
-class MembershipRepository(SQLAlchemyAsyncRepository[Membership]):
-    model_type = Membership
-
-
-class MembershipService(SQLAlchemyAsyncRepositoryService[Membership]):
-    repository_type = MembershipRepository
-
+class MembershipService(Service[Membership]):
     @staticmethod
     def _status_dates(membership: Membership, changed_on: date) -> None:
         """Fills the dates a status implies, unless staff set them."""
@@ -61,12 +54,12 @@ class MembershipService(SQLAlchemyAsyncRepositoryService[Membership]):
             membership.ended_on = membership.ended_on or changed_on
 
     async def _append_history(self, membership: Membership, changed_on: date, note: str | None) -> None:
-        self.repository.session.add(
+        self.session.add(
             MembershipStatusChange(
                 membership_id=membership.id, status=membership.status, changed_on=changed_on, note=note
             )
         )
-        await self.repository.session.flush()
+        await self.session.flush()
 
     @staticmethod
     def _check_dates(membership: Membership) -> None:
@@ -74,7 +67,7 @@ class MembershipService(SQLAlchemyAsyncRepositoryService[Membership]):
             raise invalid("ended_on", "cannot be before member_since")
 
     async def join(self, data: MembershipCreate) -> Membership:
-        await existing_organisation(self.repository.session, data.organisation_id)
+        await existing_organisation(self.session, data.organisation_id)
         if await self.exists(Membership.organisation_id == data.organisation_id):
             raise ProblemError(
                 409,
@@ -95,8 +88,7 @@ class MembershipService(SQLAlchemyAsyncRepositoryService[Membership]):
         if "status" in changes and changes["status"] is None:
             raise invalid("status", "cannot be empty")
         new_status = changes.pop("status", None)
-        for key, value in changes.items():
-            setattr(membership, key, value)
+        self.apply(membership, changes)
         status_changed = new_status is not None and new_status != membership.status
         changed_on = data.changed_on or date.today()
         if status_changed:
@@ -130,7 +122,7 @@ class MembershipService(SQLAlchemyAsyncRepositoryService[Membership]):
     async def history(self, membership_id: UUID) -> Sequence[MembershipStatusChange]:
         await self.get(membership_id)
         return (
-            await self.repository.session.scalars(
+            await self.session.scalars(
                 select(MembershipStatusChange)
                 .where(MembershipStatusChange.membership_id == membership_id)
                 # In the order things happened: a change recorded late (backdated) sits where it belongs.
@@ -141,7 +133,7 @@ class MembershipService(SQLAlchemyAsyncRepositoryService[Membership]):
         ).all()
 
     async def read(self, memberships: Sequence[Membership]) -> list[MembershipRead]:
-        names = await organisation_names(self.repository.session, {m.organisation_id for m in memberships})
+        names = await organisation_names(self.session, {m.organisation_id for m in memberships})
         return [_with_name(MembershipRead, m, names) for m in memberships]
 
 
@@ -151,19 +143,13 @@ def _with_name(schema: type[S], record: Any, names: dict[UUID, str]) -> S:
     return schema.model_validate({**values, "organisation_name": names[record.organisation_id]})
 
 
-class FeeBandRepository(SQLAlchemyAsyncRepository[FeeBand]):
-    model_type = FeeBand
-
-
 def covers(population: int) -> Any:
     return and_(
         FeeBand.min_population <= population, or_(FeeBand.max_population.is_(None), FeeBand.max_population > population)
     )
 
 
-class FeeBandService(SQLAlchemyAsyncRepositoryService[FeeBand]):
-    repository_type = FeeBandRepository
-
+class FeeBandService(Service[FeeBand]):
     async def _check(self, band: FeeBand) -> None:
         """A band is ordered and overlaps no other band of its year, so a population has one fee."""
         if band.max_population is not None and band.max_population <= band.min_population:
@@ -176,9 +162,7 @@ class FeeBandService(SQLAlchemyAsyncRepositoryService[FeeBand]):
             conditions.append(FeeBand.min_population < band.max_population)
         if band.id is not None:
             conditions.append(FeeBand.id != band.id)
-        other = await self.repository.session.scalar(
-            select(FeeBand).where(*conditions).order_by(FeeBand.min_population).limit(1)
-        )
+        other = await self.session.scalar(select(FeeBand).where(*conditions).order_by(FeeBand.min_population).limit(1))
         if other is not None:
             upper = f"below {other.max_population}" if other.max_population is not None else "and more"
             message = f"overlaps the {band.year} band {other.min_population} {upper}"
@@ -196,13 +180,9 @@ class FeeBandService(SQLAlchemyAsyncRepositoryService[FeeBand]):
     async def change(self, band_id: UUID, data: FeeBandUpdate) -> FeeBand:
         band = await self.get(band_id)
         changes = data.model_dump(exclude_unset=True)
-        for key in ("year", "min_population", "amount"):
-            if key in changes and changes[key] is None:
-                raise invalid(key, "cannot be empty")
-        for key, value in changes.items():
-            setattr(band, key, value)
+        self.apply(band, changes, required=("year", "min_population", "amount"))
         # The check must not see this band's unsaved values as another band's.
-        with self.repository.session.no_autoflush:
+        with self.session.no_autoflush:
             await self._check(band)
         return await self.update(band)
 
@@ -218,21 +198,15 @@ class FeeBandService(SQLAlchemyAsyncRepositoryService[FeeBand]):
         return await self.get_many_and_count(*query.filters(sortable, "min_population"), *conditions)
 
 
-class DuesRepository(SQLAlchemyAsyncRepository[Dues]):
-    model_type = Dues
-
-
-class DuesService(SQLAlchemyAsyncRepositoryService[Dues]):
-    repository_type = DuesRepository
-
+class DuesService(Service[Dues]):
     async def _amount(self, organisation: Organisation, year: int) -> Decimal | None:
         if organisation.population is None:
             return None
-        band = await FeeBandService(session=self.repository.session).band_for(year, organisation.population)
+        band = await FeeBandService(session=self.session).band_for(year, organisation.population)
         return band.amount if band else None
 
     async def invoice(self, data: DuesCreate) -> Dues:
-        organisation = await existing_organisation(self.repository.session, data.organisation_id)
+        organisation = await existing_organisation(self.session, data.organisation_id)
         if await self.exists(Dues.organisation_id == organisation.id, Dues.year == data.year):
             raise ProblemError(
                 409,
@@ -262,7 +236,7 @@ class DuesService(SQLAlchemyAsyncRepositoryService[Dues]):
     async def generate(self, year: int) -> DuesGenerated:
         """Invoices every active member without dues for the year. Safe to run again: runs for one
         year take turns (a transaction lock), and a member invoiced already is left alone."""
-        session = self.repository.session
+        session = self.session
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("dues-generate"), year)))
         active = and_(Membership.organisation_id == Organisation.id, Membership.status == MembershipStatus.ACTIVE)
         has_dues = exists().where(Dues.organisation_id == Organisation.id, Dues.year == year)
@@ -302,11 +276,7 @@ class DuesService(SQLAlchemyAsyncRepositoryService[Dues]):
     async def change(self, dues_id: UUID, data: DuesUpdate) -> Dues:
         dues = await self.get(dues_id)
         changes = data.model_dump(exclude_unset=True)
-        for key in ("status", "amount"):
-            if key in changes and changes[key] is None:
-                raise invalid(key, "cannot be empty")
-        for key, value in changes.items():
-            setattr(dues, key, value)
+        self.apply(dues, changes, required=("status", "amount"))
         if dues.status == DuesStatus.PAID:
             dues.paid_on = dues.paid_on or date.today()
         elif changes.get("paid_on") is not None:
@@ -336,5 +306,5 @@ class DuesService(SQLAlchemyAsyncRepositoryService[Dues]):
         return await self.get_many_and_count(*query.filters(sortable, "-year"), *conditions)
 
     async def read(self, dues: Sequence[Dues]) -> list[DuesRead]:
-        names = await organisation_names(self.repository.session, {d.organisation_id for d in dues})
+        names = await organisation_names(self.session, {d.organisation_id for d in dues})
         return [_with_name(DuesRead, d, names) for d in dues]

@@ -9,8 +9,6 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.filters import LimitOffset
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
@@ -40,7 +38,7 @@ from crm.domain.tags.services import tag_filter
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import matches, searched_page
-from crm.lib.services import reading_only
+from crm.lib.services import Service, reading_only
 
 ENTITY_TYPE = "organisation"
 
@@ -62,22 +60,15 @@ def _lenient(clean: Any, code: str) -> str:
         return code
 
 
-class OrganisationRepository(SQLAlchemyAsyncRepository[Organisation]):
-    model_type = Organisation
-
-
 def board_mandate_running(on: date) -> ColumnElement[bool]:
     """An organisation holding a board seat on that day (mandate started, not yet ended)."""
     return exists().where(
         Mandate.organisation_id == Organisation.id,
-        Mandate.term_start <= on,
-        or_(Mandate.term_end.is_(None), Mandate.term_end >= on),
+        Mandate.running_on(on),
     )
 
 
-class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
-    repository_type = OrganisationRepository
-
+class OrganisationService(Service[Organisation]):
     async def find_by_code(self, insee_code: str | None = None, siren: str | None = None) -> Organisation | None:
         """The organisation with this INSEE code or this SIREN. Codes are read as staff type them
         (`1053` for 01053, `2a004`, spaces in a SIREN); a malformed code simply finds nothing."""
@@ -101,14 +92,14 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
 
     async def _departement(self, raw: str, field: str = "departement_code") -> Departement:
         code = clean_departement_code(raw, field)
-        row = await self.repository.session.get(Departement, code)
+        row = await self.session.get(Departement, code)
         if row is None:
             raise invalid_code(field, f"no département has the code {code}")
         return row
 
     async def _region(self, raw: str, field: str = "region_code") -> Region:
         code = clean_region_code(raw, field)
-        row = await self.repository.session.get(Region, code)
+        row = await self.session.get(Region, code)
         if row is None:
             raise invalid_code(field, f"no région has the code {code}")
         return row
@@ -128,7 +119,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
         return fields
 
     async def create_organisation(self, data: OrganisationCreate) -> Organisation:
-        session = self.repository.session
+        session = self.session
         values = data.model_dump(exclude={"insee_code", "siren", "departement_code", "region_code"})
         insee_code: str | None = None
         siren: str | None = None
@@ -184,8 +175,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
                 organisation.departement_code = place.get("departement_code")
             if region_sent or place.get("region_code"):
                 organisation.region_code = place.get("region_code")
-        for key, value in changes.items():
-            setattr(organisation, key, value)
+        self.apply(organisation, changes)
         return await self.update(organisation)
 
     async def search(
@@ -206,7 +196,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
         tag: str | None = None,
         is_partner: bool | None = None,
     ) -> tuple[Sequence[Organisation], int]:
-        await reading_only(self.repository.session)
+        await reading_only(self.session)
         conditions: list[Any] = []
         if kind:
             conditions.append(Organisation.kind == kind)
@@ -271,7 +261,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
         the page size: names from the reference tables, membership, latest label, tags."""
         if not organisations:
             return []
-        session = self.repository.session
+        session = self.session
         ids = [o.id for o in organisations]
         names = await reference_names(session)
         # Membership, latest label and tags in one query for the page: a round trip each would be
@@ -344,7 +334,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
 
     async def timeline(self, org_id: UUID, limit: int, offset: int) -> tuple[list[TimelineEntry], int]:
         """The member's whole story, newest first (see `timeline.py`)."""
-        return await organisation_timeline(self.repository.session, org_id, limit, offset)
+        return await organisation_timeline(self.session, org_id, limit, offset)
 
     async def read_one(self, organisation: Organisation) -> OrganisationRead:
         return (await self.read([organisation]))[0]
@@ -357,7 +347,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
                 for name, (model, column) in ATTACHED.items()
             )
         )
-        row = (await self.repository.session.execute(counts)).one()
+        row = (await self.session.execute(counts)).one()
         return dict(row._mapping)
 
     async def remove(self, org_id: UUID, *, detach: bool) -> None:
@@ -366,7 +356,7 @@ class OrganisationService(SQLAlchemyAsyncRepositoryService[Organisation]):
         through the ORM so that the audit log has every deletion."""
         organisation = await self.get(org_id)
         attached = {name: n for name, n in (await self.attached(org_id)).items() if n}
-        session = self.repository.session
+        session = self.session
         if attached and not detach:
             summary = ", ".join(f"{n} {name}" for name, n in attached.items())
             raise ProblemError(

@@ -1,8 +1,8 @@
 """People (contacts) and their positions.
 
-A position is held from `started_on` (or always, when unknown) until `ended_on`: on the day it
-ended it is over, so a job change on a given day ends the old positions and starts the new one
-on that same day without the two overlapping."""
+When a position is current is one rule, `Position.held_on` (crm/db/models/person.py): from
+`started_on` (or always, when unknown) until `ended_on`, over on the day it ended, so a job change on
+a given day ends the old positions and starts the new one on that same day without overlap."""
 
 from __future__ import annotations
 
@@ -12,14 +12,11 @@ from typing import Any, Literal
 from uuid import UUID
 
 from advanced_alchemy.filters import LimitOffset
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from pydantic import TypeAdapter
 from sqlalchemy import (
     ColumnElement,
     Text,
     Uuid,
-    and_,
     any_,
     cast,
     exists,
@@ -36,7 +33,6 @@ from crm.db.lookups import organisation_names, person_names
 from crm.db.models.organisation import Organisation
 from crm.db.models.person import Mandate, Person, Position, PositionKind
 from crm.db.models.tag import Tag, Tagging
-from crm.domain.board.services import mandate_running
 from crm.domain.geo.codes import clean_region_code
 from crm.domain.people.schemas import (
     CurrentPosition,
@@ -54,24 +50,10 @@ from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
 from crm.lib.search import best_first, matches, organisation_matches, person_matches, text_matches
-from crm.lib.services import reading_only
-from crm.lib.text import words
+from crm.lib.services import Service, reading_only
+from crm.lib.words import words
 
 PERSON_ENTITY = "person"
-
-
-def position_current(on: date) -> ColumnElement[bool]:
-    """The position is held on the day `on`."""
-    return and_(
-        or_(Position.started_on.is_(None), Position.started_on <= on),
-        or_(Position.ended_on.is_(None), Position.ended_on > on),
-    )
-
-
-def is_current(position: Position, on: date) -> bool:
-    return (position.started_on is None or position.started_on <= on) and (
-        position.ended_on is None or position.ended_on > on
-    )
 
 
 def _check_dates(started_on: date | None, ended_on: date | None) -> None:
@@ -160,7 +142,7 @@ def _current_positions_and_tags(person_id: Any, today: date) -> tuple[Any, Any]:
         )
         .select_from(Position)
         .join(Organisation, Organisation.id == Position.organisation_id)
-        .where(Position.person_id == person_id, position_current(today))
+        .where(Position.person_id == person_id, Position.held_on(today))
         .scalar_subquery()
         .label("positions")
     )
@@ -198,13 +180,7 @@ def _person_read(person: Any, positions: str, tags: list[str]) -> PersonRead:
     )
 
 
-class PersonRepository(SQLAlchemyAsyncRepository[Person]):
-    model_type = Person
-
-
-class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
-    repository_type = PersonRepository
-
+class PersonService(Service[Person]):
     async def find_by_email(self, email: str) -> Person | None:
         try:
             normalised = normalise_email(email)
@@ -228,8 +204,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
             other = await self.find_by_email(email)
             if other is not None and other.id != person.id:
                 raise _email_taken(email)
-        for key, value in sent.items():
-            setattr(person, key, value)
+        self.apply(person, sent)
         return await self.update(person)
 
     async def read(self, person_id: UUID) -> PersonRead:
@@ -249,7 +224,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         today: date | None = None,
     ) -> tuple[list[PersonRead], int]:
         today = today or date.today()
-        await reading_only(self.repository.session)
+        await reading_only(self.session)
         conditions: list[ColumnElement[bool]] = []
         if query.q and query.sort:
             conditions.append(matches(Person.search_text, query.q))
@@ -272,10 +247,10 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
             )
         if held:
             conditions.append(
-                exists(select(Position.id).where(Position.person_id == Person.id, position_current(today), *held))
+                exists(select(Position.id).where(Position.person_id == Person.id, Position.held_on(today), *held))
             )
         if board_member is not None:
-            on_board = exists(select(Mandate.id).where(Mandate.person_id == Person.id, mandate_running(today)))
+            on_board = exists(select(Mandate.id).where(Mandate.person_id == Person.id, Mandate.running_on(today)))
             conditions.append(on_board if board_member else ~on_board)
         if tag and tag.strip():
             conditions.append(tag_filter(PERSON_ENTITY, Person.id, tag))
@@ -307,7 +282,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         and tags. Only the columns shown are read, into read shapes without ORM objects: on the
         busiest list of the admin the time spent outside PostgreSQL counted as much as the search."""
         assert query.q is not None
-        session = self.repository.session
+        session = self.session
 
         async def page(match: ColumnElement[bool], rank: Any) -> tuple[list[PersonRead], int]:
             found = (
@@ -338,7 +313,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         (a round trip fewer on every list: each one is a wait when the machine is busy)."""
         if not people:
             return []
-        rows = await self.repository.session.execute(
+        rows = await self.session.execute(
             select(Person.id, *_current_positions_and_tags(Person.id, today or date.today())).where(
                 Person.id == any_(literal([p.id for p in people], ARRAY(Uuid)))
             )
@@ -349,7 +324,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
     async def delete_person(self, person_id: UUID, confirm: Literal["detach"] | None) -> None:
         """A person who held positions or board seats is only deleted with them, when asked to."""
         person = await self.get(person_id)
-        session = self.repository.session
+        session = self.session
         positions = (
             await session.execute(
                 select(Position.id, Position.title, Organisation.name)
@@ -391,13 +366,7 @@ class PersonService(SQLAlchemyAsyncRepositoryService[Person]):
         await self.delete(person.id)
 
 
-class PositionRepository(SQLAlchemyAsyncRepository[Position]):
-    model_type = Position
-
-
-class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
-    repository_type = PositionRepository
-
+class PositionService(Service[Position]):
     async def create_position(self, data: PositionCreate) -> PositionRead:
         await self._check_parties(data.person_id, data.organisation_id)
         _check_dates(data.started_on, data.ended_on)
@@ -421,8 +390,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
             sent.get("ended_on", position.ended_on),
             position.id,
         )
-        for key, value in sent.items():
-            setattr(position, key, value)
+        self.apply(position, sent)
         position = await self.update(position)
         return (await self.reads([position]))[0]
 
@@ -446,7 +414,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
         if organisation_id:
             conditions.append(Position.organisation_id == organisation_id)
         if current is not None:
-            held = position_current(today)
+            held = Position.held_on(today)
             conditions.append(held if current else ~held)
         if query.q:
             conditions.append(
@@ -464,7 +432,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
     ) -> tuple[list[PositionRead], int]:
         """Every position the person held or holds: current ones first, then the latest first."""
         today = today or date.today()
-        session = self.repository.session
+        session = self.session
         if await session.get(Person, person_id) is None:
             raise ProblemError(404, "No such person")
         condition = Position.person_id == person_id
@@ -474,7 +442,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
                 select(Position)
                 .where(condition)
                 .order_by(
-                    position_current(today).desc(),
+                    Position.held_on(today).desc(),
                     nulls_last(Position.ended_on.desc()),
                     nulls_last(Position.started_on.desc()),
                     Position.created_at.desc(),
@@ -487,14 +455,14 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
 
     async def job_change(self, person_id: UUID, data: JobChange) -> JobChangeRead:
         """Ends the chosen positions and starts the new one on the same day, in this transaction."""
-        session = self.repository.session
+        session = self.session
         # Locks the person so that two job changes for one person run one after the other.
         person = await session.scalar(select(Person).where(Person.id == person_id).with_for_update())
         if person is None:
             raise ProblemError(404, "No such person")
         await self._check_parties(None, data.organisation_id)
         held_on = (
-            await session.scalars(select(Position).where(Position.person_id == person_id, position_current(data.on)))
+            await session.scalars(select(Position).where(Position.person_id == person_id, Position.held_on(data.on)))
         ).all()
         if data.end_current == "all":
             to_end = list(held_on)
@@ -524,7 +492,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
 
     async def reads(self, positions: Sequence[Position], today: date | None = None) -> list[PositionRead]:
         today = today or date.today()
-        session = self.repository.session
+        session = self.session
         people = await person_names(session, (p.person_id for p in positions))
         orgs = await organisation_names(session, (p.organisation_id for p in positions))
         return [
@@ -538,7 +506,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
                 kind=p.kind,
                 started_on=p.started_on,
                 ended_on=p.ended_on,
-                is_current=is_current(p, today),
+                is_current=p.held_on(today),
                 created_at=p.created_at,
                 updated_at=p.updated_at,
             )
@@ -549,10 +517,10 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
         self, organisation: Organisation, seat: str, on: date, *, besides: UUID | None = None
     ) -> Position | None:
         """Who holds this single seat there on that day (another position than `besides`)."""
-        conditions = [Position.organisation_id == organisation.id, position_current(on)]
+        conditions = [Position.organisation_id == organisation.id, Position.held_on(on)]
         if besides is not None:
             conditions.append(Position.id != besides)
-        held = await self.repository.session.scalars(select(Position).where(*conditions))
+        held = await self.session.scalars(select(Position).where(*conditions))
         return next((p for p in held if single_seat(p.title, organisation.kind.value) == seat), None)
 
     async def _check_seat(
@@ -569,7 +537,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
         on = on or date.today()
         if ended_on is not None and ended_on <= on:
             return  # a position of the past: history may hold many maires
-        session = self.repository.session
+        session = self.session
         # Locked, so that two requests giving the seat to two people run one after the other.
         organisation = await session.scalar(
             select(Organisation).where(Organisation.id == organisation_id).with_for_update()
@@ -585,7 +553,7 @@ class PositionService(SQLAlchemyAsyncRepositoryService[Position]):
             raise _seat_taken(holder, names.get(holder.person_id, ""), organisation)
 
     async def _check_parties(self, person_id: UUID | None, organisation_id: UUID | None) -> None:
-        session = self.repository.session
+        session = self.session
         if person_id is not None and await session.get(Person, person_id) is None:
             raise invalid("person_id", "no person has this id")
         if organisation_id is not None and await session.get(Organisation, organisation_id) is None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.db.models.mailing import MailingList, PublicationKind
 from crm.db.models.person import Person
 from crm.domain.association.services import AssociationSettingsService
+from crm.domain.auth.guards import open_to_anyone
 from crm.domain.campaigns.rendering import PREVIEW_LINK, archive_view
 from crm.domain.lists import links
 from crm.domain.lists.services import SubscriptionService
@@ -115,6 +116,7 @@ CONFIRM_LINK = {
 
 class PublicController(Controller):
     path = "/"
+    guards = [open_to_anyone]
     tags = ["Public pages"]
     include_in_schema = False
     before_request = staticmethod(load_branding)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models.event import Event, EventStatus, Invitation, InvitationStatus
 from crm.db.models.person import Person
+from crm.domain.auth.guards import open_to_anyone
 from crm.domain.events import links
 from crm.domain.events import services as events
 from crm.domain.events.display import summary
@@ -109,6 +110,7 @@ def _answer_page(
 
 class RsvpController(Controller):
     path = "/rsvp"
+    guards = [open_to_anyone]
     tags = ["Public pages"]
     include_in_schema = False
     before_request = staticmethod(load_branding)

@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from crm.domain.auth.guards import open_to_anyone
 from crm.domain.providers import provide_staff_service
 from crm.domain.public.layout import load_branding, message, page
 from crm.domain.staff.services import StaffService
@@ -21,6 +22,7 @@ PATH = "/staff/invitation"
 
 class StaffInvitationPage(Controller):
     path = PATH
+    guards = [open_to_anyone]
     tags = ["Public pages"]
     include_in_schema = False
     before_request = staticmethod(load_branding)
@@ -91,7 +93,6 @@ class StaffInvitationPage(Controller):
                 status_code=410,
                 kind="error",
             )
-        await staff_service.repository.session.commit()
         return message(
             request,
             "Compte activé",

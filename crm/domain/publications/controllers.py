@@ -23,6 +23,7 @@ SORTABLE = frozenset({"title", "published_on", "kind", "created_at"})
 class PublicationController(Controller):
     path = "/api/v1/publications"
     tags = ["Publications"]
+    guards = [requires_viewer]
     dependencies = {
         "publication_service": provide_publication_service,
         "listing": list_query(SORTABLE),
@@ -30,7 +31,6 @@ class PublicationController(Controller):
 
     @get(
         "/",
-        guards=[requires_viewer],
         operation_id="listPublications",
         summary="List publications",
         description="Publications, newest first. `q` searches the title (accents and case forgiven).",
@@ -47,7 +47,6 @@ class PublicationController(Controller):
 
     @get(
         "/{publication_id:uuid}",
-        guards=[requires_viewer],
         operation_id="getPublication",
         summary="One publication",
         description="A publication by id.",

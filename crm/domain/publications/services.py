@@ -6,34 +6,23 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import func
 
 from crm.db.models.mailing import Publication, PublicationKind
 from crm.lib.listing import ListQuery
-from crm.lib.problems import invalid
 from crm.lib.search import words
+from crm.lib.services import Service
 
 REQUIRED = ("title", "kind", "published_on", "is_public")
 
 
-class PublicationRepository(SQLAlchemyAsyncRepository[Publication]):
-    model_type = Publication
-
-
-class PublicationService(SQLAlchemyAsyncRepositoryService[Publication]):
-    repository_type = PublicationRepository
-
+class PublicationService(Service[Publication]):
     async def add(self, values: dict[str, Any]) -> Publication:
         return await self.create(Publication(**values))
 
     async def change(self, publication_id: UUID, values: dict[str, Any]) -> Publication:
         publication = await self.get(publication_id)
-        for key, value in values.items():
-            if value is None and key in REQUIRED:
-                raise invalid(key, "cannot be empty")
-            setattr(publication, key, value)
+        self.apply(publication, values, required=REQUIRED)
         return await self.update(publication)
 
     async def search(

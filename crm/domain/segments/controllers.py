@@ -27,6 +27,7 @@ SORTABLE = frozenset({"name", "created_at", "updated_at"})
 class SegmentController(Controller):
     path = "/api/v1/segments"
     tags = ["Segments"]
+    guards = [requires_viewer]
     dependencies = {
         "segment_service": provide_segment_service,
         "listing": list_query(SORTABLE),
@@ -34,7 +35,6 @@ class SegmentController(Controller):
 
     @get(
         "/",
-        guards=[requires_viewer],
         operation_id="listSegments",
         summary="List segments",
         description="Saved segments. `q` searches the name.",
@@ -47,7 +47,6 @@ class SegmentController(Controller):
 
     @get(
         "/{segment_id:uuid}",
-        guards=[requires_viewer],
         operation_id="getSegment",
         summary="One segment",
         description="A segment by id, with its definition.",
@@ -59,7 +58,6 @@ class SegmentController(Controller):
 
     @get(
         "/{segment_id:uuid}/preview",
-        guards=[requires_viewer],
         operation_id="previewSegment",
         summary="Preview a segment",
         description="How many people the segment selects right now, and ten of them by name.",
@@ -72,7 +70,6 @@ class SegmentController(Controller):
 
     @post(
         "/preview",
-        guards=[requires_viewer],
         operation_id="previewSegmentDefinition",
         summary="Preview an unsaved definition",
         description="The live count and a sample for a definition being written; nothing is saved.",

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from sqlalchemy.sql import Select
 
@@ -22,6 +20,7 @@ from crm.db.models.person import Mandate, Person, Position, PositionKind
 from crm.db.models.tag import Tag, Tagging
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.services import Service
 
 MAX_DEPTH = 10
 MAX_RULES = 200
@@ -52,16 +51,12 @@ FIELDS: dict[str, frozenset[str]] = {
 }
 
 
-def _current_position() -> ColumnElement[bool]:
-    return or_(Position.ended_on.is_(None), Position.ended_on > func.current_date())
-
-
 def _people_in_organisations(condition: ColumnElement[bool]) -> Select[Any]:
     """The people holding a current position in an organisation that meets `condition`."""
     return (
         select(Position.person_id)
         .join(Organisation, Organisation.id == Position.organisation_id)
-        .where(_current_position(), condition)
+        .where(Position.held_on(), condition)
     )
 
 
@@ -172,15 +167,12 @@ def _rule(rule: dict[str, Any], path: str) -> ColumnElement[bool]:
             raise invalid(f"{path}.value", f"is longer than {MAX_TEXT} characters")
         # strpos, not LIKE: what staff type is matched literally, % and _ included.
         title = func.strpos(func.crm_search_text(Position.title), func.crm_search_text(value.strip())) > 0
-        return Person.id.in_(select(Position.person_id).where(_current_position(), title))
+        return Person.id.in_(select(Position.person_id).where(Position.held_on(), title))
     if field == "elected":
-        elected = select(Position.person_id).where(_current_position(), Position.kind == PositionKind.ELECTED)
+        elected = select(Position.person_id).where(Position.held_on(), Position.kind == PositionKind.ELECTED)
         return Person.id.in_(elected) if _bool(value, f"{path}.value") else Person.id.not_in(elected)
     if field == "board_member":
-        seated = select(Mandate.person_id).where(
-            Mandate.term_start <= func.current_date(),
-            or_(Mandate.term_end.is_(None), Mandate.term_end >= func.current_date()),
-        )
+        seated = select(Mandate.person_id).where(Mandate.running_on())
         return Person.id.in_(seated) if _bool(value, f"{path}.value") else Person.id.not_in(seated)
     if field == "person":
         return Person.id.in_(_uuid_values(value, op, path))
@@ -253,16 +245,10 @@ def validate_definition(definition: Any, path: str = "definition") -> None:
     segment_condition(definition, path)
 
 
-class SegmentRepository(SQLAlchemyAsyncRepository[Segment]):
-    model_type = Segment
-
-
 PREVIEW_SAMPLE = 10
 
 
-class SegmentService(SQLAlchemyAsyncRepositoryService[Segment]):
-    repository_type = SegmentRepository
-
+class SegmentService(Service[Segment]):
     async def _check_name(self, name: str, segment_id: UUID | None = None) -> None:
         clash = await self.get_one_or_none(Segment.name == name)
         if clash is not None and clash.id != segment_id:
@@ -283,9 +269,8 @@ class SegmentService(SQLAlchemyAsyncRepositoryService[Segment]):
             raise invalid("definition", "cannot be empty")
         if values.get("name") is not None:
             await self._check_name(values["name"], segment_id)
-        for key, value in values.items():
-            if value is not None or key == "description":
-                setattr(segment, key, value)
+        # A None means "not sent", except for the description, which can be cleared.
+        self.apply(segment, {k: v for k, v in values.items() if v is not None or k == "description"})
         return await self.update(segment)
 
     async def search(self, query: ListQuery, sortable: frozenset[str]) -> tuple[Sequence[Segment], int]:
@@ -297,12 +282,12 @@ class SegmentService(SQLAlchemyAsyncRepositoryService[Segment]):
     async def preview(self, definition: dict[str, Any]) -> dict[str, Any]:
         """The live count and a sample of the people a definition selects."""
         condition = segment_condition(definition)
-        session = self.repository.session
+        session = self.session
         total = await session.scalar(select(func.count()).select_from(Person).where(condition))
         organisation = (
             select(Organisation.name)
             .join(Position, Position.organisation_id == Organisation.id)
-            .where(Position.person_id == Person.id, _current_position())
+            .where(Position.person_id == Person.id, Position.held_on())
             .order_by(Position.started_on.desc().nulls_last(), Organisation.name)
             .limit(1)
             .correlate(Person)

@@ -19,6 +19,7 @@ from crm.domain.staff.services import StaffService
 from crm.lib import sessions
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
+from crm.lib.services import after_commit
 from crm.lib.sessions import StaffSession
 
 SORTABLE = frozenset({"email", "name", "role", "created_at", "last_login_at"})
@@ -90,10 +91,9 @@ class StaffController(Controller):
             secret_key=settings.security.secret_key.get_secret_value(),
             ttl_hours=settings.security.invitation_ttl_hours,
         )
-        # Committed before the job is queued, so that the job finds the invitation.
-        await staff_service.repository.session.commit()
+        # Queued once the request is committed, so that the job finds the invitation.
         queue: ArqRedis = request.app.state.redis
-        await queue.enqueue_job("send_staff_invitation", str(invitation.id))
+        after_commit(staff_service.session, lambda: queue.enqueue_job("send_staff_invitation", str(invitation.id)))
         return _read(staff)
 
     @patch(
@@ -114,7 +114,7 @@ class StaffController(Controller):
         staff, revoke = await staff_service.change(
             staff_id, session.staff_uuid, name=data.name, role=data.role, is_active=data.is_active
         )
-        await staff_service.repository.session.commit()
         if revoke:
-            await sessions.revoke_all(request.app.state.redis, staff_id)
+            # Once the change is committed: a request in between would reopen nothing.
+            after_commit(staff_service.session, lambda: sessions.revoke_all(request.app.state.redis, staff_id))
         return _read(staff)

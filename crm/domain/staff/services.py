@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import func, or_, select
 from uuid_utils.compat import uuid7
 
@@ -16,10 +14,7 @@ from crm.db.models.staff import Staff, StaffInvitation, StaffRole
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.security import MIN_PASSWORD_LENGTH, derived_token, hash_password, token_hash, verify_password
-
-
-class StaffRepository(SQLAlchemyAsyncRepository[Staff]):
-    model_type = Staff
+from crm.lib.services import Service
 
 
 def invitation_token(secret_key: str, invitation_id: UUID) -> str:
@@ -31,9 +26,7 @@ def check_password_strength(password: str, field: str = "password") -> None:
         raise invalid(field, f"must be at least {MIN_PASSWORD_LENGTH} characters long")
 
 
-class StaffService(SQLAlchemyAsyncRepositoryService[Staff]):
-    repository_type = StaffRepository
-
+class StaffService(Service[Staff]):
     async def by_email(self, email: str) -> Staff | None:
         return await self.get_one_or_none(Staff.email == email.strip().lower())
 
@@ -84,13 +77,13 @@ class StaffService(SQLAlchemyAsyncRepositoryService[Staff]):
             expires_at=datetime.now(UTC) + timedelta(hours=ttl_hours),
         )
         invitation.token_hash = token_hash(invitation_token(secret_key, invitation.id))
-        self.repository.session.add(invitation)
-        await self.repository.session.flush()
+        self.session.add(invitation)
+        await self.session.flush()
         return staff, invitation
 
     async def accept_invitation(self, token: str, password: str) -> Staff:
         check_password_strength(password)
-        session = self.repository.session
+        session = self.session
         invitation = await session.scalar(
             select(StaffInvitation).where(StaffInvitation.token_hash == token_hash(token)).with_for_update()
         )
@@ -141,4 +134,4 @@ class StaffService(SQLAlchemyAsyncRepositoryService[Staff]):
         return await self.get_many_and_count(*query.filters(sortable, "email"), *conditions)
 
     async def is_empty(self) -> bool:
-        return (await self.repository.session.scalar(select(func.count()).select_from(Staff))) == 0
+        return (await self.session.scalar(select(func.count()).select_from(Staff))) == 0

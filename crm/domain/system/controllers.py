@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm.db.audit_listener import record
-from crm.domain.auth.guards import requires_admin
+from crm.domain.auth.guards import open_to_anyone, requires_admin
 from crm.lib.problems import PROBLEM_MEDIA_TYPE, problem_responses
 from crm.lib.schemas import Email, Schema
 from crm.lib.sessions import StaffSession
@@ -51,6 +51,7 @@ async def _redis_ok(redis: ArqRedis) -> str | None:
 
 class HealthController(Controller):
     path = "/health"
+    guards = [open_to_anyone]
     tags = ["Operations"]
     include_in_schema = True
 

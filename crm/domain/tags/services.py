@@ -8,8 +8,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +19,7 @@ from crm.db.models.tag import Tag, Tagging
 from crm.domain.tags.schemas import TagCreate, TaggingCreate, TaggingRead, TagRead, TagUpdate
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
+from crm.lib.services import Service
 
 
 def tag_key(name: str) -> str:
@@ -65,10 +64,6 @@ async def tag_names_for(session: AsyncSession, entity_type: str, ids: Iterable[U
     return {i: names.get(i, []) for i in wanted}
 
 
-class TagRepository(SQLAlchemyAsyncRepository[Tag]):
-    model_type = Tag
-
-
 def _labels_query(entity_type: str, ids: list[UUID]) -> Any:
     """The display name of each record of a type, by id."""
     if entity_type == "organisation":
@@ -92,9 +87,7 @@ ENTITY_MODELS: dict[str, Any] = {
 }
 
 
-class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
-    repository_type = TagRepository
-
+class TagService(Service[Tag]):
     async def create_tag(self, data: TagCreate) -> TagRead:
         await self._check_name_free(data.name, exclude=None)
         tag = await self.create(Tag(name=data.name, color=data.color))
@@ -107,8 +100,7 @@ class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
             if sent["name"] is None:
                 raise invalid("name", "cannot be empty")
             await self._check_name_free(sent["name"], exclude=tag.id)
-        for key, value in sent.items():
-            setattr(tag, key, value)
+        self.apply(tag, sent)
         tag = await self.update(tag)
         return (await self.reads([tag]))[0]
 
@@ -124,7 +116,7 @@ class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
 
     async def delete_tag(self, tag_id: UUID) -> None:
         tag = await self.get(tag_id)
-        session = self.repository.session
+        session = self.session
         # One by one, so that the audit log says which records lost the tag.
         for tagging in (await session.scalars(select(Tagging).where(Tagging.tag_id == tag.id))).all():
             await session.delete(tagging)
@@ -134,7 +126,7 @@ class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
     async def tag(self, tag_id: UUID, data: TaggingCreate) -> tuple[TaggingRead, bool]:
         """Puts the tag on the record; returns the tagging and whether it is new (tagging twice is harmless)."""
         tag = await self.get(tag_id)
-        session = self.repository.session
+        session = self.session
         if await session.get(ENTITY_MODELS[data.entity_type], data.entity_id) is None:
             raise invalid("entity_id", f"no {data.entity_type} has this id")
         where = (
@@ -158,7 +150,7 @@ class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
 
     async def untag(self, tag_id: UUID, entity_type: str, entity_id: UUID) -> None:
         tag = await self.get(tag_id)
-        session = self.repository.session
+        session = self.session
         tagging = await session.scalar(
             select(Tagging).where(
                 Tagging.tag_id == tag.id, Tagging.entity_type == entity_type, Tagging.entity_id == entity_id
@@ -170,7 +162,7 @@ class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
 
     async def taggings(self, tag_id: UUID, query: ListQuery, entity_type: str | None) -> tuple[list[TaggingRead], int]:
         tag = await self.get(tag_id)
-        session = self.repository.session
+        session = self.session
         conditions = [Tagging.tag_id == tag.id]
         if entity_type:
             conditions.append(Tagging.entity_type == entity_type)
@@ -191,7 +183,7 @@ class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
         if tags:
             counts = dict(
                 (
-                    await self.repository.session.execute(
+                    await self.session.execute(
                         select(Tagging.tag_id, func.count())
                         .where(Tagging.tag_id.in_([t.id for t in tags]))
                         .group_by(Tagging.tag_id)
@@ -210,7 +202,7 @@ class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
         labels: dict[UUID, str] = {}
         for entity_type, ids in by_type.items():
             if entity_type in ENTITY_MODELS:
-                labels.update(dict((await self.repository.session.execute(_labels_query(entity_type, ids))).all()))
+                labels.update(dict((await self.session.execute(_labels_query(entity_type, ids))).all()))
         return [
             TaggingRead(
                 tag_id=t.tag_id,
@@ -226,7 +218,7 @@ class TagService(SQLAlchemyAsyncRepositoryService[Tag]):
         conditions = [tag_key_sql(Tag.name) == tag_key(name)]
         if exclude is not None:
             conditions.append(Tag.id != exclude)
-        existing = await self.repository.session.scalar(select(Tag.name).where(*conditions))
+        existing = await self.session.scalar(select(Tag.name).where(*conditions))
         if existing is not None:
             raise ProblemError(
                 409,

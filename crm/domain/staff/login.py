@@ -1,4 +1,8 @@
-"""Staff login, logout, who am I, and accepting an invitation."""
+"""Staff login, logout, who am I, and accepting an invitation.
+
+It lives with the staff accounts it opens sessions for: the auth folder (guards, session
+middleware, throttle) is below every controller and imports no domain folder. Logging in and
+accepting an invitation are open to anyone; the rest needs a session, declared once per class."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from redis.asyncio import Redis
 
 from crm.config import Settings
 from crm.db.audit_listener import record
-from crm.domain.auth.guards import requires_viewer
+from crm.domain.auth.guards import open_to_anyone, requires_viewer
 from crm.domain.auth.schemas import AcceptInvitation, LoginRequest, Me
 from crm.domain.auth.throttle import LoginThrottle
 from crm.domain.providers import provide_staff_service
@@ -64,9 +68,10 @@ def _too_many(wait: int) -> ProblemError:
     )
 
 
-class AuthController(Controller):
+class LoginController(Controller):
     path = "/api/v1/auth"
     tags = ["Staff authentication"]
+    guards = [open_to_anyone]
     dependencies = {"staff_service": provide_staff_service}
 
     @post(
@@ -116,12 +121,31 @@ class AuthController(Controller):
         )
 
     @post(
+        "/accept-invitation",
+        operation_id="acceptInvitation",
+        summary="Accept an invitation",
+        description="Sets the password of an invited staff member from the token of the invitation e-mail; "
+        "they can then log in.",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def accept_invitation(
+        self, data: JSONBody[AcceptInvitation], staff_service: NamedDependency[StaffService]
+    ) -> None:
+        await staff_service.accept_invitation(data.token, data.password)
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["Staff authentication"]
+    guards = [requires_viewer]
+    dependencies = {"staff_service": provide_staff_service}
+
+    @post(
         "/logout",
         operation_id="logout",
         summary="Log out",
         status_code=HTTP_204_NO_CONTENT,
         description="Ends the current session and clears its cookie.",
-        guards=[requires_viewer],
     )
     async def logout(self, request: Request[Any, Any, Any]) -> Response[None]:
         settings: Settings = request.app.state.settings
@@ -134,22 +158,8 @@ class AuthController(Controller):
         operation_id="whoAmI",
         summary="Current staff member",
         description="The logged-in staff member, with the session's CSRF token.",
-        guards=[requires_viewer],
     )
     async def me(self, request: Request[Any, Any, Any], staff_service: NamedDependency[StaffService]) -> Me:
         session: StaffSession = request.scope["auth"]
         staff = await staff_service.get(session.staff_uuid)
         return Me(id=staff.id, email=staff.email, name=staff.name, role=staff.role, csrf_token=session.csrf_token)
-
-    @post(
-        "/accept-invitation",
-        operation_id="acceptInvitation",
-        summary="Accept an invitation",
-        description="Sets the password of an invited staff member from the token of the invitation e-mail; "
-        "they can then log in.",
-        status_code=HTTP_204_NO_CONTENT,
-    )
-    async def accept_invitation(
-        self, data: JSONBody[AcceptInvitation], staff_service: NamedDependency[StaffService]
-    ) -> None:
-        await staff_service.accept_invitation(data.token, data.password)

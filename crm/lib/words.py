@@ -1,4 +1,6 @@
-"""Words of a text as names are compared across files and places: no case, no accents."""
+"""How French text is folded into words for matching: names of places, functions, headers.
+
+Below the domain folders, so the gazetteer, people and imports share it without importing each other."""
 
 from __future__ import annotations
 
