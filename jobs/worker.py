@@ -9,12 +9,12 @@ from arq.connections import RedisSettings
 
 from crm.config import get_settings
 from crm.lib.logging import configure_logging
-from crm.lib.mail import Mailer
+from crm.lib.mail import Mailer, SmtpPool
 from crm.lib.redis import QUEUE_NAME
 from crm.lib.services import alchemy_config
 from jobs.events import events_tick, send_event_notifications, tick_minutes
 from jobs.imports import SWEEP_SECOND, run_import, sweep_imports
-from jobs.sending import SmtpPool, send_campaign, send_campaign_test, sweep, sweep_seconds
+from jobs.sending import send_campaign, send_campaign_test, sweep, sweep_seconds
 from jobs.subscriptions import send_subscription_confirmation
 from jobs.system_mail import send_staff_invitation, send_test_email
 

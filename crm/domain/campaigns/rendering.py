@@ -3,6 +3,7 @@ test send, so that what staff preview is what recipients get."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -20,13 +21,20 @@ from crm.lib.mail import CompiledTemplate, TemplateError, base_context, from_sou
 from crm.lib.placeholders import PlaceholderEnvironment, PlaceholderError, bounded_render
 
 # One row per person: names, their subscription to the campaign's list (the footer's "why"), and
-# the organisation of their most recent current position.
-RECIPIENTS = text("""
-SELECT p.id, p.first_name, p.last_name, p.email, s.status AS subscription_status, s.legal_basis,
-       coalesce(s.confirmed_at, s.consented_at, s.created_at) AS subscribed_at,
-       (SELECT o.name FROM position pos JOIN organisation o ON o.id = pos.organisation_id
+# the organisation of their most recent current position. The sending engine reads the same
+# columns with its claim (`RECIPIENT_COLUMNS` over `p` and `s`).
+RECIPIENT_COLUMNS = (
+    "p.first_name",
+    "p.last_name",
+    "s.status AS subscription_status",
+    "s.legal_basis",
+    "coalesce(s.confirmed_at, s.consented_at, s.created_at) AS subscribed_at",
+    """(SELECT o.name FROM position pos JOIN organisation o ON o.id = pos.organisation_id
         WHERE pos.person_id = p.id AND (pos.ended_on IS NULL OR pos.ended_on > current_date)
-        ORDER BY pos.started_on DESC NULLS LAST LIMIT 1) AS organisation
+        ORDER BY pos.started_on DESC NULLS LAST LIMIT 1) AS organisation""",
+)
+RECIPIENTS = text(f"""
+SELECT p.id, p.email, {", ".join(RECIPIENT_COLUMNS)}
 FROM person p
 LEFT JOIN subscription s ON s.person_id = p.id AND s.list_id = :list_id
 WHERE p.id = ANY(:ids)
@@ -91,6 +99,40 @@ def recipient_context(
         "preheader": fill_line(campaign.preheader or "", fields),
         "reason": reason(list_name, person),
     }
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A campaign message for one person: what the preview shows and the worker sends."""
+
+    subject: str
+    html: str
+    text: str
+    full_name: str
+    unsubscribe_url: str
+
+
+def render_for(
+    settings: Settings,
+    campaign: Campaign,
+    template: CompiledTemplate,
+    list_name: str,
+    person: Any,
+    *,
+    preview: bool = False,
+) -> Rendered:
+    """The campaign for one person: the one function behind the worker, the preview and the test
+    send, so that what staff preview is what recipients get. `preview`: inert links. Raises
+    TemplateError when the message cannot be composed."""
+    context = recipient_context(settings, campaign, list_name, person, preview=preview)
+    html, plain = template.render(context)
+    return Rendered(
+        subject=fill_line(campaign.subject, context),
+        html=html,
+        text=plain,
+        full_name=context["full_name"],
+        unsubscribe_url=context["unsubscribe_url"],
+    )
 
 
 @lru_cache(maxsize=64)
