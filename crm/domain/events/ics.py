@@ -30,7 +30,7 @@ def calendar(
     cancel: bool = False,
     sequence: int | None = None,
 ) -> bytes:
-    """`sequence` overrides the event's SEQUENCE for one attendee (see jobs/events.py: a person who
+    """`sequence` overrides the event's SEQUENCE for one attendee (see crm/domain/events/notifications.py: a person who
     declines, then accepts again, needs each file newer than the one before)."""
     cal = Calendar()
     cal.add("prodid", f"-//{organiser_name}//CRM//FR")
