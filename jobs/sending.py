@@ -1,4 +1,5 @@
-"""The arq entry points of campaign sending; the work is in crm.domain.campaigns.sending."""
+"""The arq entry points of the outbox: campaign sends, the test send, and the one sweep of every
+consumer. The work is in crm.domain (campaigns.sending, events.notifications, system.mail)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from uuid import UUID
 
 from crm.config import Settings
 from crm.domain.campaigns import sending
+from crm.domain.events.notifications import NOTIFICATIONS
+from crm.domain.events.queue import enqueue_notifications
+from crm.domain.outbox.engine import stalled, sweep_expired
+from crm.domain.system import mail as system_mail
 from jobs.context import WORKER_NAME
+
+# Consumers other than campaigns: their table, and how to start a job that sends what waits.
+CONSUMERS = ((NOTIFICATIONS, enqueue_notifications), (system_mail.SYSTEM_MESSAGES, system_mail.wake))
 
 
 async def send_campaign(ctx: dict[str, Any], campaign_id: str) -> str:
@@ -18,7 +26,18 @@ async def send_campaign(ctx: dict[str, Any], campaign_id: str) -> str:
 
 
 async def sweep(ctx: dict[str, Any]) -> str:
-    return await sending.sweep_campaigns(ctx["settings"], ctx["db_config"], ctx["redis"])
+    """Every few seconds on every worker: campaigns (expired leases, finished, stalled, scheduled),
+    then the other consumers: their expired leases back to the queue, and a job when rows wait
+    that nobody works on (a killed worker, a flushed Redis)."""
+    settings: Settings = ctx["settings"]
+    said = await sending.sweep_campaigns(settings, ctx["db_config"], ctx["redis"])
+    for table, wake in CONSUMERS:
+        async with ctx["db_config"].get_engine().begin() as conn:
+            await sweep_expired(conn, table)
+            waiting = await stalled(conn, table, settings.sending.sweep_every_seconds)
+        if waiting:
+            await wake(ctx["redis"])
+    return said
 
 
 def sweep_seconds(settings: Settings) -> set[int]:

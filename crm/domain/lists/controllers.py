@@ -34,6 +34,7 @@ from crm.domain.lists.services import (
     provide_subscription_service,
     provide_suppression_service,
 )
+from crm.domain.system import mail as system_mail
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 
@@ -45,19 +46,20 @@ SUPPRESSION_SORTABLE = frozenset({"created_at", "reason"})
 async def _send_confirmation(
     request: Request[Any, Any, Any], subscription_service: SubscriptionService, subscription: Subscription
 ) -> None:
-    """The double opt-in e-mail the public form sends too. Committed first, so that the job finds
-    the pending subscription; the job gets the id only."""
+    """The double opt-in e-mail the public form sends too: an outbox row of this transaction."""
+    await system_mail.queue_confirmations(subscription_service.repository.session, [subscription.id])  # type: ignore[arg-type]
     await subscription_service.repository.session.commit()
-    await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription.id))
+    await system_mail.wake(request.app.state.redis)
 
 
 async def _subscribe_many(
     request: Request[Any, Any, Any], list_id: UUID, data: BulkSubscribe, subscription_service: SubscriptionService
 ) -> BulkSubscribeResult:
     counts, pending = await subscription_service.subscribe_many(list_id, **data.model_dump())
+    await system_mail.queue_confirmations(subscription_service.repository.session, pending)  # type: ignore[arg-type]
     await subscription_service.repository.session.commit()
-    for subscription_id in pending:
-        await request.app.state.redis.enqueue_job("send_subscription_confirmation", str(subscription_id))
+    if pending:
+        await system_mail.wake(request.app.state.redis)
     return BulkSubscribeResult(**counts)
 
 

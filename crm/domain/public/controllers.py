@@ -22,6 +22,7 @@ from crm.domain.campaigns.rendering import PREVIEW_LINK, archive_view
 from crm.domain.lists.services import SubscriptionService
 from crm.domain.public import links
 from crm.domain.public import services as public
+from crm.domain.system import mail as system_mail
 from crm.lib import frenchdates
 from crm.lib.actor import Actor, acting_as
 from crm.lib.client_address import rate_limit_bucket, request_address
@@ -488,9 +489,10 @@ class PublicController(Controller):
                     lists=chosen,
                     consent_version=_text(form.get("consent_version"), 50),
                 )
+                await system_mail.queue_confirmations(db_session, outcome.to_confirm)
                 await db_session.commit()
         if outcome.to_confirm:
-            await redis.enqueue_job("send_subscription_confirmation", *(str(i) for i in outcome.to_confirm))
+            await system_mail.wake(redis)
         text = (
             "Merci ! Si cette adresse peut recevoir nos messages, un e-mail vient de lui être envoyé : "
             "cliquez sur le lien qu’il contient pour confirmer votre inscription."
