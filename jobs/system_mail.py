@@ -5,6 +5,7 @@ invitations: crm.domain.system.mail)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -64,7 +65,7 @@ async def send_test_email(ctx: JobContext, to: str, requested_by_id: str) -> str
     return answer
 
 
-async def send_system_mail(ctx: JobContext) -> str:
+async def send_system_mail(ctx: dict[str, Any]) -> str:
     """Sends the confirmations and staff invitations that wait (crm.domain.system.mail)."""
     sent = await system_mail.deliver_due(ctx["settings"], ctx["db_config"], ctx["redis"], ctx["smtp_pool"], WORKER_NAME)
     return f"sent {sent}"
