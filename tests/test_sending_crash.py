@@ -233,10 +233,10 @@ async def _kill_9_once_then_finish(settings: Any, smtp: SmtpSink, engine: AsyncE
 async def test_event_messages_survive_a_kill_9(
     admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, settings: Any
 ) -> None:
-    """The same engine for event messages: an invitation to each of 300 people, a worker killed
+    """The same engine for event messages: an invitation to each of 150 people, a worker killed
     mid-way; everyone gets theirs, duplicates at most the one message in flight (one lane)."""
     event = await make_event(admin_client, capacity=1000)
-    people = await make_audience(engine, await make_list(engine, "invités"), 300)
+    people = await make_audience(engine, await make_list(engine, "invités"), 150)
     await invite(engine, event["id"], people)
     async with engine.begin() as conn:
         await conn.execute(
@@ -246,29 +246,29 @@ async def test_event_messages_survive_a_kill_9(
                 "SELECT gen_random_uuid(), id, 'invitation', 0, 'queued', 0, now(), now(), now() FROM invitation"
             )
         )
-    await _kill_9_once_then_finish(settings, smtp, engine, "event_notification", 100)
+    await _kill_9_once_then_finish(settings, smtp, engine, "event_notification", 50)
     received = received_per_address(smtp)
     assert set(received) == {email for _, email in people}
     assert sum(count - 1 for count in received.values()) <= 1
     async with engine.connect() as conn:
         statuses = dict((await conn.execute(text("SELECT status, count(*) FROM event_notification GROUP BY 1"))).all())
-    assert statuses == {"sent": 300}
+    assert statuses == {"sent": 150}
 
 
 async def test_system_mail_survives_a_kill_9(engine: AsyncEngine, smtp: SmtpSink, settings: Any) -> None:
-    """Confirmations of 300 pending subscriptions, queued as the forms queue them; a worker killed
+    """Confirmations of 120 pending subscriptions, queued as the forms queue them; a worker killed
     mid-way: each person gets one, duplicates at most the one message in flight."""
     from crm.domain.system.mail import queue_confirmations
     from crm.lib.services import alchemy_config, open_session
 
     list_id = await make_list(engine, "lettre")
-    people = await make_audience(engine, list_id, 300, status="pending")
+    people = await make_audience(engine, list_id, 120, status="pending")
     config = alchemy_config(settings)
     async with open_session(config) as session:
         subscriptions = (await session.execute(text("SELECT id FROM subscription"))).scalars().all()
-        assert await queue_confirmations(session, subscriptions) == 300
+        assert await queue_confirmations(session, subscriptions) == 120
     await config.get_engine().dispose()
-    await _kill_9_once_then_finish(settings, smtp, engine, "system_message", 100)
+    await _kill_9_once_then_finish(settings, smtp, engine, "system_message", 40)
     received = received_per_address(smtp)
     assert set(received) == {email for _, email in people}
     assert sum(count - 1 for count in received.values()) <= 1
