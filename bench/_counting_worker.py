@@ -1,7 +1,8 @@
 """`crm worker` with a counter on every database connection, for bench/sending.py: each statement
 sent is one round trip (asyncpg prepares a statement once per connection, then reuses it; those
 prepares are counted apart by asyncpg, not here), and so is each BEGIN and COMMIT of a
-non-autocommit transaction. At exit the counts go to the file named by argv[1] as JSON."""
+non-autocommit transaction; `message_path` counts the claims and per-message steps apart from
+what runs by the clock (sweeps, heartbeats) or once per job. At exit the counts go to the file named by argv[1] as JSON."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-counts = {"statements": 0, "begin_commit": 0}
+counts = {"statements": 0, "begin_commit": 0, "message_path": 0}
 
 
 def _transactional(conn: Connection) -> bool:
@@ -20,8 +21,11 @@ def _transactional(conn: Connection) -> bool:
 
 
 @event.listens_for(Engine, "before_cursor_execute")
-def _statement(*_args: Any) -> None:
+def _statement(conn: Connection, cursor: Any, statement: str, *_args: Any) -> None:
     counts["statements"] += 1
+    # The engine's claim and per-message step both start by recording a lane's last answer.
+    if "recorded AS (" in statement:
+        counts["message_path"] += 1
 
 
 @event.listens_for(Engine, "begin")

@@ -55,7 +55,7 @@ class Retry:
     response: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class Halt(Exception):
     """Raised by an adapter when no further row of this run can be served (the message cannot be
     composed): the run stops, this row gets `answer`, the adapter's `halt` hears the reason."""
