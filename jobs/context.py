@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 from advanced_alchemy.config import SQLAlchemyAsyncConfig
 
 from crm.config import Settings
-from crm.lib.mail import Mailer
+from crm.lib.mail import Mailer, SmtpPool
 
 # Names this process in lease columns (who holds a delivery or a message), for operators.
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
@@ -20,6 +20,7 @@ class JobContext(TypedDict):
     settings: Settings
     db_config: SQLAlchemyAsyncConfig
     mailer: Mailer
+    smtp_pool: SmtpPool
     redis: Any
     job_id: str
     job_try: int

@@ -1,29 +1,26 @@
-"""Single messages of the platform: the SMTP check e-mail and staff invitations.
-
-Both are safe to run twice: a second test e-mail is harmless, and an invitation already sent
-is not sent again."""
+"""The platform's own mail: the SMTP check e-mail (a plain job: staff wait for its answer, and a
+second one is harmless), and the entry point of the system mail outbox (confirmations, staff
+invitations: crm.domain.system.mail)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
 from arq import Retry
 
-from crm.db.models.staff import Staff, StaffInvitation
+from crm.db.models.staff import Staff
 from crm.domain.association.branding import job_settings
-from crm.domain.staff.services import invitation_token
+from crm.domain.system import mail as system_mail
 from crm.lib import frenchdates
-from crm.lib.actor import Actor, acting_as
 from crm.lib.mail import OutgoingMessage, SmtpError, base_context, load_template
 from crm.lib.services import open_session
-from jobs.context import JobContext
+from jobs.context import WORKER_NAME, JobContext
 
 log = structlog.get_logger("jobs.system_mail")
 RETRY_DELAYS = (5, 30, 120, 600)
-# The role as the invited person reads it, in French.
-ROLE_LABELS = {"admin": "administrateur·rice", "editor": "éditeur·rice", "viewer": "lecture seule"}
 
 
 def _when(moment: datetime) -> str:
@@ -70,44 +67,9 @@ async def send_test_email(ctx: JobContext, to: str, requested_by_id: str) -> str
     return answer
 
 
-async def send_staff_invitation(ctx: JobContext, invitation_id: str) -> str:
-    settings = await job_settings(ctx)
-    with acting_as(Actor(kind="system")):
-        async with open_session(ctx["db_config"]) as session:
-            invitation = await session.get(StaffInvitation, UUID(invitation_id), with_for_update=True)
-            if invitation is None or invitation.sent_at or invitation.used_at:
-                return "nothing to send"
-            if invitation.expires_at < datetime.now(UTC):
-                return "expired"
-            staff = await session.get(Staff, invitation.staff_id)
-            inviter = await session.get(Staff, invitation.invited_by_id) if invitation.invited_by_id else None
-            assert staff is not None
-            token = invitation_token(settings.security.secret_key.get_secret_value(), invitation.id)
-            template = load_template("staff_invitation")
-            html, text = template.render(
-                base_context(settings.organisation)
-                | {
-                    "name": staff.name or staff.email,
-                    "invited_by": (inviter.name or inviter.email) if inviter else settings.organisation.name,
-                    "role": ROLE_LABELS[staff.role.value],
-                    "expires_at": _when(invitation.expires_at),
-                    "accept_url": f"{settings.public_url}/staff/invitation?token={token}",
-                    "reason": "Vous recevez ce message parce qu'un administrateur vous a invité·e.",
-                }
-            )
-            org = settings.organisation
-            answer = await _deliver(
-                ctx,
-                OutgoingMessage(
-                    to=staff.email,
-                    subject=f"Invitation à l'espace d'administration – {org.name}",
-                    html=html,
-                    text=text,
-                    sender=org.sender_email,
-                    sender_name=org.sender_name,
-                    reply_to=org.reply_to or None,
-                ),
-            )
-            invitation.sent_at = datetime.now(UTC)
-    log.info("staff_invitation_sent", invitation_id=invitation_id)
-    return answer
+async def send_system_mail(ctx: dict[str, Any]) -> str:
+    """Sends the confirmations and staff invitations that wait (crm.domain.system.mail)."""
+    sent = await system_mail.deliver_due(
+        await job_settings(ctx), ctx["db_config"], ctx["redis"], ctx["smtp_pool"], WORKER_NAME
+    )
+    return f"sent {sent}"

@@ -9,14 +9,13 @@ from arq.connections import RedisSettings
 
 from crm.config import get_settings
 from crm.lib.logging import configure_logging
-from crm.lib.mail import Mailer
+from crm.lib.mail import Mailer, SmtpPool
 from crm.lib.redis import QUEUE_NAME
 from crm.lib.services import alchemy_config
 from jobs.events import events_tick, send_event_notifications, tick_minutes
 from jobs.imports import SWEEP_SECOND, run_import, sweep_imports
-from jobs.sending import SmtpPool, send_campaign, send_campaign_test, sweep, sweep_seconds
-from jobs.subscriptions import send_subscription_confirmation
-from jobs.system_mail import send_staff_invitation, send_test_email
+from jobs.sending import send_campaign, send_campaign_test, sweep, sweep_seconds
+from jobs.system_mail import send_system_mail, send_test_email
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -50,8 +49,7 @@ def redis_settings() -> RedisSettings:
 class WorkerSettings:
     functions = [
         send_test_email,
-        send_staff_invitation,
-        send_subscription_confirmation,
+        func(send_system_mail, keep_result=0),
         func(send_campaign, keep_result=0),
         send_campaign_test,
         # An import of 50,000 rows may take minutes; its progress is on the batch.

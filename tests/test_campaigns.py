@@ -315,7 +315,7 @@ async def test_one_click_unsubscribe_during_a_send_stops_what_is_left(
     fast_sending: Any,
     settings: Any,
 ) -> None:
-    from crm.domain.lists.links import unsubscribe_url
+    from crm.lib.links import unsubscribe_url
 
     list_id = await make_list(engine, "lettre")
     await make_audience(engine, list_id, 60)
@@ -488,7 +488,7 @@ async def test_progress_counts_the_people_who_left_through_the_campaign(
     fast_sending: Any,
     settings: Any,
 ) -> None:
-    from crm.domain.lists.links import preferences_url, unsubscribe_url
+    from crm.lib.links import preferences_url, unsubscribe_url
 
     def path(url: str) -> str:
         return url.split("testserver.local", 1)[1]

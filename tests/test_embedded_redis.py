@@ -13,7 +13,6 @@ import pytest
 from crm.embedded import EmbeddedRedis
 from crm.lib import ratelimit, sessions
 from crm.lib.redis import connect_redis
-from jobs.sending import RateLimiter
 
 
 @pytest.fixture(scope="module")
@@ -81,4 +80,4 @@ async def test_sessions_and_queue_work_on_the_embedded_redis(redis: object) -> N
     assert await sessions.load_session(redis, token) is None  # type: ignore[arg-type]
     job = await redis.enqueue_job("send_test_email", "x@example.org", str(staff_id))  # type: ignore[attr-defined]
     assert job is not None
-    await RateLimiter(redis, 100).wait()
+    await ratelimit.pace(redis, f"test:{uuid4()}", 100)  # type: ignore[arg-type]

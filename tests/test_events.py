@@ -437,3 +437,34 @@ async def test_a_segment_and_chosen_people_are_invited_without_building_a_list(
     assert late.status_code == 409
     nobody = await admin_client.post(f"/api/v1/events/{event['id']}/invitations", json={})
     assert nobody.status_code in (400, 422)
+
+
+async def test_an_address_suppressed_after_its_message_was_queued_gets_nothing(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, settings: Any
+) -> None:
+    """The suppression list is asked just before each event message, as before each campaign
+    message: a complaint that arrives after the confirmation was queued still stops it."""
+    from tests.sending_helpers import suppress
+
+    event = await make_event(admin_client, capacity=10)
+    people = await make_audience(engine, await make_list(engine, "l"), 2)
+    await invite(engine, event["id"], people)
+    for pid, _ in people:
+        await _answer(admin_client, settings, event["id"], pid, "yes")  # each queues a confirmation
+    await suppress(engine, people[0][1], "complaint")
+    await run_worker()
+    assert smtp.to(people[0][1]) == []
+    assert len(smtp.to(people[1][1])) == 1
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT i.person_id, n.status, n.smtp_response FROM event_notification n "
+                    "JOIN invitation i ON i.id = n.invitation_id"
+                )
+            )
+        ).all()
+    by_person = {row.person_id: row for row in rows}
+    assert by_person[people[0][0]].status == "skipped"
+    assert "suppressed" in by_person[people[0][0]].smtp_response
+    assert by_person[people[1][0]].status == "sent"

@@ -11,8 +11,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jobs.events import EXPIRED_LEASES
-from jobs.leases import leases_kept
+from crm.domain.events.notifications import NOTIFICATIONS
+from crm.domain.outbox.engine import leases_kept, sweep_expired
 from tests.events_helpers import invite, make_event
 from tests.mailing_helpers import make_list
 from tests.sending_helpers import make_audience
@@ -39,15 +39,15 @@ async def test_a_live_job_keeps_its_lease_past_the_lease_time_and_a_dead_one_los
             )
         )
     first = (await _lease(engine)).lease_expires_at
-    async with leases_kept(engine, "event_notification", "job-1", 3):
+    async with leases_kept(engine, NOTIFICATIONS, "job-1", 3):
         # Longer than the lease itself: a message whose SMTP answer is this slow keeps its row.
         deadline = time.monotonic() + 4.5
         while time.monotonic() < deadline:
             async with engine.begin() as conn:
-                assert (await conn.execute(EXPIRED_LEASES)).rowcount == 0
+                assert await sweep_expired(conn, NOTIFICATIONS) == []
             await asyncio.sleep(0.25)
         assert (await _lease(engine)).lease_expires_at > first
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE event_notification SET lease_expires_at = now() - interval '1 second'"))
-        assert (await conn.execute(EXPIRED_LEASES)).rowcount == 1
+        assert len(await sweep_expired(conn, NOTIFICATIONS)) == 1
     assert (await _lease(engine)).status == "queued"

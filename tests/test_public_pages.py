@@ -25,8 +25,8 @@ from crm.db.models.mailing import (
     SuppressionReason,
 )
 from crm.db.models.person import Person
-from crm.domain.lists import links
 from crm.domain.lists.services import suppression_hash
+from crm.lib import links
 from crm.lib.tokens import make_token
 from tests.mailing_helpers import add, links_in, make_list, make_person, subscribe, subscriptions_of
 from tests.peers import connect_from

@@ -128,7 +128,7 @@ async def test_a_tampered_or_expired_link_is_refused_with_a_clear_page(
     assert expired.status_code == 410
     assert "Ce lien a expiré" in expired.text
     # A link signed for another purpose is no answer link either.
-    from crm.domain.lists.links import preferences_url
+    from crm.lib.links import preferences_url
 
     other = preferences_url(settings, person_id).rsplit("/", 1)[1]
     assert (await admin_client.post(f"/rsvp/{other}", data={"answer": "yes"})).status_code == 400

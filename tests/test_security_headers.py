@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.config import Settings
 from crm.db.models.mailing import SubscriptionStatus
 from crm.domain.events.links import rsvp_url
-from crm.domain.lists import links
+from crm.lib import links
 from tests.events_helpers import invite, make_event
 from tests.mailing_helpers import make_list, make_person, subscribe
 

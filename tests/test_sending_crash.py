@@ -1,6 +1,7 @@
-"""The engine against real worker processes: killed with SIGKILL mid-campaign, Redis flushed, two
-workers at once. Every recipient gets the campaign; duplicates stay within the messages in flight
-at a kill (the target is none)."""
+"""The outbox engine against real worker processes: killed with SIGKILL mid-campaign, Redis
+flushed, two workers at once; and killed while sending event messages and system mail. Every
+recipient gets their message; duplicates stay within the messages in flight at a kill (the target
+is none)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.lib.redis import connect_redis
+from tests.events_helpers import invite, make_event
 from tests.mailing_helpers import make_list
 from tests.sending_helpers import campaign_row, delivery_counts, make_audience, received_per_address
 from tests.smtp import SmtpSink
@@ -197,3 +200,76 @@ async def test_with_the_default_settings_sending_resumes_soon_after_a_kill_9(
     received = received_per_address(smtp)
     assert set(received) == addresses
     assert sum(count - 1 for count in received.values()) <= CONNECTIONS
+
+
+async def _pending(engine: AsyncEngine, table: str) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text(f"SELECT count(*) FROM {table} WHERE status IN ('queued', 'leased')")) or 0)
+
+
+async def _kill_9_once_then_finish(settings: Any, smtp: SmtpSink, engine: AsyncEngine, table: str, kill_at: int) -> int:
+    """A worker (no job queued: its sweep finds the rows waiting) killed with SIGKILL after
+    `kill_at` messages, then a new one; returns once nothing is queued or leased."""
+    worker = start_worker(settings)
+    try:
+
+        async def reached() -> bool:
+            return len(smtp.messages) >= kill_at
+
+        await wait_for(reached, 120, f"{kill_at} messages")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        worker = start_worker(settings)
+
+        async def done() -> bool:
+            return await _pending(engine, table) == 0
+
+        await wait_for(done, FINISH_TIMEOUT, f"every {table} row to be answered")
+    finally:
+        stop(worker)
+    return len(smtp.messages)
+
+
+async def test_event_messages_survive_a_kill_9(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, settings: Any
+) -> None:
+    """The same engine for event messages: an invitation to each of 150 people, a worker killed
+    mid-way; everyone gets theirs, duplicates at most the one message in flight (one lane)."""
+    event = await make_event(admin_client, capacity=1000)
+    people = await make_audience(engine, await make_list(engine, "invités"), 150)
+    await invite(engine, event["id"], people)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO event_notification (id, invitation_id, kind, sequence, status, attempts, "
+                "next_attempt_at, created_at, updated_at) "
+                "SELECT gen_random_uuid(), id, 'invitation', 0, 'queued', 0, now(), now(), now() FROM invitation"
+            )
+        )
+    await _kill_9_once_then_finish(settings, smtp, engine, "event_notification", 50)
+    received = received_per_address(smtp)
+    assert set(received) == {email for _, email in people}
+    assert sum(count - 1 for count in received.values()) <= 1
+    async with engine.connect() as conn:
+        statuses = dict((await conn.execute(text("SELECT status, count(*) FROM event_notification GROUP BY 1"))).all())
+    assert statuses == {"sent": 150}
+
+
+async def test_system_mail_survives_a_kill_9(engine: AsyncEngine, smtp: SmtpSink, settings: Any) -> None:
+    """Confirmations of 120 pending subscriptions, queued as the forms queue them; a worker killed
+    mid-way: each person gets one, duplicates at most the one message in flight."""
+    from crm.domain.system.mail import queue_confirmations
+    from crm.lib.services import alchemy_config, open_session
+
+    list_id = await make_list(engine, "lettre")
+    people = await make_audience(engine, list_id, 120, status="pending")
+    config = alchemy_config(settings)
+    async with open_session(config) as session:
+        subscriptions = (await session.execute(text("SELECT id FROM subscription"))).scalars().all()
+        assert await queue_confirmations(session, subscriptions) == 120
+    await config.get_engine().dispose()
+    await _kill_9_once_then_finish(settings, smtp, engine, "system_message", 40)
+    received = received_per_address(smtp)
+    assert set(received) == {email for _, email in people}
+    assert sum(count - 1 for count in received.values()) <= 1
+    assert all("Confirmez votre inscription" in m.message["Subject"] for m in smtp.messages)

@@ -201,6 +201,38 @@ class OutgoingMessage:
         return msg
 
 
+class SmtpPool:
+    """A worker's SMTP connections, lent to one message at a time (the outbox engine's lanes)."""
+
+    def __init__(self, mailers: list[Mailer]) -> None:
+        self._all = mailers
+        self._free: asyncio.Queue[Mailer] = asyncio.Queue()
+        for mailer in mailers:
+            self._free.put_nowait(mailer)
+
+    @property
+    def size(self) -> int:
+        return len(self._all)
+
+    async def send_bytes(self, sender: str, recipient: str, data: bytes) -> str:
+        mailer = await self._free.get()
+        try:
+            return await mailer.send_bytes(sender, recipient, data)
+        finally:
+            self._free.put_nowait(mailer)
+
+    async def send(self, message: EmailMessage) -> str:
+        mailer = await self._free.get()
+        try:
+            return await mailer.send(message)
+        finally:
+            self._free.put_nowait(mailer)
+
+    async def close(self) -> None:
+        for mailer in self._all:
+            await mailer.close()
+
+
 class SmtpError(Exception):
     """The server refused: `code` tells whether to retry (4xx, connection) or give up (5xx)."""
 

@@ -1,7 +1,10 @@
-"""Fixed-window counters in Redis, so that every API process shares one limit."""
+"""Fixed-window counters in Redis, so that every process shares one limit: the login throttle,
+the public forms and the sending rate all count here."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -105,3 +108,32 @@ async def take(redis: Redis, window: Window) -> bool:
         pipe.incr(window.key)
         _, count = await pipe.execute()
     return int(count) <= window.limit
+
+
+def per_second_window(prefix: str, per_second: float, now: float) -> Window:
+    """The current window of a rate in messages per second: windows of 1 s, or longer for rates
+    under one a second, aligned on the clock so that every process counts in the same one."""
+    seconds = max(1.0, 1.0 / per_second)
+    slot = int(now / seconds)
+    return Window(f"{prefix}:{slot}", max(1, int(per_second * seconds)), int(seconds) + 2)
+
+
+async def pace(redis: Redis, prefix: str, per_second: float) -> None:
+    """Waits for a turn within a rate shared by every process (the sending rate): `take` in the
+    current window, else sleep to the next one. A rate of 0 means no limit."""
+    if per_second <= 0:
+        return
+    while True:
+        now = time.time()
+        window = per_second_window(prefix, per_second, now)
+        if await take(redis, window):
+            return
+        seconds = max(1.0, 1.0 / per_second)
+        await asyncio.sleep((int(now / seconds) + 1) * seconds - time.time() + 0.001)
+
+
+async def try_pace(redis: Redis, prefix: str, per_second: float) -> bool:
+    """A turn now, or False without waiting (the caller records first, then waits with `pace`)."""
+    if per_second <= 0:
+        return True
+    return await take(redis, per_second_window(prefix, per_second, time.time()))

@@ -41,6 +41,7 @@ from crm.db.models.partner import Convention, ConventionStatus, Renewal
 from crm.db.models.person import BoardRole, Mandate, Person, Position, PositionKind
 from crm.db.models.reference import Commune, Departement, Epci, Region
 from crm.db.models.staff import Staff, StaffInvitation, StaffRole
+from crm.db.models.system import SystemMessage, SystemMessageKind, SystemMessageStatus
 from crm.db.models.tag import Tag, Tagging
 
 __all__ = [
@@ -95,6 +96,9 @@ __all__ = [
     "SubscriptionStatus",
     "Suppression",
     "SuppressionReason",
+    "SystemMessage",
+    "SystemMessageKind",
+    "SystemMessageStatus",
     "Tag",
     "Tagging",
 ]

@@ -58,8 +58,9 @@ def _position_held_on(position: Position, day: date | None = None) -> bool:
     )
 
 
-def _position_held_on_sql(cls: type[Position], day: date | None = None) -> ColumnElement[bool]:
-    day = day or date.today()
+def _position_held_on_sql(cls: type[Position], day: date | ColumnElement[date] | None = None) -> ColumnElement[bool]:
+    # A SQL day (`func.current_date()`) serves queries written once and run on many days.
+    day = date.today() if day is None else day
     return and_(
         or_(cls.started_on.is_(None), cls.started_on <= day),
         or_(cls.ended_on.is_(None), cls.ended_on > day),

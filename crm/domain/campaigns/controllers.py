@@ -19,7 +19,7 @@ from crm.db.models.mailing import MailingList
 from crm.domain.association.branding import app_settings
 from crm.domain.auth.guards import requires_editor, requires_viewer
 from crm.domain.campaigns.queue import enqueue_send
-from crm.domain.campaigns.rendering import recipient_context, recipient_rows
+from crm.domain.campaigns.rendering import recipient_rows, render_for
 from crm.domain.campaigns.schemas import (
     AudienceCount,
     CampaignCreate,
@@ -320,7 +320,7 @@ async def _render_for(
     list_name = mailing_list.name if mailing_list else ""
 
     def render() -> str:
-        return template.render(recipient_context(settings, campaign, list_name, people[person_id], preview=True))[0]
+        return render_for(settings, campaign, template, list_name, people[person_id], preview=True).html
 
     return await render_or_422(render)
 

@@ -3,58 +3,53 @@ test send, so that what staff preview is what recipients get."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 import jinja2
-from sqlalchemy import ARRAY, Select, Uuid, and_, any_, bindparam, func, select
+from sqlalchemy import func, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign
-from crm.db.models.mailing import Subscription
-from crm.db.models.organisation import Organisation
-from crm.db.models.person import Person, Position
+from crm.db.models.person import Position
 from crm.domain.events.links import rsvp_url
-from crm.domain.lists.links import preferences_url, unsubscribe_url
 from crm.lib import frenchdates
+from crm.lib.links import preferences_url, unsubscribe_url
 from crm.lib.mail import CompiledTemplate, TemplateError, base_context, from_sources
 from crm.lib.placeholders import PlaceholderEnvironment, PlaceholderError, bounded_render
 
-
-def _recipients(list_id: UUID, person_ids: list[UUID]) -> Select[Any]:
-    """One row per person: names, their subscription to the campaign's list (the footer's "why"),
-    and the organisation of their most recent current position."""
-    organisation = (
-        select(Organisation.name)
-        .join(Position, Position.organisation_id == Organisation.id)
-        .where(Position.person_id == Person.id, Position.held_on())
-        .order_by(Position.started_on.desc().nulls_last())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return (
-        select(
-            Person.id,
-            Person.first_name,
-            Person.last_name,
-            Person.email,
-            Subscription.status.label("subscription_status"),
-            Subscription.legal_basis,
-            func.coalesce(Subscription.confirmed_at, Subscription.consented_at, Subscription.created_at).label(
-                "subscribed_at"
-            ),
-            organisation.label("organisation"),
-        )
-        .outerjoin(Subscription, and_(Subscription.person_id == Person.id, Subscription.list_id == list_id))
-        # One array parameter, not one per person: a worker's batch stays one short statement.
-        .where(Person.id == any_(bindparam("ids", person_ids, type_=ARRAY(Uuid))))
-    )
+# A position current today, the one rule (`Position.held_on`) written out for the text queries
+# below, over the alias `pos`; today is the database's, as the query runs.
+_TODAY_IN_SQL: Any = func.current_date()  # the query side of the rule takes a SQL day as well as a date
+_HELD_TODAY = str(aliased(Position, name="pos").held_on(_TODAY_IN_SQL).compile(dialect=postgresql.dialect()))
+# One row per person: names, their subscription to the campaign's list (the footer's "why"), and
+# the organisation of their most recent current position. The sending engine reads the same
+# columns with its claim (`RECIPIENT_COLUMNS` over `p` and `s`).
+RECIPIENT_COLUMNS = (
+    "p.first_name",
+    "p.last_name",
+    "s.status AS subscription_status",
+    "s.legal_basis",
+    "coalesce(s.confirmed_at, s.consented_at, s.created_at) AS subscribed_at",
+    f"""(SELECT o.name FROM position pos JOIN organisation o ON o.id = pos.organisation_id
+        WHERE pos.person_id = p.id AND {_HELD_TODAY}
+        ORDER BY pos.started_on DESC NULLS LAST LIMIT 1) AS organisation""",
+)
+RECIPIENTS = text(f"""
+SELECT p.id, p.email, {", ".join(RECIPIENT_COLUMNS)}
+FROM person p
+LEFT JOIN subscription s ON s.person_id = p.id AND s.list_id = :list_id
+WHERE p.id = ANY(:ids)
+""")
 
 
 async def recipient_rows(conn: AsyncConnection, list_id: UUID, person_ids: list[UUID]) -> dict[UUID, Any]:
-    rows = await conn.execute(_recipients(list_id, person_ids))
+    rows = await conn.execute(RECIPIENTS, {"list_id": list_id, "ids": person_ids})
     return {row.id: row for row in rows}
 
 
@@ -111,6 +106,40 @@ def recipient_context(
         "preheader": fill_line(campaign.preheader or "", fields),
         "reason": reason(list_name, person),
     }
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A campaign message for one person: what the preview shows and the worker sends."""
+
+    subject: str
+    html: str
+    text: str
+    full_name: str
+    unsubscribe_url: str
+
+
+def render_for(
+    settings: Settings,
+    campaign: Campaign,
+    template: CompiledTemplate,
+    list_name: str,
+    person: Any,
+    *,
+    preview: bool = False,
+) -> Rendered:
+    """The campaign for one person: the one function behind the worker, the preview and the test
+    send, so that what staff preview is what recipients get. `preview`: inert links. Raises
+    TemplateError when the message cannot be composed."""
+    context = recipient_context(settings, campaign, list_name, person, preview=preview)
+    html, plain = template.render(context)
+    return Rendered(
+        subject=fill_line(campaign.subject, context),
+        html=html,
+        text=plain,
+        full_name=context["full_name"],
+        unsubscribe_url=context["unsubscribe_url"],
+    )
 
 
 @lru_cache(maxsize=64)

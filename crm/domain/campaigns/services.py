@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import Select, and_, exists, func, insert, literal, select, text, update
+from sqlalchemy import CursorResult, Select, and_, exists, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.config import Settings
@@ -27,6 +27,8 @@ from crm.db.models.person import Person
 from crm.domain.campaigns.content import Content, check_placeholders, compile_campaign
 from crm.domain.campaigns.rendering import archive_view
 from crm.domain.events.display import summary as event_summary
+from crm.domain.outbox.queries import FINISH_CAMPAIGN
+from crm.domain.outbox.suppression import email_hash_sql
 from crm.domain.segments.services import segment_condition
 from crm.lib import frenchdates
 from crm.lib.listing import ListQuery
@@ -39,12 +41,6 @@ EDITABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
 STARTABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
 CANCELLABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED})
 PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.LEASED)
-
-
-def email_hash_sql(column: Any) -> Any:
-    """The suppression hash computed by PostgreSQL: the same SHA-256 as `suppression_hash()` for
-    the normalised (lower-case) addresses the CRM stores."""
-    return func.encode(func.sha256(func.convert_to(func.lower(column), literal("UTF8"))), literal("hex"))
 
 
 async def render_or_422(render: Callable[..., str], *args: Any) -> str:
@@ -313,6 +309,32 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         campaign.status = CampaignStatus.PAUSED
         campaign.paused_reason = reason
         return await self.update(campaign)
+
+    async def halt(self, campaign_id: UUID, reason: str) -> bool:
+        """The engine stops a running campaign it cannot go on with (a run of SMTP faults, a
+        message that cannot be composed): paused, with the reason staff see. False when it was no
+        longer running (paused or cancelled by staff meanwhile)."""
+        campaign = await self.session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
+        if campaign is None or campaign.status != CampaignStatus.RUNNING:
+            return False
+        campaign.status = CampaignStatus.PAUSED
+        campaign.paused_reason = reason[:1000]
+        await self.session.flush()
+        return True
+
+    async def finish_if_done(self, campaign_id: UUID) -> bool:
+        """A running campaign is finished once no delivery is queued or leased."""
+        done = await self.session.execute(FINISH_CAMPAIGN, {"campaign_id": campaign_id})
+        return bool(cast("CursorResult[Any]", done).rowcount)
+
+    async def cannot_start(self, campaign_id: UUID, reason: str) -> None:
+        """A scheduled campaign whose send cannot start goes back to draft with the reason,
+        instead of being tried again at every sweep without anyone knowing."""
+        campaign = await self.session.scalar(select(Campaign).where(Campaign.id == campaign_id).with_for_update())
+        if campaign is not None and campaign.status == CampaignStatus.SCHEDULED:
+            campaign.status = CampaignStatus.DRAFT
+            campaign.paused_reason = reason[:2000]
+            await self.session.flush()
 
     async def resume(self, campaign_id: UUID) -> Campaign:
         campaign = await self.get(campaign_id)

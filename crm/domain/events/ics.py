@@ -27,7 +27,7 @@ def calendar(
     cancel: bool = False,
     sequence: int | None = None,
 ) -> bytes:
-    """`sequence` overrides the event's SEQUENCE for one attendee (see jobs/events.py: a person who
+    """`sequence` overrides the event's SEQUENCE for one attendee (see crm/domain/events/notifications.py: a person who
     declines, then accepts again, needs each file newer than the one before)."""
     # Imported here: a worker that sends no event message never loads icalendar.
     from icalendar import Calendar, vCalAddress, vText

@@ -1,5 +1,5 @@
 """Putting the event-message job on the queue: no arguments, a fresh job id each time. Any number
-of these jobs may run: each leases the rows it sends (see jobs/events.py)."""
+of these jobs may run: each leases the rows it sends (see crm/domain/events/notifications.py)."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from crm.domain.lists.schemas import (
 )
 from crm.domain.lists.services import MailingListService, SubscriptionService, SuppressionService, people_of_csv
 from crm.domain.providers import provide_mailing_list_service, provide_subscription_service, provide_suppression_service
+from crm.domain.system import mail as system_mail
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
 from crm.lib.services import after_commit
@@ -39,26 +40,21 @@ SUPPRESSION_SORTABLE = frozenset({"created_at", "reason"})
 async def _send_confirmation(
     request: Request[Any, Any, Any], subscription_service: SubscriptionService, subscription: Subscription
 ) -> None:
-    """The double opt-in e-mail the public form sends too, queued once the request is committed,
-    so that the job finds the pending subscription; the job gets the id only."""
+    """The double opt-in e-mail the public form sends too: an outbox row of this transaction; the
+    worker is woken once the request is committed."""
+    await system_mail.queue_confirmations(subscription_service.session, [subscription.id])
     redis = request.app.state.redis
-    after_commit(
-        subscription_service.session,
-        lambda: redis.enqueue_job("send_subscription_confirmation", str(subscription.id)),
-    )
+    after_commit(subscription_service.session, lambda: system_mail.wake(redis))
 
 
 async def _subscribe_many(
     request: Request[Any, Any, Any], list_id: UUID, data: BulkSubscribe, subscription_service: SubscriptionService
 ) -> BulkSubscribeResult:
     counts, pending = await subscription_service.subscribe_many(list_id, **data.model_dump())
-    redis = request.app.state.redis
-
-    async def queue_confirmations() -> None:
-        for subscription_id in pending:
-            await redis.enqueue_job("send_subscription_confirmation", str(subscription_id))
-
-    after_commit(subscription_service.session, queue_confirmations)
+    await system_mail.queue_confirmations(subscription_service.session, pending)
+    if pending:
+        redis = request.app.state.redis
+        after_commit(subscription_service.session, lambda: system_mail.wake(redis))
     return BulkSubscribeResult(**counts)
 
 

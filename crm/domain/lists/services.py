@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,38 +25,20 @@ from crm.db.models.mailing import (
     SuppressionReason,
 )
 from crm.db.models.person import Person
+from crm.domain.outbox.suppression import email_hash_sql, is_suppressed, suppress, suppression_hash
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
 from crm.lib.services import Service
 
 # The hash of a stored address, as the sending engine computes it (the address is stored normalised).
-SQL_EMAIL_HASH = func.encode(func.sha256(func.convert_to(func.lower(Person.email), "UTF8")), "hex")
+SQL_EMAIL_HASH = email_hash_sql(Person.email)
 
 
 def one_of(column: Any, values: Any, item_type: Any = Uuid) -> Any:
     """`column = ANY(:values)` with one array parameter: a list of 50,000 ids would overflow the
     32,767 parameters of a statement as an IN list."""
     return column == any_(bindparam(None, list(values), type_=ARRAY(item_type)))
-
-
-def suppression_hash(email: str) -> str:
-    """SHA-256 (hex) of the normalised address: the suppression list outlives the address itself."""
-    try:
-        normalised = normalise_email(email)
-    except ValueError:
-        # An address that fails the syntax check still gets a stable hash (trimmed, lower case),
-        # so that whatever was suppressed stays suppressed.
-        normalised = email.strip().lower()
-    return hashlib.sha256(normalised.encode()).hexdigest()
-
-
-async def is_suppressed(session: AsyncSession, email: str | None) -> bool:
-    """Whether nothing may be sent to this address (unsubscribed from all, bounced, complained,
-    erased, or suppressed by hand). Every send and every import asks this."""
-    if not email:
-        return False
-    return bool(await session.scalar(select(exists().where(Suppression.email_hash == suppression_hash(email)))))
 
 
 @dataclass
@@ -454,17 +435,14 @@ class SuppressionService(Service[Suppression]):
     async def suppress(
         self, email: str, reason: SuppressionReason, note: str | None = None, *, exists_ok: bool = False
     ) -> Suppression:
-        email_hash = suppression_hash(email)
-        existing = await self.get_one_or_none(Suppression.email_hash == email_hash)
-        if existing is not None:
-            if exists_ok:
-                return existing
+        added = await suppress(self.repository.session, email, reason, note)  # type: ignore[arg-type]
+        if not added and not exists_ok:
             raise ProblemError(
                 409,
                 "This address is already on the suppression list",
                 errors=[field_error("email", "already suppressed")],
             )
-        return await self.create(Suppression(email_hash=email_hash, reason=reason, note=note))
+        return await self.get_one(Suppression.email_hash == suppression_hash(email))
 
     async def lift(self, email: str, reasons: frozenset[SuppressionReason]) -> bool:
         """Removes the address's suppression when its reason is one of `reasons`."""

@@ -17,7 +17,6 @@ from crm.db.models.person import Person
 from crm.domain.association.services import AssociationSettingsService
 from crm.domain.auth.guards import open_to_anyone
 from crm.domain.campaigns.rendering import PREVIEW_LINK, archive_view
-from crm.domain.lists import links
 from crm.domain.lists.services import SubscriptionService
 from crm.domain.public import services as public
 from crm.domain.public.layout import (
@@ -34,6 +33,8 @@ from crm.domain.public.layout import (
     settings_of,
     signed_link,
 )
+from crm.domain.system import mail as system_mail
+from crm.lib import links
 from crm.lib.client_address import rate_limit_bucket, request_address
 from crm.lib.mailbox import mailbox_key
 from crm.lib.problems import ProblemError, field_error
@@ -401,9 +402,10 @@ class PublicController(Controller):
                     lists=chosen,
                     consent_version=_text(form.get("consent_version"), 50),
                 )
+                await system_mail.queue_confirmations(db_session, outcome.to_confirm)
                 await db_session.commit()
         if outcome.to_confirm:
-            await redis.enqueue_job("send_subscription_confirmation", *(str(i) for i in outcome.to_confirm))
+            await system_mail.wake(redis)
         text = (
             "Merci ! Si cette adresse peut recevoir nos messages, un e-mail vient de lui être envoyé : "
             "cliquez sur le lien qu’il contient pour confirmer votre inscription."

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from arq.connections import ArqRedis
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
@@ -16,6 +15,7 @@ from crm.domain.auth.guards import requires_admin
 from crm.domain.providers import provide_staff_service
 from crm.domain.staff.schemas import StaffInvite, StaffRead, StaffUpdate
 from crm.domain.staff.services import StaffService
+from crm.domain.system import mail as system_mail
 from crm.lib import sessions
 from crm.lib.listing import ListQuery, list_query, page
 from crm.lib.schemas import Page
@@ -91,9 +91,10 @@ class StaffController(Controller):
             secret_key=settings.security.secret_key.get_secret_value(),
             ttl_hours=settings.security.invitation_ttl_hours,
         )
-        # Queued once the request is committed, so that the job finds the invitation.
-        queue: ArqRedis = request.app.state.redis
-        after_commit(staff_service.session, lambda: queue.enqueue_job("send_staff_invitation", str(invitation.id)))
+        # The message is an outbox row of this transaction; the worker is woken once it is committed.
+        await system_mail.queue_staff_invitation(staff_service.session, invitation.id)
+        redis = request.app.state.redis
+        after_commit(staff_service.session, lambda: system_mail.wake(redis))
         return _read(staff)
 
     @patch(

@@ -11,14 +11,11 @@ from sqlalchemy import func, or_, select
 from uuid_utils.compat import uuid7
 
 from crm.db.models.staff import Staff, StaffInvitation, StaffRole
+from crm.lib.links import invitation_token
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
-from crm.lib.security import MIN_PASSWORD_LENGTH, derived_token, hash_password, token_hash, verify_password
+from crm.lib.security import MIN_PASSWORD_LENGTH, hash_password, token_hash, verify_password
 from crm.lib.services import Service
-
-
-def invitation_token(secret_key: str, invitation_id: UUID) -> str:
-    return derived_token(secret_key, "staff-invitation", invitation_id)
 
 
 def check_password_strength(password: str, field: str = "password") -> None:

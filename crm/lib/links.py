@@ -6,6 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from crm.config import Settings
+from crm.lib.security import derived_token
 from crm.lib.tokens import make_token
 
 CONFIRM = "confirm-subscription"
@@ -58,3 +59,8 @@ def confirm_url(settings: Settings, person_id: UUID | str, subscription_ids: lis
         {"person_id": str(person_id), "subscription_ids": [str(i) for i in subscription_ids]},
     )
     return f"{settings.public_url}/confirm/{token}"
+
+
+def invitation_token(secret_key: str, invitation_id: UUID) -> str:
+    """The token of a staff invitation's link: derived from its id, so that only its hash is stored."""
+    return derived_token(secret_key, "staff-invitation", invitation_id)

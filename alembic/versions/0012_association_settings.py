@@ -1,7 +1,7 @@
 """The association's settings (name, address, sender, logo, colour) in a table of one row, edited by
 admins; the `CRM_ORGANISATION_*` environment values stand in until the first save.
 
-Revision ID: 0013
+Revision ID: 0012
 Revises: 0011
 Created: 2026-12-02 04:45:00.000000+00:00
 """
@@ -14,7 +14,7 @@ import advanced_alchemy
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
+revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,65 @@
+"""The suppression list's one home: how an address is hashed (in Python and in PostgreSQL), whether
+an address is suppressed, and "suppress this address". Every send, import and form asks here.
+
+The list holds SHA-256 hashes of normalised addresses, never the addresses: it outlives them
+(an erased person stays suppressed)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import exists, func, literal, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.db.models.mailing import Suppression, SuppressionReason
+from crm.lib.schemas import normalise_email
+
+
+def suppression_hash(email: str) -> str:
+    """SHA-256 (hex) of the normalised address: the suppression list outlives the address itself."""
+    try:
+        normalised = normalise_email(email)
+    except ValueError:
+        # An address that fails the syntax check still gets a stable hash (trimmed, lower case),
+        # so that whatever was suppressed stays suppressed.
+        normalised = email.strip().lower()
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+def email_hash_sql(column: Any) -> Any:
+    """The same hash computed by PostgreSQL, for the normalised (lower-case) addresses the CRM
+    stores: lets a set-based query leave suppressed addresses out."""
+    return func.encode(func.sha256(func.convert_to(func.lower(column), literal("UTF8"))), literal("hex"))
+
+
+def suppressed_sql(address: str) -> str:
+    """The same test in a named query's text: `address` is a SQL expression of the stored address."""
+    return (
+        "EXISTS (SELECT 1 FROM suppression x "
+        f"WHERE x.email_hash = encode(sha256(convert_to(lower({address}), 'UTF8')), 'hex'))"
+    )
+
+
+async def is_suppressed(session: AsyncSession, email: str | None) -> bool:
+    """Whether nothing may be sent to this address (unsubscribed from all, bounced, complained,
+    erased, or suppressed by hand)."""
+    if not email:
+        return False
+    return bool(await session.scalar(select(exists().where(Suppression.email_hash == suppression_hash(email)))))
+
+
+async def suppress(session: AsyncSession, email: str, reason: SuppressionReason, note: str | None = None) -> bool:
+    """Puts the address on the list unless it is there already (then the first reason stays), as
+    an ORM insert so that the audit log records it. A concurrent suppression of the same address
+    is not an error. True when it was added."""
+    digest = suppression_hash(email)
+    if await session.scalar(select(exists().where(Suppression.email_hash == digest))):
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(Suppression(email_hash=digest, reason=reason, note=note))
+    except IntegrityError:
+        return False
+    return True
