@@ -42,7 +42,14 @@ def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) 
         raise DisconnectionError("the server closed this connection")
 
 
-def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+# A worker's job may hold a connection while its lease keeper takes another: the worker keeps
+# SQLAlchemy's usual overflow rather than wait on its own pool.
+WORKER_MAX_OVERFLOW = 10
+
+
+def alchemy_config(settings: Settings, *, max_overflow: int | None = None) -> SQLAlchemyAsyncConfig:
+    """`max_overflow`: connections beyond the pool, opened for a burst and closed after it; the
+    API's default (CRM_DATABASE_MAX_OVERFLOW, 0) keeps the same connections open all along."""
     import crm.db.audit_listener
     import crm.db.models  # noqa: F401
 
@@ -50,7 +57,10 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         connection_string=settings.database_url,
         metadata=metadata,
         engine_config=EngineConfig(
-            pool_size=settings.database.pool_size, pool_pre_ping=False, echo=settings.database.echo
+            pool_size=settings.database.pool_size,
+            max_overflow=settings.database.max_overflow if max_overflow is None else max_overflow,
+            pool_pre_ping=False,
+            echo=settings.database.echo,
         ),
         session_config=AsyncSessionConfig(expire_on_commit=False),
         # Commit when the handler answers 2xx/3xx, roll back otherwise: one transaction per request.

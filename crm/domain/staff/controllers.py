@@ -115,5 +115,5 @@ class StaffController(Controller):
         )
         await staff_service.repository.session.commit()
         if revoke:
-            await sessions.revoke_all(request.app.state.redis, staff_id)
+            await sessions.revoke_all(request.app.state.redis, staff_id, request.app.state.sessions)
         return _read(staff)
