@@ -12,10 +12,12 @@ in a steady run) and times `GET /health/ready` ten times a second. Then it start
 at full rate by a real `crm worker` to an SMTP sink on this machine, and measures the 20-connection
 series again while it sends. Last, the session check alone (cached), timed in this process.
 
-    python bench/load.py [--seconds 4] [--before REV] [--keep]
+    python bench/load.py [--seconds 4] [--before REV] [--servers uvicorn,granian] [--keep]
 
 `--before REV` measures the HTTP series of that git revision too (`git archive` into a temporary
-directory, served by this venv), in the same run, so that the table shows before and after.
+directory, served by this venv), in the same run, so that the table shows before and after;
+`--servers` measures this checkout under each ASGI server named. All the servers measured run at
+once and take turns series by series, so that a change of the machine's load falls on each alike.
 `--keep` keeps the seeded bench database (`crm_bench_load`) for the next run. Needs `wrk`
 (Debian's package), PostgreSQL (CRM_BENCH_SERVER or 127.0.0.1:5432) and Redis (CRM_REDIS_URL,
 default redis://127.0.0.1:6379/14). On a shared machine compare the ratios of one run.
@@ -37,7 +39,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,7 @@ TARGETS = (
     Target("public /archive", "/archive"),
     Target("trivial JSON /health/live", "/health/live", sql=False),
 )
+TRIVIAL = TARGETS[-1].name
 # Measured again while a campaign sends.
 UNDER_CAMPAIGN = ("organisations list", "people search", "session check /auth/me", "public /archive")
 
@@ -230,7 +233,9 @@ def server_env(url: str, code: Path | None) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def serving(url: str, code: Path | None) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+async def serving(
+    url: str, code: Path | None, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     port = free_port()
     errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     server = await asyncio.create_subprocess_exec(
@@ -240,7 +245,7 @@ async def serving(url: str, code: Path | None) -> AsyncIterator[tuple[asyncio.su
         "serve",
         "--port",
         str(port),
-        env=server_env(url, code),
+        env=server_env(url, code) | (extra_env or {}),
         cwd=code or ROOT,
         stdout=subprocess.DEVNULL,
         stderr=errors,
@@ -283,7 +288,7 @@ async def login(base: str) -> str:
 
 async def measure_http(
     url: str,
-    code: Path | None,
+    variants: dict[str, Variant],
     paths: dict[str, str],
     monitor: asyncpg.Connection,
     database: str,
@@ -291,23 +296,31 @@ async def measure_http(
     seconds: float,
     names: Sequence[str],
     connections: Sequence[int],
-) -> dict[tuple[str, int], Figures]:
-    results: dict[tuple[str, int], Figures] = {}
-    async with serving(url, code) as (server, base):
-        cookie = await login(base)
-        # Warm up every process: pools, prepared statements, caches.
-        for name in names:
-            await wrk(base + paths[name], 20, 2, cookie)
+) -> dict[str, dict[tuple[str, int], Figures]]:
+    """Each variant (a label and the code it serves) runs its own `crm serve`, all at once; the
+    series take turns, so that a change in the machine's load falls on each variant alike."""
+    results: dict[str, dict[tuple[str, int], Figures]] = {label: {} for label in variants}
+    async with AsyncExitStack() as stack:
+        servers = {
+            label: await stack.enter_async_context(serving(url, code, extra_env))
+            for label, (code, extra_env) in variants.items()
+        }
+        cookies = {label: await login(base) for label, (_, base) in servers.items()}
+        # Warm up every process: pools (filled up to their size), prepared statements, caches.
+        for label, (_, base) in servers.items():
+            for name in names:
+                await wrk(base + paths[name], 20, 3, cookies[label])
         for name in names:
             for n in connections:
-                box: list[Figures] = []
-                if n == max(connections):
-                    async with watched(monitor, database, server, pg_port, base, box):
-                        box.append(await wrk(base + paths[name], n, seconds, cookie))
-                else:
-                    box.append(await wrk(base + paths[name], n, seconds, cookie))
-                results[(name, n)] = box[0]
-                print(f"  {name:28} {n:>2} conn: {box[0].cell()}", flush=True)
+                for label, (server, base) in servers.items():
+                    box: list[Figures] = []
+                    if n == max(connections):
+                        async with watched(monitor, database, server, pg_port, base, box):
+                            box.append(await wrk(base + paths[name], n, seconds, cookies[label]))
+                    else:
+                        box.append(await wrk(base + paths[name], n, seconds, cookies[label]))
+                    results[label][(name, n)] = box[0]
+                    print(f"  {label:8} {name:28} {n:>2} conn: {box[0].cell()}", flush=True)
     return results
 
 
@@ -336,11 +349,15 @@ async def capture_statements(url: str, paths: dict[str, str]) -> dict[str, list[
         response = await client.post("/api/v1/auth/login", json={"email": BENCH_EMAIL, "password": PASSWORD})
         assert response.status_code == 201, response.text
         for name, path in paths.items():
-            await client.get(path)  # once for caches, then the one recorded
+            # The second request is the one recorded (the first fills caches), unless it was
+            # answered from the page cache: then the first one's statements are the page's.
+            captured.clear()
+            await client.get(path)
+            first = list(captured)
             captured.clear()
             response = await client.get(path)
             assert response.status_code == 200, (name, response.text)
-            statements[name] = list(captured)
+            statements[name] = list(captured) or first
         event.remove(engine.sync_engine, "before_cursor_execute", listen)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return statements
@@ -376,6 +393,10 @@ async def measure_sql(
 
 
 # ---- the campaign ---------------------------------------------------------------------------
+
+
+# A `crm serve` to measure: the code it runs (None: this checkout) and its own environment.
+Variant = tuple[Path | None, dict[str, str]]
 
 
 @dataclass
@@ -515,7 +536,7 @@ def print_table(
         print(f"| {name} | " + " | ".join(values) + " |")
 
 
-async def main(seconds: float, before: str | None, keep: bool, recipients: int) -> None:
+async def main(seconds: float, before: str | None, keep: bool, recipients: int, servers: list[str]) -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
     started = time.monotonic()
@@ -538,19 +559,19 @@ async def main(seconds: float, before: str | None, keep: bool, recipients: int) 
         monitor = await asyncpg.connect(plain_url(url))
         results: dict[str, dict[tuple[str, int], Figures]] = {}
         try:
-            if before:
-                code = export_revision(before)
-                try:
-                    print(f"HTTP, before ({before}):", flush=True)
-                    results["before"] = await measure_http(
-                        url, code, paths, monitor, database, pg_port, seconds, names, CONNECTIONS
-                    )
-                finally:
+            code = export_revision(before) if before else None
+            try:
+                variants: dict[str, Variant] = {"before": (code, {})} if code else {}
+                for server in servers or [""]:
+                    label = ("after" if code else "API") + (f" {server}" if len(servers) > 1 else "")
+                    variants[label] = (None, {"CRM_API_SERVER": server} if server else {})
+                print("HTTP (wrk):", flush=True)
+                results.update(
+                    await measure_http(url, variants, paths, monitor, database, pg_port, seconds, names, CONNECTIONS)
+                )
+            finally:
+                if code:
                     shutil.rmtree(code, ignore_errors=True)
-            print("HTTP, this checkout:", flush=True)
-            results["after" if before else "API"] = await measure_http(
-                url, None, paths, monitor, database, pg_port, seconds, names, CONNECTIONS
-            )
 
             print("SQL baseline (the API's own statements through asyncpg):", flush=True)
             statements = await capture_statements(url, {t.name: paths[t.name] for t in TARGETS if t.sql})
@@ -569,9 +590,10 @@ async def main(seconds: float, before: str | None, keep: bool, recipients: int) 
             print(f"While a campaign of {recipients:,} recipients is sent by a worker:", flush=True)
             async with campaign_sending(url, recipients) as sending:
                 sent_before, t0 = sending.sent.value, time.perf_counter()
-                results["campaign"] = await measure_http(
-                    url, None, paths, monitor, database, pg_port, seconds, UNDER_CAMPAIGN, (20,)
+                campaign = await measure_http(
+                    url, {"campaign": (None, {})}, paths, monitor, database, pg_port, seconds, UNDER_CAMPAIGN, (20,)
                 )
+                results.update(campaign)
                 rate = (sending.sent.value - sent_before) / (time.perf_counter() - t0)
                 finished = await sending.status()
             print(f"  the worker sent {rate:,.0f} messages/s meanwhile (campaign {finished} at the end)")
@@ -580,25 +602,24 @@ async def main(seconds: float, before: str | None, keep: bool, recipients: int) 
 
         check_redis_us, check_cached_us = await session_check_cost(url)
 
-    columns = [c for c in ("before", "after", "API") if c in results]
+    columns = [c for c in results if c not in ("SQL", "campaign")]
     rows: dict[str, dict[str, Figures | None]] = {}
     for t in TARGETS:
         rows[t.name] = {f"{c}/{n}": results[c].get((t.name, n)) for c in columns for n in CONNECTIONS}
     print_table("API (wrk, staff cookie on /api/*):", columns, rows, CONNECTIONS)
     sql_rows = {t.name: {f"SQL/{n}": results["SQL"][(t.name, n)] for n in CONNECTIONS} for t in TARGETS if t.sql}
     print_table("SQL baseline (the same statements, asyncpg, one client process):", ["SQL"], sql_rows, CONNECTIONS)
+    print("\nRatios of requests/s at 20 connections:")
+    for column in columns:
+        for t in TARGETS:
+            api = results[column][(t.name, 20)]
+            parts = [f"{api.rps / results[column][(TRIVIAL, 20)].rps:.2f}x trivial"]
+            if t.sql:
+                parts.append(f"{api.rps / results['SQL'][(t.name, 20)].rps:.2f}x SQL")
+            if "before" in results and column != "before":
+                parts.append(f"{api.rps / results['before'][(t.name, 20)].rps:.2f}x before")
+            print(f"  {column:16} {t.name:28} " + ", ".join(parts))
     last = columns[-1]
-    print(f"\nRatios, 20 connections ({last}):")
-    for t in TARGETS:
-        api = results[last][(t.name, 20)]
-        parts = [
-            f"{api.rps / results['API' if 'API' in results else last][('trivial JSON /health/live', 20)].rps:.2f}x trivial"
-        ]
-        if t.sql:
-            parts.append(f"{api.rps / results['SQL'][(t.name, 20)].rps:.2f}x SQL")
-        if "before" in results:
-            parts.append(f"{api.rps / results['before'][(t.name, 20)].rps:.2f}x before")
-        print(f"  {t.name:28} " + ", ".join(parts))
 
     print(
         "\nDuring each 20-connection series: API backends opened / closed (pg_stat_activity), "
@@ -609,7 +630,7 @@ async def main(seconds: float, before: str | None, keep: bool, recipients: int) 
             figures = results[column].get((t.name, 20))
             if figures is not None:
                 print(
-                    f"  {column:8} {t.name:28} opened {figures.opened}, closed {figures.closed}, "
+                    f"  {column:16} {t.name:28} opened {figures.opened}, closed {figures.closed}, "
                     f"sessions {figures.sessions}; {ready_summary(figures)}"
                 )
     print("\nWhile the campaign sends (20 connections):")
@@ -626,8 +647,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4, help="seconds per series")
     parser.add_argument("--before", help="a git revision to measure too, in the same run")
+    parser.add_argument(
+        "--servers",
+        default="",
+        help="ASGI servers to measure this checkout with, e.g. uvicorn,granian (default: crm serve's)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the seeded bench database for the next run")
     parser.add_argument("--recipients", type=int, default=20_000, help="recipients of the campaign sent meanwhile")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
-    asyncio.run(main(args.seconds, args.before, args.keep, args.recipients))
+    asyncio.run(main(args.seconds, args.before, args.keep, args.recipients, [s for s in args.servers.split(",") if s]))
