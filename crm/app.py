@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
@@ -115,8 +115,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             listener.cancel()
-            with suppress(asyncio.CancelledError):
-                await listener
+            # Bounded: nothing may keep the process from stopping.
+            await asyncio.wait({listener}, timeout=5)
             await app.state.redis.aclose()
 
     @asynccontextmanager

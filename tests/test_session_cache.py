@@ -108,3 +108,25 @@ async def test_without_the_subscription_every_check_reads_redis(
         await subscribed(other_process.app)
     finally:
         await redis.aclose()
+
+
+async def test_the_listener_stops_when_the_process_stops(redis_url: str) -> None:
+    """A server waits for the app's shutdown: a listener that swallowed its cancellation (redis-py
+    may turn it into a timeout) kept an API process from ever stopping."""
+    from crm.lib.sessions import SessionCache
+
+    redis = connect_redis(redis_url)
+    try:
+        for _ in range(5):
+            cache = SessionCache(redis)
+            listener = asyncio.create_task(cache.listen())
+            deadline = time.monotonic() + 30
+            while not cache.subscribed:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)  # inside its wait for a message
+            listener.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(listener, 10)
+    finally:
+        await redis.aclose()

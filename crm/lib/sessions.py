@@ -194,6 +194,10 @@ class SessionCache:
                             data = message["data"]
                             self._received(data.decode() if isinstance(data, bytes) else data)
             except (RedisError, OSError):
+                # redis-py may turn a cancellation into a timeout: the process is stopping then.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None
                 log.warning("session_channel_lost")
             finally:
                 self._unsubscribed()
