@@ -188,7 +188,8 @@ def _default_workers() -> int:
     "server_name",
     envvar="CRM_API_SERVER",
     type=click.Choice(["granian", "uvicorn"]),
-    # Granian answered 1.5 to 5 times the requests per second of uvicorn in bench/load.py.
+    # In bench/load.py granian answered 4 to 6 times the requests/s of uvicorn on light requests
+    # (the trivial endpoint, the cached archive) and as many on database-bound ones.
     default="granian",
     show_default=True,
     help="ASGI server (CRM_API_SERVER)",
