@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from crm.adminui import admin_handlers
 from crm.config import Settings, get_settings
@@ -47,6 +49,7 @@ from crm.lib.redis import connect_redis
 from crm.lib.routing import TrueAllowPlugin
 from crm.lib.security_headers import add_security_headers
 from crm.lib.services import commit_request, database_options
+from crm.lib.sessions import SessionCache
 
 # The route table: each controller declares a class-level guard (a role, or `open_to_anyone` for the
 # login, health and public pages), so this list reads as the permission matrix; docs/roles.md is that
@@ -123,10 +126,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def redis_lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.redis = connect_redis(settings.redis_url)
+        app.state.sessions = SessionCache(app.state.redis)
+        listener = asyncio.create_task(app.state.sessions.listen())
         try:
             yield
         finally:
+            listener.cancel()
+            # Bounded: nothing may keep the process from stopping.
+            await asyncio.wait({listener}, timeout=5)
             await app.state.redis.aclose()
+
+    @asynccontextmanager
+    async def health_lifespan(app: Litestar) -> AsyncIterator[None]:
+        # /health/ready asks PostgreSQL on a connection of its own: when every pooled connection
+        # is busy serving requests, readiness must not queue behind them (and fail a probe).
+        app.state.health_engine = create_async_engine(
+            settings.database_url, pool_size=1, max_overflow=0, pool_pre_ping=False
+        )
+        try:
+            yield
+        finally:
+            await app.state.health_engine.dispose()
 
     prometheus = PrometheusConfig(app_name="crm", prefix="crm", group_path=True, exclude=["/metrics", "/health"])
 
@@ -139,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[request_id_middleware, prometheus.middleware, staff_session_middleware],
         before_send=[add_security_headers],
-        lifespan=[redis_lifespan],
+        lifespan=[redis_lifespan, health_lifespan],
         exception_handlers=exception_handlers,
         request_class=JsonBodyRequest,
         state=State({"settings": settings, "db_config": db_config}),

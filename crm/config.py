@@ -30,7 +30,12 @@ class DatabaseSettings(BaseSettings):
 
     # None means "no server configured": `crm up` then starts the embedded PostgreSQL.
     url: str | None = None
-    pool_size: int = 10
+    # Connections each process (API or worker) keeps open to PostgreSQL. An API process needs few:
+    # its requests share them, waiting for one when all are busy (README, "Sizing").
+    pool_size: int = Field(default=10, ge=1, le=1000)
+    # Connections an API process may open beyond the pool in a burst, closed again as soon as they
+    # are returned: each is a PostgreSQL backend forked and torn down, so 0 by default.
+    max_overflow: int = Field(default=0, ge=0, le=1000)
     echo: bool = False
 
 

@@ -11,7 +11,7 @@ from crm.config import get_settings
 from crm.lib.logging import configure_logging
 from crm.lib.mail import Mailer, SmtpPool
 from crm.lib.redis import QUEUE_NAME
-from crm.lib.services import alchemy_config
+from crm.lib.services import WORKER_MAX_OVERFLOW, alchemy_config
 from jobs.events import events_tick, send_event_notifications, tick_minutes
 from jobs.imports import SWEEP_SECOND, run_import, sweep_imports
 from jobs.sending import send_campaign, send_campaign_test, sweep, sweep_seconds
@@ -22,7 +22,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = ctx.get("settings") or get_settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
     ctx["settings"] = settings
-    ctx["db_config"] = alchemy_config(settings)
+    ctx["db_config"] = alchemy_config(settings, max_overflow=WORKER_MAX_OVERFLOW)
     ctx["mailer"] = Mailer(settings.smtp.endpoint(), timeout=settings.smtp.timeout)
     # Campaign messages get their own pooled connections, opened on first use.
     ctx["smtp_pool"] = SmtpPool(

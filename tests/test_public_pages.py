@@ -658,3 +658,22 @@ async def test_the_home_page_leads_to_the_admin_app_once_it_is_built(
     admin = await client.get("/admin")
     assert admin.status_code == 200
     assert '<div id="root">' in admin.text
+
+
+async def test_the_archive_is_rendered_once_for_many_visitors(client: Any, engine: AsyncEngine) -> None:
+    """Each API process keeps the rendered archive for half a minute (under load, the page would
+    otherwise be read and rendered for every visitor): what is published meanwhile shows after."""
+    assert "Baromètre" not in (await client.get("/archive")).text
+    await add(
+        engine,
+        Publication(
+            title="Baromètre du numérique 2025",
+            kind=PublicationKind.SURVEY_RESULTS,
+            published_on=date(2025, 11, 3),
+            url="https://example.org/barometre",
+            is_public=True,
+        ),
+    )
+    again = await client.get("/archive")
+    assert again.status_code == 200
+    assert "Baromètre" not in again.text

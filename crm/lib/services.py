@@ -121,8 +121,15 @@ def commit_request(session_scope_key: str) -> Callable[[Message, Scope], Awaitab
     return handler
 
 
-def database_options(settings: Settings) -> dict[str, Any]:
-    """The database settings every process shares (the web app's config adds its request hooks)."""
+# A worker's job may hold a connection while its lease keeper takes another: the worker keeps
+# SQLAlchemy's usual overflow rather than wait on its own pool.
+WORKER_MAX_OVERFLOW = 10
+
+
+def database_options(settings: Settings, *, max_overflow: int | None = None) -> dict[str, Any]:
+    """The database settings every process shares (the web app's config adds its request hooks).
+    `max_overflow`: connections beyond the pool, opened for a burst and closed after it; the API's
+    default (CRM_DATABASE_MAX_OVERFLOW, 0) keeps the same connections open all along."""
     import crm.db.audit_listener
     import crm.db.models  # noqa: F401
 
@@ -130,18 +137,22 @@ def database_options(settings: Settings) -> dict[str, Any]:
         "connection_string": settings.database_url,
         "metadata": metadata,
         "engine_config": EngineConfig(
-            pool_size=settings.database.pool_size, pool_pre_ping=False, echo=settings.database.echo
+            pool_size=settings.database.pool_size,
+            max_overflow=settings.database.max_overflow if max_overflow is None else max_overflow,
+            pool_pre_ping=False,
+            echo=settings.database.echo,
         ),
         "alembic_config": AlembicAsyncConfig(script_location="alembic"),
         "create_all": False,
     }
 
 
-def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+def alchemy_config(settings: Settings, *, max_overflow: int | None = None) -> SQLAlchemyAsyncConfig:
     """Outside requests (worker, CLI, tests): advanced-alchemy's plain config. Its Litestar flavour
     (see `crm.app`) would load the Litestar plugin, its CLI and Alembic commands: 14 MB of a worker."""
     return SQLAlchemyAsyncConfig(
-        **database_options(settings), session_config=AsyncSessionConfig(expire_on_commit=False)
+        **database_options(settings, max_overflow=max_overflow),
+        session_config=AsyncSessionConfig(expire_on_commit=False),
     )
 
 

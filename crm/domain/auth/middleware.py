@@ -11,7 +11,6 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.exceptions import RedisError
 
 from crm.lib.actor import Actor, current_actor
-from crm.lib.sessions import load_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Logging in is how one gets a CSRF token; the password is the proof there.
@@ -50,7 +49,7 @@ def staff_session_middleware(app: ASGIApp) -> ASGIApp:
         request_id = scope.get("state", {}).get("request_id")
         if token:
             try:
-                session = await load_session(litestar_app.state.redis, token)
+                session = await litestar_app.state.sessions.load(token)
             except RedisError:
                 await _problem(scope, receive, send, 503, "The session store (Redis) is unavailable")
                 return

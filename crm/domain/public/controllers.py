@@ -41,6 +41,11 @@ from crm.lib.problems import ProblemError, field_error
 from crm.lib.ratelimit import Window, blocked_for, hit, take
 from crm.lib.schemas import normalise_email, refuse_control_characters
 
+# The archive and the palmarès are the same for everyone: each API process keeps the page it
+# rendered this long (in memory) instead of reading and rendering it again for every visitor. What
+# is made public shows within this delay; browsers are told to keep it longer (max-age=300).
+PUBLIC_PAGE_CACHE_SECONDS = 30
+
 # An archived campaign is e-mail HTML: inline styles and remote images, and no script at all.
 ARCHIVED_CAMPAIGN_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline' https:; img-src https: http: data:; font-src https: data:; "
@@ -503,6 +508,7 @@ class PublicController(Controller):
         operation_id="showArchive",
         summary="Public archive",
         description="Public publications and public campaigns; no personal data.",
+        cache=PUBLIC_PAGE_CACHE_SECONDS,
     )
     async def archive(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
@@ -523,6 +529,7 @@ class PublicController(Controller):
         operation_id="showPalmares",
         summary="The palmarès of a year, public",
         description='Every city or EPCI labelled that year, by number of "@": names and départements only.',
+        cache=PUBLIC_PAGE_CACHE_SECONDS,
     )
     async def palmares(
         self,

@@ -117,5 +117,6 @@ class StaffController(Controller):
         )
         if revoke:
             # Once the change is committed: a request in between would reopen nothing.
-            after_commit(staff_service.session, lambda: sessions.revoke_all(request.app.state.redis, staff_id))
+            state = request.app.state
+            after_commit(staff_service.session, lambda: sessions.revoke_all(state.redis, staff_id, state.sessions))
         return _read(staff)

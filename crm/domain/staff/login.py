@@ -150,7 +150,12 @@ class AuthController(Controller):
     async def logout(self, request: Request[Any, Any, Any]) -> Response[None]:
         settings: Settings = request.app.state.settings
         session: StaffSession = request.scope["auth"]
-        await sessions.close_session(request.app.state.redis, request.scope["state"]["session_token"], session.staff_id)
+        await sessions.close_session(
+            request.app.state.redis,
+            request.scope["state"]["session_token"],
+            session.staff_id,
+            request.app.state.sessions,
+        )
         return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_session_cookie(settings, "", 0)])
 
     @get(

@@ -72,7 +72,7 @@ class HealthController(Controller):
         responses=problem_responses(503),
     )
     async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-        engine: AsyncEngine = request.app.state.db_config.get_engine()
+        engine: AsyncEngine = request.app.state.health_engine
         db_error, redis_error = await asyncio.gather(_database_ok(engine), _redis_ok(request.app.state.redis))
         checks = {"database": db_error or "ok", "redis": redis_error or "ok"}
         down = [name for name, state in checks.items() if state != "ok"]
