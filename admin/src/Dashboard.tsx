@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { Link } from "react-router-dom";
 import { Title, useTranslate, Loading } from "react-admin";
 import {
@@ -12,7 +12,6 @@ import {
   ListItemText,
   Typography,
 } from "@mui/material";
-import { Bar, BarChart, Cell, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api } from "./api";
 
 interface DashboardData {
@@ -26,7 +25,9 @@ interface DashboardData {
   imports_running: { id: string; filename: string; status: string; total: number; processed: number }[];
 }
 
-const COLOURS = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#c62828"];
+// The charts library is most of a chart's weight: it loads after the figures, which show at once.
+const StatusPie = lazy(() => import("./charts").then((m) => ({ default: m.StatusPie })));
+const RegionBars = lazy(() => import("./charts").then((m) => ({ default: m.RegionBars })));
 const day = (iso: string) => new Date(iso).toLocaleDateString("fr-FR", { dateStyle: "long", timeZone: "Europe/Paris" });
 const moment = (iso: string) =>
   new Date(iso).toLocaleString("fr-FR", { dateStyle: "full", timeStyle: "short", timeZone: "Europe/Paris" });
@@ -58,16 +59,9 @@ export function Dashboard() {
     <Box sx={{ display: "flex", flexWrap: "wrap", gap: 2, mt: 2 }}>
       <Title title="crm.dashboard.title" />
       <Panel title={translate("crm.dashboard.members_by_status")}>
-        <ResponsiveContainer width="100%" height={220}>
-          <PieChart>
-            <Pie data={statuses} dataKey="value" nameKey="name" outerRadius={80} label isAnimationActive={false}>
-              {statuses.map((_, i) => (
-                <Cell key={i} fill={COLOURS[i % COLOURS.length]} />
-              ))}
-            </Pie>
-            <Tooltip />
-          </PieChart>
-        </ResponsiveContainer>
+        <Suspense fallback={<Box sx={{ height: 220 }} />}>
+          <StatusPie statuses={statuses} />
+        </Suspense>
         <List dense>
           {statuses.map((s) => (
             <ListItem key={s.name}>
@@ -77,14 +71,9 @@ export function Dashboard() {
         </List>
       </Panel>
       <Panel title={translate("crm.dashboard.members_by_region")}>
-        <ResponsiveContainer width="100%" height={Math.max(200, data.members_by_region.length * 24)}>
-          <BarChart data={data.members_by_region} layout="vertical" margin={{ left: 40 }}>
-            <XAxis type="number" allowDecimals={false} />
-            <YAxis type="category" dataKey="region_name" width={150} interval={0} tick={{ fontSize: 12 }} />
-            <Tooltip />
-            <Bar dataKey="count" fill="#1565c0" name="Adhérents" isAnimationActive={false} />
-          </BarChart>
-        </ResponsiveContainer>
+        <Suspense fallback={<Box sx={{ height: Math.max(200, data.members_by_region.length * 24) }} />}>
+          <RegionBars regions={data.members_by_region} />
+        </Suspense>
       </Panel>
       <Panel title={translate("crm.dashboard.dues_unpaid", { year: data.dues_unpaid.year })}>
         <Typography variant="h4" component="p">

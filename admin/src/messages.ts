@@ -241,6 +241,15 @@ export const fr = {
       secretary: "Secrétaire",
       member: "Administrateur·rice",
     },
+    board: {
+      on_day: "Le conseil au %{day}",
+      day: "Date",
+      empty: "Personne ne siégeait au conseil ce jour-là.",
+      term: "Mandat",
+      from_to: "du %{start} au %{end}",
+      since: "depuis le %{start}",
+      ends_on: "fin le %{day}",
+    },
   },
   resources: {
     organisations: {
@@ -497,6 +506,15 @@ export const en = {
       nothing: "Nothing to report",
     },
     forbidden: "Your role does not give access to this page.",
+    board: {
+      on_day: "The board on %{day}",
+      day: "Date",
+      empty: "Nobody sat on the board that day.",
+      term: "Term",
+      from_to: "from %{start} to %{end}",
+      since: "since %{start}",
+      ends_on: "ends %{day}",
+    },
   },
   resources: {
     organisations: {
