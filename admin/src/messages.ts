@@ -252,6 +252,27 @@ export const fr = {
     },
   },
   resources: {
+    "member-events": {
+      name: "Événement |||| Événements",
+      fields: {
+        title: "Événement",
+        starts_at: "Date",
+        person_name: "Invité·e",
+        status: "Réponse",
+        checked_in_at: "Présence",
+      },
+    },
+    "member-campaigns": {
+      name: "Campagne reçue |||| Campagnes reçues",
+      fields: {
+        sent_at: "Envoyée le",
+        campaign_name: "Campagne",
+        subject: "Objet",
+        person_name: "Destinataire",
+        email: "Adresse",
+        status: "État",
+      },
+    },
     organisations: {
       name: "Membre |||| Membres",
       fields: {
@@ -280,7 +301,7 @@ export const fr = {
         created_at: "Créé le",
         updated_at: "Modifié le",
       },
-      tabs: { summary: "Fiche", timeline: "Historique", positions: "Contacts", memberships: "Adhésion", dues: "Cotisations", labels: "Labels", events: "Événements" },
+      tabs: { summary: "Fiche", timeline: "Historique", positions: "Contacts", memberships: "Adhésion", dues: "Cotisations", labels: "Labels", events: "Événements", campaigns: "Campagnes reçues" },
     },
     people: {
       name: "Contact |||| Contacts",
@@ -517,9 +538,24 @@ export const en = {
     },
   },
   resources: {
+    "member-events": {
+      name: "Event |||| Events",
+      fields: { title: "Event", starts_at: "Date", person_name: "Invitee", status: "Answer", checked_in_at: "Attendance" },
+    },
+    "member-campaigns": {
+      name: "Campaign received |||| Campaigns received",
+      fields: {
+        sent_at: "Sent on",
+        campaign_name: "Campaign",
+        subject: "Subject",
+        person_name: "Recipient",
+        email: "Address",
+        status: "Status",
+      },
+    },
     organisations: {
       name: "Member |||| Members",
-      tabs: { summary: "Summary", timeline: "History", positions: "Contacts", memberships: "Membership", dues: "Dues", labels: "Labels", events: "Events" },
+      tabs: { summary: "Summary", timeline: "History", positions: "Contacts", memberships: "Membership", dues: "Dues", labels: "Labels", events: "Events", campaigns: "Campaigns received" },
     },
     people: { name: "Contact |||| Contacts" },
     positions: { name: "Position |||| Positions" },

@@ -15,7 +15,7 @@ from uuid import UUID
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import CursorResult, Select, and_, exists, func, insert, literal, select, text, update
+from sqlalchemy import CursorResult, Select, and_, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.config import Settings
@@ -23,7 +23,8 @@ from crm.db.audit_listener import record
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
 from crm.db.models.event import Event, EventStatus
 from crm.db.models.mailing import MailingList, Publication, Segment, Subscription, SubscriptionStatus, Suppression
-from crm.db.models.person import Person
+from crm.db.models.organisation import Organisation
+from crm.db.models.person import Person, Position
 from crm.domain.campaigns.content import Content, check_placeholders, compile_campaign
 from crm.domain.campaigns.rendering import archive_view
 from crm.domain.events.display import summary as event_summary
@@ -374,6 +375,50 @@ class DeliveryService(SQLAlchemyAsyncRepositoryService[Delivery]):
         if query.q:
             conditions.append(Delivery.email.contains(query.q.lower()))
         return await self.get_many_and_count(*query.filters(sortable, "email"), *conditions)
+
+    async def received_by_organisation(
+        self, organisation_id: UUID, query: ListQuery
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The deliveries to the people who held a position at the organisation on the day each went
+        out (or was queued), newest first: what the member received, whoever held the seat then."""
+        session = self.repository.session
+        if await session.get(Organisation, organisation_id) is None:
+            raise ProblemError(404, "No such organisation")
+        day = func.date(func.timezone("Europe/Paris", func.coalesce(Delivery.sent_at, Delivery.created_at)))
+        held = exists().where(
+            Position.person_id == Delivery.person_id,
+            Position.organisation_id == organisation_id,
+            or_(Position.started_on.is_(None), Position.started_on <= day),
+            or_(Position.ended_on.is_(None), Position.ended_on >= day),
+        )
+        total = await session.scalar(select(func.count()).select_from(Delivery).where(held))
+        rows = (
+            await session.execute(
+                select(Delivery, Campaign.name, Campaign.subject, Campaign.kind, Person.first_name, Person.last_name)
+                .join(Campaign, Campaign.id == Delivery.campaign_id)
+                .join(Person, Person.id == Delivery.person_id)
+                .where(held)
+                .order_by(func.coalesce(Delivery.sent_at, Delivery.created_at).desc(), Delivery.id)
+                .limit(query.limit)
+                .offset(query.offset)
+            )
+        ).all()
+        items = [
+            {
+                "id": delivery.id,
+                "campaign_id": delivery.campaign_id,
+                "campaign_name": name,
+                "subject": subject,
+                "kind": kind,
+                "person_id": delivery.person_id,
+                "person_name": f"{first} {last}".strip(),
+                "email": delivery.email,
+                "status": delivery.status,
+                "sent_at": delivery.sent_at,
+            }
+            for delivery, name, subject, kind, first, last in rows
+        ]
+        return items, total or 0
 
 
 provide_campaign_service = create_service_provider(CampaignService)
