@@ -31,6 +31,7 @@ const RegionBars = lazy(() => import("./charts").then((m) => ({ default: m.Regio
 const day = (iso: string) => new Date(iso).toLocaleDateString("fr-FR", { dateStyle: "long", timeZone: "Europe/Paris" });
 const moment = (iso: string) =>
   new Date(iso).toLocaleString("fr-FR", { dateStyle: "full", timeStyle: "short", timeZone: "Europe/Paris" });
+const n = (value: number | null | undefined) => (value ?? 0).toLocaleString("fr-FR");
 const euros = (amount: string) => Number(amount).toLocaleString("fr-FR", { style: "currency", currency: "EUR" });
 
 function Panel({ title, children }: { title: string; children: React.ReactNode }) {
@@ -113,7 +114,7 @@ export function Dashboard() {
               <ListItem key={e.id}>
                 <ListItemText
                   primary={e.title}
-                  secondary={`${moment(e.starts_at)} · oui ${e.answers.yes ?? 0} · non ${e.answers.no ?? 0} · sans réponse ${e.answers.invited ?? 0} · attente ${e.answers.waiting ?? 0}${e.capacity ? ` · ${e.capacity} places` : ""}`}
+                  secondary={`${moment(e.starts_at)} · oui ${n(e.answers.yes)} · non ${n(e.answers.no)} · sans réponse ${n(e.answers.invited)} · attente ${n(e.answers.waiting)}${e.capacity ? ` · ${n(e.capacity)} places` : ""}`}
                 />
               </ListItem>
             ))}
@@ -127,7 +128,7 @@ export function Dashboard() {
               <ListItem key={c.id}>
                 <ListItemText
                   primary={`${c.name} (${translate(`crm.campaign_status.${c.status}`)})`}
-                  secondary={`envoyés ${c.deliveries.sent ?? 0} / ${c.audience_count ?? 0} · échecs ${(c.deliveries.failed ?? 0) + (c.deliveries.bounced ?? 0)}`}
+                  secondary={`envoyés ${n(c.deliveries.sent)} / ${n(c.audience_count)} · échecs ${n((c.deliveries.failed ?? 0) + (c.deliveries.bounced ?? 0))}`}
                 />
               </ListItem>
             ))}
