@@ -45,7 +45,7 @@ export const problemsFr = {
   url_parsing: "Adresse web invalide.",
   url_scheme: "L’adresse web doit commencer par http:// ou https://.",
   url_too_long: "Adresse web trop longue.",
-  email: "Adresse e-mail invalide (%{reason}).",
+  email: "Adresse e-mail invalide.",
   single_line: "Une seule ligne de texte, sans retour à la ligne ni caractère de contrôle.",
   // Rules of the CRM
   required: "Obligatoire.",

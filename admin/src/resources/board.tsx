@@ -70,7 +70,7 @@ function BoardOnDay() {
   }, [on]);
   const heading = translate("crm.board.on_day", { day: /^\d{4}-\d{2}-\d{2}$/.test(on) ? frenchDay(on, "long") : "…" });
   return (
-    <Card component="section" aria-label={heading} sx={{ flex: "2 1 520px" }}>
+    <Card component="section" aria-label={heading} sx={{ flex: "3 1 600px" }}>
       <CardHeader
         title={heading}
         titleTypographyProps={{ variant: "h6", component: "h2" }}
@@ -134,7 +134,7 @@ function MandatesEnding() {
   }, []);
   const heading = translate("crm.dashboard.mandates_ending");
   return (
-    <Card component="section" aria-label={heading} sx={{ flex: "1 1 320px" }}>
+    <Card component="section" aria-label={heading} sx={{ flex: "1 1 280px", maxWidth: { lg: 400 } }}>
       <CardHeader title={heading} titleTypographyProps={{ variant: "h6", component: "h2" }} />
       <CardContent data-testid="mandates-ending">
         {mandates && mandates.length === 0 && (
