@@ -48,6 +48,8 @@ export function Dashboard() {
   const [data, setData] = useState<DashboardData | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
+    // The charts' code downloads while the figures are asked for, not after they arrive.
+    void import("./charts");
     api<DashboardData>("/api/v1/dashboard").then(setData, (e: Error) => setError(e.message));
   }, []);
   if (error) return <Typography color="error">{error}</Typography>;
