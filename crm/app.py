@@ -22,7 +22,7 @@ from crm.domain.audit.controllers import AuditController
 from crm.domain.auth.guards import open_to_anyone
 from crm.domain.auth.middleware import CSRF_EXEMPT, staff_session_middleware
 from crm.domain.board.controllers import MandateController
-from crm.domain.campaigns.controllers import CampaignController, DeliveryController
+from crm.domain.campaigns.controllers import CampaignController, DeliveryController, OrganisationCampaignsController
 from crm.domain.conventions.controllers import ConventionController
 from crm.domain.dashboard.controllers import DashboardController
 from crm.domain.events.controllers import EventController, OrganisationEventsController, PersonEventsController
@@ -95,6 +95,7 @@ ROUTE_HANDLERS: list[type] = [
     EventController,
     PersonEventsController,
     OrganisationEventsController,
+    OrganisationCampaignsController,
     RsvpController,
 ]
 

@@ -21,6 +21,34 @@ async def test_a_malformed_payload_names_the_field(admin_client: AsyncTestClient
     assert (await admin_client.get("/api/v1/staff")).json()["total"] == 1
 
 
+async def test_each_error_has_a_stable_code_a_client_can_word_in_french(admin_client: AsyncTestClient[Any]) -> None:
+    response = await admin_client.post(
+        "/api/v1/organisations", json={"kind": "commune", "insee_code": "2A004", "email": "pas-une-adresse"}
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid_input"
+    by_field = {e["field"]: e for e in body["errors"]}
+    assert by_field["email"]["code"] == "email"
+    assert "@" in by_field["email"]["detail"]  # the English text stays, for developers
+
+    long_name = await admin_client.post("/api/v1/organisations", json={"kind": "association", "name": "x" * 201})
+    (error,) = long_name.json()["errors"]
+    assert (error["field"], error["code"], error["params"]) == ("name", "string_too_long", {"max_length": 200})
+
+    await admin_client.post("/api/v1/organisations", json={"kind": "commune", "insee_code": "2A004"})
+    twice = await admin_client.post("/api/v1/organisations", json={"kind": "commune", "insee_code": "2A004"})
+    assert twice.status_code == 409
+    assert twice.json()["code"] == "conflict"
+    assert [(e["field"], e["code"]) for e in twice.json()["errors"]] == [("insee_code", "already_used")]
+
+    typo = await admin_client.post("/api/v1/organisations", json={"kind": "commune", "insee_code": "2O004"})
+    assert typo.json()["errors"][0]["code"] == "not_insee_code"
+    assert typo.json()["errors"][0]["params"] == {"value": "2O004"}
+    missing = await admin_client.get("/api/v1/organisations/01930000-0000-7000-8000-000000000000")
+    assert missing.json()["code"] == "not_found"
+
+
 async def test_an_unknown_field_is_refused_by_name(admin_client: AsyncTestClient[Any]) -> None:
     response = await admin_client.post("/api/v1/staff", json={"email": "a@example.org", "is_admin": True})
     assert response.status_code == 422

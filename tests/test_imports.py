@@ -107,7 +107,16 @@ async def test_a_messy_windows_file_is_read_and_its_bad_row_blocks_the_whole_app
     assert (body["status"], body["encoding"], body["delimiter"]) == ("checked", "windows-1252", ";")
     assert report["columns"] == ["kind", "name", "insee_code", "siren", "membership_status", "member_since", "tags"]
     # Line numbers are the file's, blank lines included: the typo'd code is on line 6.
-    assert report["errors"] == [{"line": 6, "column": "insee_code", "why": report["errors"][0]["why"]}]
+    # With a stable code and its params, for the admin to say it in French.
+    assert report["errors"] == [
+        {
+            "line": 6,
+            "column": "insee_code",
+            "why": report["errors"][0]["why"],
+            "code": "not_insee_code",
+            "params": {"value": "2O004"},
+        }
+    ]
     assert "INSEE" in report["errors"][0]["why"]
     assert (report["to_create"], report["to_update"], report["unchanged"]) == (4, 0, 0)
     created = {row["line"]: row["label"] for row in report["first_to_create"]}
@@ -283,7 +292,9 @@ async def test_an_unknown_or_bad_id_is_reported_on_its_line_and_column(
     unknown = str(uuid4())
     organisations = f"ID;Type;Nom\n{unknown};association;Les Maires d’Oc\n\n;association;Nouvelle\n".encode()
     report = (await check(client, run_worker, "organisations", organisations))["report"]
-    assert report["errors"] == [{"line": 2, "column": "id", "why": "no organisation with this id"}]
+    assert report["errors"] == [
+        {"line": 2, "column": "id", "why": "no organisation with this id", "code": "unknown_id", "params": {}}
+    ]
     assert report["to_create"] == 1
 
     people = (

@@ -396,7 +396,13 @@ async def test_phones_survive_excel_both_ways_and_lost_letters_are_not_stored(
     assert errors[4][0] == "last_name"
     assert "Windows-1252" in errors[4][1]
     assert report["warnings"] == [
-        {"line": 2, "column": "phone", "why": "'612345678' lost its leading 0 in a spreadsheet: read as 06 12 34 56 78"}
+        {
+            "line": 2,
+            "column": "phone",
+            "why": "'612345678' lost its leading 0 in a spreadsheet: read as 06 12 34 56 78",
+            "code": "leading_zero_restored",
+            "params": {"value": "612345678", "phone": "06 12 34 56 78"},
+        }
     ]
 
     good = b"\r\n".join(content.split(b"\r\n")[:2]) + b"\r\n"

@@ -568,3 +568,80 @@ async def test_a_members_whole_story_comes_in_one_call_newest_first_in_pages(
 
     missing = await admin_client.get(f"{ORGS}/01890000-0000-7000-8000-000000000000/timeline")
     assert missing.status_code == 404
+
+
+async def test_a_members_campaigns_are_those_its_people_received_while_they_held_their_seat(
+    admin_client: AsyncTestClient[Any], settings: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
+    from crm.db.models.mailing import ListKind, MailingList
+
+    org = await commune(admin_client, "2A004")
+    other = await commune(admin_client, "2B033")
+    mayor = Person(first_name="Stéphane", last_name="Sbraggia")
+    former_dgs = Person(first_name="Marie", last_name="N'Diaye")
+    stranger = Person(first_name="Louis", last_name="Bastia")
+    mailing = MailingList(slug="lettre", name="Lettre", kind=ListKind.NEWSLETTER)
+    await insert(settings, mayor, former_dgs, stranger, mailing)
+    campaigns = {
+        name: Campaign(
+            name=name,
+            kind=CampaignKind.NEWSLETTER,
+            status=CampaignStatus.FINISHED,
+            subject=f"Les nouvelles : {name}",
+            from_name="Association",
+            from_email="lettre@example.org",
+            list_id=mailing.id,
+            template="newsletter",
+            content={"blocks": []},
+        )
+        for name in ("Lettre 2021", "Lettre 2025")
+    }
+    await insert(
+        settings,
+        *campaigns.values(),
+        Position(person_id=mayor.id, organisation_id=org["id"], title="Maire", kind=PositionKind.ELECTED),
+        Position(
+            person_id=former_dgs.id,
+            organisation_id=org["id"],
+            title="DGS",
+            kind=PositionKind.STAFF,
+            started_on=date(2018, 1, 1),
+            ended_on=date(2022, 6, 30),
+        ),
+        Position(person_id=stranger.id, organisation_id=other["id"], title="Maire", kind=PositionKind.ELECTED),
+    )
+
+    def delivery(campaign: str, person: Person, sent: datetime, status: DeliveryStatus) -> Delivery:
+        return Delivery(
+            campaign_id=campaigns[campaign].id,
+            person_id=person.id,
+            email=f"{person.last_name.lower()}@example.org",
+            status=status,
+            next_attempt_at=sent,
+            sent_at=sent if status != DeliveryStatus.QUEUED else None,
+        )
+
+    may_2025 = datetime(2025, 5, 12, 9, tzinfo=UTC)
+    await insert(
+        settings,
+        delivery("Lettre 2021", former_dgs, datetime(2021, 5, 12, 9, tzinfo=UTC), DeliveryStatus.SENT),
+        delivery("Lettre 2025", former_dgs, may_2025, DeliveryStatus.SENT),  # she had left
+        delivery("Lettre 2025", mayor, may_2025, DeliveryStatus.BOUNCED),
+        delivery("Lettre 2025", stranger, may_2025, DeliveryStatus.SENT),  # another member's mayor
+    )
+
+    response = await admin_client.get(f"{ORGS}/{org['id']}/campaigns")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    received = [(i["campaign_name"], i["person_name"], i["status"]) for i in body["items"]]
+    # Newest first; whether it arrived is said.
+    assert received == [
+        ("Lettre 2025", "Stéphane Sbraggia", "bounced"),
+        ("Lettre 2021", "Marie N'Diaye", "sent"),
+    ]
+    assert body["total"] == 2
+    assert body["items"][1]["subject"] == "Les nouvelles : Lettre 2021"
+    assert (await admin_client.get(f"{ORGS}/{campaigns['Lettre 2021'].id}/campaigns")).status_code == 404

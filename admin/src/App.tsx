@@ -1,7 +1,5 @@
 import { Admin, CustomRoutes, Resource } from "react-admin";
 import { Route } from "react-router-dom";
-import { LabelResults } from "./resources/labelResults";
-import { SettingsPage } from "./resources/settings";
 import BusinessIcon from "@mui/icons-material/Business";
 import PeopleIcon from "@mui/icons-material/People";
 import BadgeIcon from "@mui/icons-material/Badge";
@@ -17,42 +15,71 @@ import GroupsIcon from "@mui/icons-material/Groups";
 import AlternateEmailIcon from "@mui/icons-material/AlternateEmail";
 import FilterAltIcon from "@mui/icons-material/FilterAlt";
 import UploadFileIcon from "@mui/icons-material/UploadFile";
-import { ImportList } from "./resources/imports";
 import { authProvider } from "./authProvider";
-import { SegmentCreate, SegmentEdit, SegmentList } from "./resources/segments";
 import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
 import { Dashboard } from "./Dashboard";
 import { Layout } from "./Layout";
+import { lazyScreen } from "./lazy";
 import { theme } from "./theme";
+// The members' screens are the ones staff open first: they come with the app; every other screen
+// loads when first opened.
 import { OrganisationCreate, OrganisationEdit, OrganisationList, OrganisationShow } from "./resources/organisations";
-import { PersonCreate, PersonEdit, PersonList, PersonShow } from "./resources/people";
-import { StaffEdit, StaffInvite, StaffList } from "./resources/staff";
-import { AuditList } from "./resources/audit";
-import { EventCreate, EventEdit, EventList, EventShow } from "./resources/events";
-import { CampaignCreate, CampaignEdit, CampaignList, CampaignShow } from "./resources/campaigns";
-import {
-  ConventionCreate,
-  ConventionEdit,
-  ConventionList,
-  LabelCreate,
-  LabelEdit,
-  LabelList,
-  MailingListCreate,
-  MailingListEdit,
-  MailingListList,
-  MandateCreate,
-  MandateEdit,
-  MandateList,
-  PublicationCreate,
-  PublicationEdit,
-  PublicationList,
-  SubscriptionCreate,
-  SubscriptionList,
-  SubscriptionShow,
-  SuppressionCreate,
-  SuppressionList,
-} from "./resources/mailing";
+
+const people = () => import("./resources/people");
+const staff = () => import("./resources/staff");
+const audit = () => import("./resources/audit");
+const events = () => import("./resources/events");
+const campaigns = () => import("./resources/campaigns");
+const records = () => import("./resources/mailing");
+const board = () => import("./resources/board");
+const imports = () => import("./resources/imports");
+const segments = () => import("./resources/segments");
+const labelResults = () => import("./resources/labelResults");
+const settings = () => import("./resources/settings");
+
+const PersonList = lazyScreen(people, "PersonList");
+const PersonShow = lazyScreen(people, "PersonShow");
+const PersonCreate = lazyScreen(people, "PersonCreate");
+const PersonEdit = lazyScreen(people, "PersonEdit");
+const StaffList = lazyScreen(staff, "StaffList");
+const StaffInvite = lazyScreen(staff, "StaffInvite");
+const StaffEdit = lazyScreen(staff, "StaffEdit");
+const AuditList = lazyScreen(audit, "AuditList");
+const EventList = lazyScreen(events, "EventList");
+const EventShow = lazyScreen(events, "EventShow");
+const EventCreate = lazyScreen(events, "EventCreate");
+const EventEdit = lazyScreen(events, "EventEdit");
+const CampaignList = lazyScreen(campaigns, "CampaignList");
+const CampaignShow = lazyScreen(campaigns, "CampaignShow");
+const CampaignCreate = lazyScreen(campaigns, "CampaignCreate");
+const CampaignEdit = lazyScreen(campaigns, "CampaignEdit");
+const BoardPage = lazyScreen(board, "BoardPage");
+const MandateCreate = lazyScreen(records, "MandateCreate");
+const MandateEdit = lazyScreen(records, "MandateEdit");
+const ConventionList = lazyScreen(records, "ConventionList");
+const ConventionCreate = lazyScreen(records, "ConventionCreate");
+const ConventionEdit = lazyScreen(records, "ConventionEdit");
+const LabelList = lazyScreen(records, "LabelList");
+const LabelCreate = lazyScreen(records, "LabelCreate");
+const LabelEdit = lazyScreen(records, "LabelEdit");
+const MailingListList = lazyScreen(records, "MailingListList");
+const MailingListCreate = lazyScreen(records, "MailingListCreate");
+const MailingListEdit = lazyScreen(records, "MailingListEdit");
+const PublicationList = lazyScreen(records, "PublicationList");
+const PublicationCreate = lazyScreen(records, "PublicationCreate");
+const PublicationEdit = lazyScreen(records, "PublicationEdit");
+const SubscriptionList = lazyScreen(records, "SubscriptionList");
+const SubscriptionShow = lazyScreen(records, "SubscriptionShow");
+const SubscriptionCreate = lazyScreen(records, "SubscriptionCreate");
+const SuppressionList = lazyScreen(records, "SuppressionList");
+const SuppressionCreate = lazyScreen(records, "SuppressionCreate");
+const ImportList = lazyScreen(imports, "ImportList");
+const SegmentList = lazyScreen(segments, "SegmentList");
+const SegmentCreate = lazyScreen(segments, "SegmentCreate");
+const SegmentEdit = lazyScreen(segments, "SegmentEdit");
+const LabelResults = lazyScreen(labelResults, "LabelResults");
+const SettingsPage = lazyScreen(settings, "SettingsPage");
 
 export function App() {
   return (
@@ -85,7 +112,7 @@ export function App() {
         icon={PeopleIcon}
         recordRepresentation={(r) => `${r.first_name} ${r.last_name}`}
       />
-      <Resource name="mandates" list={MandateList} create={MandateCreate} edit={MandateEdit} icon={GroupsIcon} />
+      <Resource name="mandates" list={BoardPage} create={MandateCreate} edit={MandateEdit} icon={GroupsIcon} />
       <Resource name="conventions" list={ConventionList} create={ConventionCreate} edit={ConventionEdit} icon={HandshakeIcon} />
       <Resource name="labels" list={LabelList} create={LabelCreate} edit={LabelEdit} icon={AlternateEmailIcon} />
       <Resource name="events" list={EventList} show={EventShow} create={EventCreate} edit={EventEdit} icon={EventIcon} recordRepresentation="title" />

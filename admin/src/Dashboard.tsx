@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { Link } from "react-router-dom";
 import { Title, useTranslate, Loading } from "react-admin";
 import {
@@ -12,7 +12,6 @@ import {
   ListItemText,
   Typography,
 } from "@mui/material";
-import { Bar, BarChart, Cell, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api } from "./api";
 
 interface DashboardData {
@@ -26,10 +25,13 @@ interface DashboardData {
   imports_running: { id: string; filename: string; status: string; total: number; processed: number }[];
 }
 
-const COLOURS = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#c62828"];
+// The charts library is most of a chart's weight: it loads after the figures, which show at once.
+const StatusPie = lazy(() => import("./charts").then((m) => ({ default: m.StatusPie })));
+const RegionBars = lazy(() => import("./charts").then((m) => ({ default: m.RegionBars })));
 const day = (iso: string) => new Date(iso).toLocaleDateString("fr-FR", { dateStyle: "long", timeZone: "Europe/Paris" });
 const moment = (iso: string) =>
   new Date(iso).toLocaleString("fr-FR", { dateStyle: "full", timeStyle: "short", timeZone: "Europe/Paris" });
+const n = (value: number | null | undefined) => (value ?? 0).toLocaleString("fr-FR");
 const euros = (amount: string) => Number(amount).toLocaleString("fr-FR", { style: "currency", currency: "EUR" });
 
 function Panel({ title, children }: { title: string; children: React.ReactNode }) {
@@ -46,6 +48,8 @@ export function Dashboard() {
   const [data, setData] = useState<DashboardData | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
+    // The charts' code downloads while the figures are asked for, not after they arrive.
+    void import("./charts");
     api<DashboardData>("/api/v1/dashboard").then(setData, (e: Error) => setError(e.message));
   }, []);
   if (error) return <Typography color="error">{error}</Typography>;
@@ -58,16 +62,9 @@ export function Dashboard() {
     <Box sx={{ display: "flex", flexWrap: "wrap", gap: 2, mt: 2 }}>
       <Title title="crm.dashboard.title" />
       <Panel title={translate("crm.dashboard.members_by_status")}>
-        <ResponsiveContainer width="100%" height={220}>
-          <PieChart>
-            <Pie data={statuses} dataKey="value" nameKey="name" outerRadius={80} label isAnimationActive={false}>
-              {statuses.map((_, i) => (
-                <Cell key={i} fill={COLOURS[i % COLOURS.length]} />
-              ))}
-            </Pie>
-            <Tooltip />
-          </PieChart>
-        </ResponsiveContainer>
+        <Suspense fallback={<Box sx={{ height: 220 }} />}>
+          <StatusPie statuses={statuses} />
+        </Suspense>
         <List dense>
           {statuses.map((s) => (
             <ListItem key={s.name}>
@@ -77,14 +74,9 @@ export function Dashboard() {
         </List>
       </Panel>
       <Panel title={translate("crm.dashboard.members_by_region")}>
-        <ResponsiveContainer width="100%" height={Math.max(200, data.members_by_region.length * 24)}>
-          <BarChart data={data.members_by_region} layout="vertical" margin={{ left: 40 }}>
-            <XAxis type="number" allowDecimals={false} />
-            <YAxis type="category" dataKey="region_name" width={150} interval={0} tick={{ fontSize: 12 }} />
-            <Tooltip />
-            <Bar dataKey="count" fill="#1565c0" name="Adhérents" isAnimationActive={false} />
-          </BarChart>
-        </ResponsiveContainer>
+        <Suspense fallback={<Box sx={{ height: Math.max(200, data.members_by_region.length * 24) }} />}>
+          <RegionBars regions={data.members_by_region} />
+        </Suspense>
       </Panel>
       <Panel title={translate("crm.dashboard.dues_unpaid", { year: data.dues_unpaid.year })}>
         <Typography variant="h4" component="p">
@@ -124,7 +116,7 @@ export function Dashboard() {
               <ListItem key={e.id}>
                 <ListItemText
                   primary={e.title}
-                  secondary={`${moment(e.starts_at)} · oui ${e.answers.yes ?? 0} · non ${e.answers.no ?? 0} · sans réponse ${e.answers.invited ?? 0} · attente ${e.answers.waiting ?? 0}${e.capacity ? ` · ${e.capacity} places` : ""}`}
+                  secondary={`${moment(e.starts_at)} · oui ${n(e.answers.yes)} · non ${n(e.answers.no)} · sans réponse ${n(e.answers.invited)} · attente ${n(e.answers.waiting)}${e.capacity ? ` · ${n(e.capacity)} places` : ""}`}
                 />
               </ListItem>
             ))}
@@ -138,7 +130,7 @@ export function Dashboard() {
               <ListItem key={c.id}>
                 <ListItemText
                   primary={`${c.name} (${translate(`crm.campaign_status.${c.status}`)})`}
-                  secondary={`envoyés ${c.deliveries.sent ?? 0} / ${c.audience_count ?? 0} · échecs ${(c.deliveries.failed ?? 0) + (c.deliveries.bounced ?? 0)}`}
+                  secondary={`envoyés ${n(c.deliveries.sent)} / ${n(c.audience_count)} · échecs ${n((c.deliveries.failed ?? 0) + (c.deliveries.bounced ?? 0))}`}
                 />
               </ListItem>
             ))}

@@ -49,6 +49,22 @@ async function getList(resource: string, params: {
   return { data: result.items, total: result.total };
 }
 
+// Lists the API serves under their owner (/organisations/{id}/events), read-only, for a tab of the
+// owner's page: `<ReferenceManyField reference="member-events" target="organisation_id">`. The
+// records' own id is the field named here.
+const NESTED: Record<string, { owner: string; path: string; id: string }> = {
+  "member-events": { owner: "organisations", path: "events", id: "invitation_id" },
+  "member-campaigns": { owner: "organisations", path: "campaigns", id: "id" },
+};
+
+async function getNested(resource: string, ownerId: Identifier, pagination?: { page: number; perPage: number }) {
+  const nested = NESTED[resource];
+  const { page = 1, perPage = 25 } = pagination ?? {};
+  const query = queryString({ limit: perPage, offset: (page - 1) * perPage });
+  const result = await api<Page<Rec>>(`${BASE}/${nested.owner}/${ownerId}/${nested.path}${query}`);
+  return { data: result.items.map((item) => ({ ...item, id: item[nested.id] })), total: result.total };
+}
+
 export const dataProvider: DataProvider = {
   getList: (resource, params) => getList(resource, params),
 
@@ -61,7 +77,9 @@ export const dataProvider: DataProvider = {
   }),
 
   getManyReference: (resource, params) =>
-    getList(resource, { ...params, filter: { ...params.filter, [params.target]: params.id } }),
+    NESTED[resource]
+      ? getNested(resource, params.id, params.pagination)
+      : getList(resource, { ...params, filter: { ...params.filter, [params.target]: params.id } }),
 
   create: async (resource, params) => ({
     data: await api<Rec>(`${BASE}/${resource}`, {

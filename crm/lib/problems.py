@@ -1,5 +1,10 @@
 """Every error answers `application/problem+json` (RFC 9457): a title, a status, a detail, and for
-bad input the fields at fault. No stack trace reaches a client; 5xx are logged with the request id."""
+bad input the fields at fault. No stack trace reaches a client; 5xx are logged with the request id.
+
+The texts are English, for developers and logs. What staff read comes from a stable machine `code`
+(on the problem and on each field error, with its `params`): the admin holds the French (and
+English) sentence for each code in one place (admin/src/problems.ts) and shows the English detail
+only for a code it does not know. Schema errors carry pydantic's own error types as codes."""
 
 from __future__ import annotations
 
@@ -68,12 +73,37 @@ class ProblemError(HTTPException):
         self.problem_extra = extra
 
 
-def field_error(field: str, message: str) -> dict[str, str]:
-    return {"field": field, "detail": message, "pointer": "/" + field.replace(".", "/")}
+def field_error(field: str, message: str, code: str | None = None, **params: Any) -> dict[str, Any]:
+    """One field at fault; `code` and `params` let a client word it in its own language."""
+    error: dict[str, Any] = {"field": field, "detail": message, "pointer": "/" + field.replace(".", "/")}
+    if code:
+        error["code"] = code
+    if params:
+        error["params"] = params
+    return error
 
 
-def invalid(field: str, message: str) -> ProblemError:
-    return ProblemError(HTTP_422_UNPROCESSABLE_ENTITY, f"{field}: {message}", errors=[field_error(field, message)])
+def invalid(field: str, message: str, code: str | None = None, **params: Any) -> ProblemError:
+    return ProblemError(
+        HTTP_422_UNPROCESSABLE_ENTITY,
+        f"{field}: {message}",
+        errors=[field_error(field, message, code, **params)],
+        code="invalid_input",
+    )
+
+
+def _scalar_params(ctx: Any) -> dict[str, Any]:
+    """Pydantic's context of an error, kept to what JSON carries plainly (limits, expected values)."""
+    if not isinstance(ctx, dict):
+        return {}
+    return {k: v for k, v in ctx.items() if isinstance(v, str | int | float | bool)}
+
+
+def schema_error_code(error: Any) -> tuple[str | None, dict[str, Any]]:
+    """The code and params of one pydantic error (its type and context)."""
+    if not isinstance(error, dict) or not isinstance(error.get("type"), str):
+        return None, {}
+    return error["type"], _scalar_params(error.get("ctx"))
 
 
 def problem_response(
@@ -98,12 +128,17 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def _validation_errors(extra: Any) -> list[dict[str, Any]]:
+def _validation_errors(extra: Any, cause: BaseException | None) -> list[dict[str, Any]]:
+    # Litestar keeps only the key and the message of a body's pydantic errors; the errors themselves
+    # (with their types) are on the exception it raised from, in the same order.
+    causes = getattr(cause, "errors", None)
+    typed = causes if isinstance(causes, list) else []
+    items = [item for item in extra if isinstance(item, dict)] if isinstance(extra, list) else []
     errors = []
-    for item in extra if isinstance(extra, list) else []:
-        if isinstance(item, dict):
-            key = item.get("key") or item.get("source") or "body"
-            errors.append(field_error(str(key), str(item.get("message", "invalid value"))))
+    for index, item in enumerate(items):
+        key = item.get("key") or item.get("source") or "body"
+        code, params = schema_error_code(typed[index]) if len(typed) == len(items) else (None, {})
+        errors.append(field_error(str(key), str(item.get("message", "invalid value")), code, **params))
     return errors
 
 
@@ -113,7 +148,7 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
             request, exc.status_code, exc.detail, errors=exc.errors, headers=exc.headers, **exc.problem_extra
         )
     if isinstance(exc, ValidationException):
-        errors = _validation_errors(exc.extra)
+        errors = _validation_errors(exc.extra, exc.__cause__)
         named = ", ".join(e["field"] for e in errors)
         detail = f"Invalid input: {named}" if named else (exc.detail or "Invalid input")
         # A body that parses but breaks the schema is 422, like every rule a service refuses; a body
@@ -122,16 +157,23 @@ def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         items = [i for i in exc.extra or [] if isinstance(i, dict)] if isinstance(exc.extra, list) else []
         from_body = bool(items) and all(i.get("source") in (None, "body") for i in items)
         status = HTTP_422_UNPROCESSABLE_ENTITY if from_body and errors else exc.status_code
-        return problem_response(request, status, detail, errors=errors, headers=exc.headers)
+        return problem_response(request, status, detail, errors=errors, headers=exc.headers, code="invalid_input")
     if isinstance(exc, NotAuthorizedException):
-        return problem_response(request, 401, exc.detail or "Authentication required", headers=exc.headers)
+        return problem_response(
+            request, 401, exc.detail or "Authentication required", headers=exc.headers, code="login_required"
+        )
     return problem_response(request, exc.status_code, exc.detail, headers=exc.headers)
 
 
 def _handle_pydantic(request: Request[Any, Any, Any], exc: PydanticValidationError) -> Response[dict[str, Any]]:
-    errors = [field_error(".".join(str(p) for p in e["loc"]) or "body", e["msg"]) for e in exc.errors()]
+    errors = []
+    for e in exc.errors():
+        code, params = schema_error_code(e)
+        errors.append(field_error(".".join(str(p) for p in e["loc"]) or "body", e["msg"], code, **params))
     named = ", ".join(e["field"] for e in errors)
-    return problem_response(request, HTTP_422_UNPROCESSABLE_ENTITY, f"Invalid input: {named}", errors=errors)
+    return problem_response(
+        request, HTTP_422_UNPROCESSABLE_ENTITY, f"Invalid input: {named}", errors=errors, code="invalid_input"
+    )
 
 
 def _is_bad_value(exc: BaseException) -> bool:
@@ -156,17 +198,21 @@ def _bad_value(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     # Input a schema let through but PostgreSQL cannot take: bad input, never a conflict nor a crash.
     # Without a body it came from the query (400), with one from the body (422), as for the schema.
     status = HTTP_422_UNPROCESSABLE_ENTITY if request.method in ("POST", "PUT", "PATCH") else HTTP_400_BAD_REQUEST
-    return problem_response(request, status, "A value is out of range or holds characters that cannot be stored")
+    return problem_response(
+        request, status, "A value is out of range or holds characters that cannot be stored", code="bad_value"
+    )
 
 
 def _handle_repository(request: Request[Any, Any, Any], exc: RepositoryError) -> Response[dict[str, Any]]:
     if isinstance(exc, NotFoundError):
-        return problem_response(request, HTTP_404_NOT_FOUND, "No such record")
+        return problem_response(request, HTTP_404_NOT_FOUND, "No such record", code="not_found")
     # advanced-alchemy wraps every statement error as an IntegrityError: a refused value is not one.
     if _is_bad_value(exc):
         return _bad_value(request)
     if isinstance(exc, DuplicateKeyError | IntegrityError):
-        return problem_response(request, HTTP_409_CONFLICT, "This conflicts with a record that already exists")
+        return problem_response(
+            request, HTTP_409_CONFLICT, "This conflicts with a record that already exists", code="conflict"
+        )
     return _handle_unexpected(request, exc)
 
 
@@ -175,14 +221,19 @@ def _handle_dbapi(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[
     if _is_bad_value(exc):
         return _bad_value(request)
     if isinstance(exc, SQLAlchemyIntegrityError):
-        return problem_response(request, HTTP_409_CONFLICT, "This conflicts with a record that already exists")
+        return problem_response(
+            request, HTTP_409_CONFLICT, "This conflicts with a record that already exists", code="conflict"
+        )
     return _handle_unexpected(request, exc)
 
 
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(
-        request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side; it has been logged."
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side; it has been logged.",
+        code="internal",
     )
 
 
@@ -202,8 +253,12 @@ exception_handlers: dict[Any, Any] = {
 
 class FieldProblem(BaseModel):
     field: str = Field(description="The field at fault, dotted for nested ones")
-    detail: str = Field(description="What is wrong with it")
+    detail: str = Field(description="What is wrong with it, in English")
     pointer: str = Field(description="JSON pointer to the field in the body")
+    code: str | None = Field(
+        default=None, description="Stable machine code of the error (pydantic's error type for schema errors)"
+    )
+    params: dict[str, Any] | None = Field(default=None, description="The values the code's sentence names")
 
 
 class Problem(BaseModel):
@@ -214,8 +269,9 @@ class Problem(BaseModel):
     type: str = Field(description="Always about:blank: the status says what kind of problem it is")
     title: str
     status: int
-    detail: str
+    detail: str = Field(description="What went wrong, in English")
     instance: str = Field(description="The path that was requested")
+    code: str | None = Field(default=None, description="Stable machine code of the problem, for clients to word it")
     errors: list[FieldProblem] = Field(default_factory=list, description="The fields at fault, for bad input")
 
 

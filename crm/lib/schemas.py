@@ -9,6 +9,7 @@ from typing import Annotated, Generic, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -30,7 +31,8 @@ def normalise_email(value: str) -> str:
     try:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from exc
+        # A type of its own, so a client can word it (the message stays email-validator's).
+        raise PydanticCustomError("email", "{reason}", {"reason": str(exc)}) from exc
     return checked.normalized.lower()
 
 
@@ -46,7 +48,7 @@ SINGLE_LINE_MESSAGE = "must be one line of text, without line breaks or control 
 
 def refuse_control_characters(value: str) -> str:
     if CONTROL_CHARACTERS.search(value):
-        raise ValueError(SINGLE_LINE_MESSAGE)
+        raise PydanticCustomError("single_line", SINGLE_LINE_MESSAGE)
     return value
 
 

@@ -24,7 +24,7 @@ import {
   Typography,
 } from "@mui/material";
 import { HttpError } from "react-admin";
-import { api } from "../api";
+import { api, problemText } from "../api";
 import { importKindChoices, importStatusChoices } from "../choices";
 
 interface Question {
@@ -37,6 +37,8 @@ interface RowError {
   line: number;
   column: string;
   why: string;
+  code?: string | null;
+  params?: Record<string, unknown> | null;
 }
 interface Report {
   encoding: string;
@@ -81,8 +83,8 @@ function RowsTable({ rows, label }: { rows: RowError[]; label: string }) {
         {rows.map((row, i) => (
           <TableRow key={i}>
             <TableCell>{row.line}</TableCell>
-            <TableCell>{row.column || "—"}</TableCell>
-            <TableCell>{row.why}</TableCell>
+            <TableCell>{row.column ? translate(`crm.import_column.${row.column}`, { _: row.column }) : "—"}</TableCell>
+            <TableCell>{problemText(row.code, row.params, row.why)}</TableCell>
           </TableRow>
         ))}
       </TableBody>
@@ -221,7 +223,7 @@ export function ImportWizard() {
                       <MenuItem value="ignore">{translate("crm.imports.ignore")}</MenuItem>
                       {accepted.map((f) => (
                         <MenuItem key={f} value={f}>
-                          {f}
+                          {translate(`crm.import_column.${f}`, { _: f })}
                         </MenuItem>
                       ))}
                     </MuiTextField>
@@ -273,7 +275,9 @@ export function ImportWizard() {
             {report.mapping && report.mapping.length > 0 && (
               <Typography variant="body2" sx={{ mb: 2 }}>
                 {translate("crm.imports.mapping")}{" "}
-                {report.mapping.map((m) => `« ${m.column} » → ${m.field}`).join(" · ")}
+                {report.mapping
+                  .map((m) => `« ${m.column} » → ${translate(`crm.import_column.${m.field}`, { _: m.field })}`)
+                  .join(" · ")}
               </Typography>
             )}
             <RowsTable rows={report.errors} label={translate("crm.imports.errors")} />

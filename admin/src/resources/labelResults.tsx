@@ -70,9 +70,9 @@ export function LabelResults() {
         }),
       );
     } catch (error) {
-      const body = (error as HttpError).body as { errors?: Record<string, string> } | undefined;
+      const body = (error as HttpError).body as { fieldErrors?: { field: string; detail: string }[] } | undefined;
       setProblem((error as Error).message);
-      setErrors(Object.entries(body?.errors ?? {}).map(([field, detail]) => ({ field, detail })));
+      setErrors(body?.fieldErrors ?? []);
       setReport(null);
     }
   };
@@ -111,10 +111,8 @@ export function LabelResults() {
             <Alert severity="error" role="alert">
               {problem}
               <ul>
-                {errors.map((e) => (
-                  <li key={e.field}>
-                    {e.field} : {e.detail}
-                  </li>
+                {errors.map((e, i) => (
+                  <li key={i}>{e.detail}</li>
                 ))}
               </ul>
             </Alert>

@@ -31,7 +31,7 @@ import {
 import { useWatch } from "react-hook-form";
 import { Alert, Card, CardContent, Typography } from "@mui/material";
 import { api } from "../api";
-import { kindChoices, membershipChoices, positionKindChoices, useGeo } from "../choices";
+import { deliveryStatusChoices, kindChoices, membershipChoices, positionKindChoices, statusChoices, useGeo } from "../choices";
 import { Timeline } from "./timeline";
 import { CreateKeepingDraft, EditKeepingDraft, KeepDraft } from "../KeepDraft";
 
@@ -195,6 +195,9 @@ function OrganisationEditForm() {
   );
 }
 
+const parisMoment = { timeZone: "Europe/Paris", dateStyle: "medium", timeStyle: "short" } as const;
+const invitationChoices = statusChoices("invitation", ["invited", "yes", "no", "waiting"]);
+
 export function OrganisationShow() {
   return (
     <Show>
@@ -259,6 +262,29 @@ export function OrganisationShow() {
               <TextField source="year" />
               <FunctionField source="level" render={(r: { level: number }) => "@".repeat(r.level)} />
               <BooleanField source="green" />
+            </Datagrid>
+          </ReferenceManyField>
+        </Tab>
+        <Tab label="resources.organisations.tabs.events" path="events">
+          <ReferenceManyField reference="member-events" target="organisation_id" pagination={<Pagination />}>
+            <Datagrid rowClick={(_id, _res, record) => `/events/${record.event_id}/show`} bulkActionButtons={false}>
+              <DateField source="starts_at" showTime locales="fr-FR" sortable={false} options={parisMoment} />
+              <TextField source="title" sortable={false} />
+              <TextField source="person_name" sortable={false} />
+              <SelectField source="status" choices={invitationChoices} sortable={false} />
+              <DateField source="checked_in_at" showTime locales="fr-FR" sortable={false} options={parisMoment} emptyText="—" />
+            </Datagrid>
+          </ReferenceManyField>
+        </Tab>
+        <Tab label="resources.organisations.tabs.campaigns" path="campaigns">
+          <ReferenceManyField reference="member-campaigns" target="organisation_id" pagination={<Pagination />}>
+            <Datagrid rowClick={(_id, _res, record) => `/campaigns/${record.campaign_id}/show`} bulkActionButtons={false}>
+              <DateField source="sent_at" showTime locales="fr-FR" sortable={false} options={parisMoment} emptyText="—" />
+              <TextField source="campaign_name" sortable={false} />
+              <TextField source="subject" sortable={false} />
+              <TextField source="person_name" sortable={false} />
+              <TextField source="email" sortable={false} />
+              <SelectField source="status" choices={deliveryStatusChoices} sortable={false} />
             </Datagrid>
           </ReferenceManyField>
         </Tab>

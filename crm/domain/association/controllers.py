@@ -15,6 +15,7 @@ from crm.domain.association.branding import Branding, announce
 from crm.domain.association.schemas import AssociationSettingsRead, AssociationSettingsUpdate
 from crm.domain.association.services import AssociationSettingsService
 from crm.domain.auth.guards import requires_admin, requires_viewer
+from crm.lib.services import after_commit
 
 
 def _read(branding: Branding) -> AssociationSettingsRead:
@@ -58,6 +59,6 @@ class AssociationSettingsController(Controller):
     ) -> AssociationSettingsRead:
         settings: Settings = request.app.state.settings
         branding = await AssociationSettingsService(db_session).save(settings, data)
-        await db_session.commit()
-        await announce(request.app.state.redis, branding.version)
+        redis = request.app.state.redis
+        after_commit(db_session, lambda: announce(redis, branding.version))
         return _read(branding)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from crm.db.models.staff import ROLE_RANK, StaffRole
+from crm.lib.problems import ProblemError
 from crm.lib.sessions import StaffSession
 
 
@@ -25,7 +26,9 @@ def _require(role: StaffRole):  # type: ignore[no-untyped-def]
         if not isinstance(session, StaffSession):
             raise NotAuthorizedException("Log in first (POST /api/v1/auth/login)")
         if ROLE_RANK[StaffRole(session.role)] < ROLE_RANK[role]:
-            raise PermissionDeniedException(f"This needs the {role.value} role; you are {session.role}")
+            raise ProblemError(
+                403, f"This needs the {role.value} role; you are {session.role}", code="role_too_low", role=role.value
+            )
 
     guard.__name__ = f"requires_{role.value}"
     return guard

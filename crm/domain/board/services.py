@@ -48,7 +48,7 @@ class MandateService(Service[Mandate]):
         sent = data.model_dump(exclude_unset=True)
         for required in ("person_id", "organisation_id", "role", "term_start"):
             if required in sent and sent[required] is None:
-                raise invalid(required, "cannot be empty")
+                raise invalid(required, "cannot be empty", "required")
         merged = {
             k: sent.get(k, getattr(mandate, k))
             for k in ("person_id", "organisation_id", "role", "term_start", "term_end")
@@ -157,14 +157,14 @@ class MandateService(Service[Mandate]):
     async def _check_parties(self, person_id: UUID | None, organisation_id: UUID | None) -> None:
         session = self.session
         if person_id is not None and await session.get(Person, person_id) is None:
-            raise invalid("person_id", "no person has this id")
+            raise invalid("person_id", "no person has this id", "unknown_id")
         if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
-            raise invalid("organisation_id", "no organisation has this id")
+            raise invalid("organisation_id", "no organisation has this id", "unknown_id")
 
     @staticmethod
     def _check_term(term_start: date, term_end: date | None) -> None:
         if term_end is not None and term_end < term_start:
-            raise invalid("term_end", "the term cannot end before it starts")
+            raise invalid("term_end", "the term cannot end before it starts", "ends_before_start")
 
     async def _check_duplicate(
         self,
@@ -201,7 +201,16 @@ class MandateService(Service[Mandate]):
                 409,
                 f"This person already holds the {role.value} role for this organisation from "
                 f"{other.term_start}{until}; change that mandate instead",
-                errors=[field_error("term_start", message)],
+                errors=[
+                    field_error(
+                        "term_start",
+                        message,
+                        "mandate_overlaps",
+                        start=other.term_start.isoformat(),
+                        end=other.term_end.isoformat() if other.term_end else None,
+                    )
+                ],
+                code="conflict",
                 conflicting_mandate_id=str(other.id),
             )
 
@@ -235,6 +244,16 @@ class MandateService(Service[Mandate]):
             raise ProblemError(
                 409,
                 f"{row.first_name} {row.last_name} already holds the {role.value} role from {row.term_start}{until}",
-                errors=[field_error("role", f"only one {role.value} at a time; the terms overlap")],
+                errors=[
+                    field_error(
+                        "role",
+                        f"only one {role.value} at a time; the terms overlap",
+                        "one_holder_at_a_time",
+                        role=role.value,
+                        holder=f"{row.first_name} {row.last_name}",
+                        start=row.term_start.isoformat(),
+                    )
+                ],
+                code="conflict",
                 conflicting_mandate_id=str(row.id),
             )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from arq.connections import ArqRedis
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,14 +27,16 @@ from crm.domain.campaigns.schemas import (
     CampaignUpdate,
     DeliveryRead,
     Progress,
+    ReceivedCampaignRead,
     Schedule,
     TestSend,
 )
 from crm.domain.campaigns.services import CampaignService, DeliveryService, render_or_422
 from crm.domain.providers import provide_campaign_service, provide_delivery_service
-from crm.lib.listing import ListQuery, list_query, page
+from crm.lib.listing import ListQuery, list_query, page, provide_list_query
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.schemas import Page
+from crm.lib.services import after_commit
 from crm.lib.sessions import StaffSession
 
 CAMPAIGN_SORTABLE = frozenset({"created_at", "name", "status", "started_at", "scheduled_at"})
@@ -43,11 +45,6 @@ DELIVERY_SORTABLE = frozenset({"email", "status", "sent_at", "updated_at", "atte
 
 def _read(campaign: Campaign) -> CampaignRead:
     return CampaignRead.model_validate(campaign)
-
-
-async def _commit(service: CampaignService) -> None:
-    # Committed before jobs are queued, so that the jobs find what the request decided.
-    await service.repository.session.commit()
 
 
 class CampaignController(Controller):
@@ -223,8 +220,9 @@ class CampaignController(Controller):
         campaign_service: NamedDependency[CampaignService],
     ) -> CampaignRead:
         campaign = await campaign_service.start(campaign_id, await app_settings(request.app.state))
-        await _commit(campaign_service)
-        await enqueue_send(request.app.state.redis, campaign.id, request.app.state.settings.sending.jobs_per_campaign)
+        # Queued once the request is committed, so that the jobs find what it decided.
+        redis, jobs = request.app.state.redis, request.app.state.settings.sending.jobs_per_campaign
+        after_commit(campaign_service.session, lambda: enqueue_send(redis, campaign.id, jobs))
         return _read(campaign)
 
     @post(
@@ -268,8 +266,9 @@ class CampaignController(Controller):
         campaign_service: NamedDependency[CampaignService],
     ) -> CampaignRead:
         campaign = await campaign_service.resume(campaign_id)
-        await _commit(campaign_service)
-        await enqueue_send(request.app.state.redis, campaign.id, request.app.state.settings.sending.jobs_per_campaign)
+        # Queued once the request is committed, so that the jobs find what it decided.
+        redis, jobs = request.app.state.redis, request.app.state.settings.sending.jobs_per_campaign
+        after_commit(campaign_service.session, lambda: enqueue_send(redis, campaign.id, jobs))
         return _read(campaign)
 
     @post(
@@ -353,3 +352,30 @@ class DeliveryController(Controller):
             listing, DELIVERY_SORTABLE, campaign_id=campaign_id, status=status, person_id=person_id
         )
         return Page[DeliveryRead](**page([DeliveryRead.model_validate(d) for d in items], total, listing))
+
+
+class OrganisationCampaignsController(Controller):
+    path = "/api/v1/organisations/{organisation_id:uuid}/campaigns"
+    tags = ["Campaigns"]
+    guards = [requires_viewer]
+    dependencies = {
+        "delivery_service": provide_delivery_service,
+        "listing": Provide(provide_list_query, sync_to_thread=False),
+    }
+
+    @get(
+        "/",
+        operation_id="listOrganisationCampaigns",
+        summary="The campaigns a member received",
+        description="Each delivery to a person who held a position at the organisation on the day it went "
+        "out (or was queued), newest first, with the campaign, the person, the address and whether it "
+        "arrived. `q` and `sort` are not used.",
+    )
+    async def list_organisation_campaigns(
+        self,
+        organisation_id: FromPath[UUID],
+        delivery_service: NamedDependency[DeliveryService],
+        listing: NamedDependency[ListQuery],
+    ) -> Page[ReceivedCampaignRead]:
+        items, total = await delivery_service.received_by_organisation(organisation_id, listing)
+        return Page[ReceivedCampaignRead](**page([ReceivedCampaignRead(**i) for i in items], total, listing))

@@ -121,3 +121,18 @@ class DeliveryRead(Schema):
     sent_at: datetime | None
     smtp_response: str | None
     updated_at: datetime
+
+
+class ReceivedCampaignRead(Schema):
+    """One campaign one of a member's people was sent: the campaigns part of a member's page."""
+
+    id: UUID = Field(description="The delivery")
+    campaign_id: UUID
+    campaign_name: str
+    subject: str
+    kind: CampaignKind
+    person_id: UUID
+    person_name: str
+    email: str
+    status: DeliveryStatus
+    sent_at: datetime | None

@@ -13,17 +13,15 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import CursorResult, Select, and_, exists, func, insert, literal, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.config import Settings
 from crm.db.audit_listener import record
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
 from crm.db.models.event import Event, EventStatus
 from crm.db.models.mailing import MailingList, Publication, Segment, Subscription, SubscriptionStatus, Suppression
-from crm.db.models.person import Person
+from crm.db.models.organisation import Organisation
+from crm.db.models.person import Person, Position
 from crm.domain.campaigns.content import Content, check_placeholders, compile_campaign
 from crm.domain.campaigns.rendering import archive_view
 from crm.domain.events.display import summary as event_summary
@@ -34,6 +32,7 @@ from crm.lib import frenchdates
 from crm.lib.listing import ListQuery
 from crm.lib.mail import CompiledTemplate, TemplateError
 from crm.lib.problems import ProblemError, field_error
+from crm.lib.services import Service
 from crm.lib.timezones import PARIS
 
 # Which statuses each action may start from.
@@ -62,17 +61,7 @@ def _conflict(campaign: Campaign, action: str) -> ProblemError:
     )
 
 
-class CampaignRepository(SQLAlchemyAsyncRepository[Campaign]):
-    model_type = Campaign
-
-
-class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
-    repository_type = CampaignRepository
-
-    @property
-    def session(self) -> AsyncSession:
-        return self.repository.session  # type: ignore[return-value]
-
+class CampaignService(Service[Campaign]):
     async def _check_references(
         self, list_id: UUID | None, segment_id: UUID | None, publication_id: UUID | None
     ) -> None:
@@ -126,8 +115,7 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
                 changes.get("kind") or campaign.kind,
                 changes.get("event_id", campaign.event_id),
             )
-        for key, value in changes.items():
-            setattr(campaign, key, value)
+        self.apply(campaign, changes)
         return await self.update(campaign)
 
     async def delete_campaign(self, campaign_id: UUID) -> None:
@@ -396,13 +384,7 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         return await self.get_many_and_count(*query.filters(sortable, "-created_at"), *conditions)
 
 
-class DeliveryRepository(SQLAlchemyAsyncRepository[Delivery]):
-    model_type = Delivery
-
-
-class DeliveryService(SQLAlchemyAsyncRepositoryService[Delivery]):
-    repository_type = DeliveryRepository
-
+class DeliveryService(Service[Delivery]):
     async def search(
         self,
         query: ListQuery,
@@ -422,3 +404,46 @@ class DeliveryService(SQLAlchemyAsyncRepositoryService[Delivery]):
         if query.q:
             conditions.append(Delivery.email.contains(query.q.lower()))
         return await self.get_many_and_count(*query.filters(sortable, "email"), *conditions)
+
+    async def received_by_organisation(
+        self, organisation_id: UUID, query: ListQuery
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The deliveries to the people who held a position at the organisation on the day each went
+        out (or was queued), newest first: what the member received, whoever held the seat then."""
+        session = self.session
+        if await session.get(Organisation, organisation_id) is None:
+            raise ProblemError(404, "No such organisation")
+        day: Any = func.date(func.timezone("Europe/Paris", func.coalesce(Delivery.sent_at, Delivery.created_at)))
+        held = exists().where(
+            Position.person_id == Delivery.person_id,
+            Position.organisation_id == organisation_id,
+            Position.held_on(day),
+        )
+        total = await session.scalar(select(func.count()).select_from(Delivery).where(held))
+        rows = (
+            await session.execute(
+                select(Delivery, Campaign.name, Campaign.subject, Campaign.kind, Person.first_name, Person.last_name)
+                .join(Campaign, Campaign.id == Delivery.campaign_id)
+                .join(Person, Person.id == Delivery.person_id)
+                .where(held)
+                .order_by(func.coalesce(Delivery.sent_at, Delivery.created_at).desc(), Delivery.id)
+                .limit(query.limit)
+                .offset(query.offset)
+            )
+        ).all()
+        items = [
+            {
+                "id": delivery.id,
+                "campaign_id": delivery.campaign_id,
+                "campaign_name": name,
+                "subject": subject,
+                "kind": kind,
+                "person_id": delivery.person_id,
+                "person_name": f"{first} {last}".strip(),
+                "email": delivery.email,
+                "status": delivery.status,
+                "sent_at": delivery.sent_at,
+            }
+            for delivery, name, subject, kind, first, last in rows
+        ]
+        return items, total or 0

@@ -33,6 +33,7 @@ from crm.domain.providers import provide_event_service
 from crm.lib.csv_safety import CSV_MEDIA_TYPE, escape_cell
 from crm.lib.listing import ListQuery, list_query, page, provide_list_query
 from crm.lib.schemas import Page
+from crm.lib.services import after_commit
 
 EVENT_SORTABLE = frozenset({"starts_at", "title", "kind", "status", "created_at"})
 ANSWER_LABELS = {"yes": "Oui", "no": "Non", "waiting": "Liste d’attente", "invited": "Sans réponse"}
@@ -54,10 +55,10 @@ async def _one(service: EventService, event: Event) -> EventRead:
     return _read(event, (await service.figures([event.id]))[event.id])
 
 
-async def _commit_and_notify(request: Request[Any, Any, Any], service: EventService) -> None:
-    # Committed before the job is queued, so that the job finds the messages the change wrote.
-    await service.session.commit()
-    await enqueue_notifications(request.app.state.redis)
+def _notify_after_commit(request: Request[Any, Any, Any], service: EventService) -> None:
+    # Queued once the request is committed, so that the job finds the messages the change wrote.
+    redis = request.app.state.redis
+    after_commit(service.session, lambda: enqueue_notifications(redis))
 
 
 class EventController(Controller):
@@ -128,7 +129,7 @@ class EventController(Controller):
     ) -> EventRead:
         event, queued = await event_service.update_event(event_id, data.model_dump(exclude_unset=True))
         if queued:
-            await _commit_and_notify(request, event_service)
+            _notify_after_commit(request, event_service)
         return await _one(event_service, event)
 
     @post(
@@ -144,7 +145,7 @@ class EventController(Controller):
         self, request: Request[Any, Any, Any], event_id: FromPath[UUID], event_service: NamedDependency[EventService]
     ) -> EventRead:
         event = await event_service.cancel(event_id)
-        await _commit_and_notify(request, event_service)
+        _notify_after_commit(request, event_service)
         return await _one(event_service, event)
 
     @delete(
@@ -197,7 +198,7 @@ class EventController(Controller):
         event_service: NamedDependency[EventService],
     ) -> EventInviteResult:
         counts = await event_service.invite_many(event_id, **data.model_dump())
-        await _commit_and_notify(request, event_service)
+        _notify_after_commit(request, event_service)
         return EventInviteResult(**counts)
 
     @post(

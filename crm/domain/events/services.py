@@ -15,8 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import Text, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +38,7 @@ from crm.lib import frenchdates
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import person_matches, text_matches
+from crm.lib.services import Service
 
 # A change of any of these is a change of date or place: calendars get an update.
 PLACE_FIELDS = ("starts_at", "ends_at", "venue_name", "address", "online_url")
@@ -323,10 +322,6 @@ async def mark_opened(session: AsyncSession, event_id: UUID, person_id: UUID) ->
     )
 
 
-class EventRepository(SQLAlchemyAsyncRepository[Event]):
-    model_type = Event
-
-
 INVITATION_SORT = {
     "last_name": Person.last_name,
     "status": Invitation.status,
@@ -337,13 +332,7 @@ INVITATION_SORT = {
 }
 
 
-class EventService(SQLAlchemyAsyncRepositoryService[Event]):
-    repository_type = EventRepository
-
-    @property
-    def session(self) -> AsyncSession:
-        return self.repository.session  # type: ignore[return-value]
-
+class EventService(Service[Event]):
     @staticmethod
     def _check(values: dict[str, Any]) -> None:
         if values["ends_at"] <= values["starts_at"]:
@@ -390,8 +379,7 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         moved = any(key in changes and changes[key] != getattr(event, key) for key in PLACE_FIELDS)
         before = {key: getattr(event, key) for key in PLACE_FIELDS}
         capacity_changed = "capacity" in changes and changes["capacity"] != event.capacity
-        for key, value in changes.items():
-            setattr(event, key, value)
+        self.apply(event, changes)
         queued = 0
         if moved:
             event.ics_sequence += 1

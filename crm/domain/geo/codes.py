@@ -4,6 +4,7 @@ SIRENs (with their Luhn check digit). Each error says which field and why, in wo
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from crm.lib.problems import ProblemError, field_error
 
@@ -24,8 +25,10 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def invalid_code(field: str, message: str) -> ProblemError:
-    return ProblemError(422, f"{field}: {message}", errors=[field_error(field, message)])
+def invalid_code(field: str, message: str, code: str, **params: Any) -> ProblemError:
+    return ProblemError(
+        422, f"{field}: {message}", errors=[field_error(field, message, code, **params)], code="invalid_input"
+    )
 
 
 def clean_insee_code(value: str, field: str = "insee_code") -> str:
@@ -34,18 +37,27 @@ def clean_insee_code(value: str, field: str = "insee_code") -> str:
         # Spreadsheets drop the leading zero of Ain, Aisne... (01001 becomes 1001).
         code = "0" + code
     if not INSEE_COMMUNE.match(code):
-        raise invalid_code(field, f"{value!r} is not an INSEE commune code: 5 digits, or 2A/2B and 3 digits in Corsica")
+        raise invalid_code(
+            field,
+            f"{value!r} is not an INSEE commune code: 5 digits, or 2A/2B and 3 digits in Corsica",
+            "not_insee_code",
+            value=value,
+        )
     if code.startswith("20"):
-        raise invalid_code(field, f"{value!r}: Corsican communes are coded 2A or 2B, not 20")
+        raise invalid_code(
+            field, f"{value!r}: Corsican communes are coded 2A or 2B, not 20", "corsica_code", value=value
+        )
     return code
 
 
 def clean_siren(value: str, field: str = "siren") -> str:
     siren = re.sub(r"[\s.]", "", value)
     if not re.fullmatch(r"\d{9}", siren):
-        raise invalid_code(field, f"{value!r} is not a SIREN: 9 digits")
+        raise invalid_code(field, f"{value!r} is not a SIREN: 9 digits", "not_siren", value=value)
     if not luhn_ok(siren):
-        raise invalid_code(field, f"{value!r} is not a valid SIREN: its check digit is wrong (typo?)")
+        raise invalid_code(
+            field, f"{value!r} is not a valid SIREN: its check digit is wrong (typo?)", "siren_check_digit", value=value
+        )
     return siren
 
 
@@ -54,7 +66,12 @@ def clean_departement_code(value: str, field: str = "departement_code") -> str:
     if len(code) == 1 and code.isdigit():
         code = "0" + code
     if not DEPARTEMENT.match(code):
-        raise invalid_code(field, f"{value!r} is not a département code: 01 to 95, 2A, 2B or 971 to 976")
+        raise invalid_code(
+            field,
+            f"{value!r} is not a département code: 01 to 95, 2A, 2B or 971 to 976",
+            "not_departement_code",
+            value=value,
+        )
     return code
 
 
@@ -63,5 +80,5 @@ def clean_region_code(value: str, field: str = "region_code") -> str:
     if len(code) == 1 and code.isdigit():
         code = "0" + code
     if not REGION.match(code):
-        raise invalid_code(field, f"{value!r} is not a région code: 2 digits")
+        raise invalid_code(field, f"{value!r} is not a région code: 2 digits", "not_region_code", value=value)
     return code

@@ -29,6 +29,8 @@ async def commune(session: AsyncSession, raw_code: str, field: str = "insee_code
             field,
             f"no commune has the INSEE code {code}: a postal code? They differ (Saint-Denis: INSEE 93066, "
             "postal code 93200); give the INSEE code, or the commune's name in a Commune column of an import",
+            "unknown_insee_code",
+            value=code,
         )
     return code, Place(row.name, row.population, row.departement_code, row.region_code, row.epci_siren)
 
@@ -37,7 +39,9 @@ async def epci(session: AsyncSession, raw_siren: str, field: str = "siren") -> t
     siren = clean_siren(raw_siren, field)
     row = await session.get(Epci, siren)
     if row is None:
-        raise invalid_code(field, f"{siren} is a valid SIREN but not one of an intercommunality (EPCI)")
+        raise invalid_code(
+            field, f"{siren} is a valid SIREN but not one of an intercommunality (EPCI)", "not_epci_siren", value=siren
+        )
     return siren, Place(row.name, row.population, row.departement_code, row.region_code)
 
 

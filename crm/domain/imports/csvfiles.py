@@ -389,8 +389,34 @@ def _closest_field(header: str, kind: str) -> str | None:
 # --- values ----------------------------------------------------------------------------------
 
 
+class Reason(str):
+    """Why a row or a cell is refused: the English text, with the machine code and params the admin
+    words it from (crm/lib/problems.py)."""
+
+    code: str | None
+    params: dict[str, Any]
+
+    def __new__(cls, text: str, code: str | None = None, **params: Any) -> Reason:
+        reason = super().__new__(cls, text)
+        reason.code = code
+        reason.params = params
+        return reason
+
+    def coded(self) -> dict[str, Any]:
+        """The code and params as a report's row error carries them."""
+        return {"code": self.code, "params": self.params} if self.code else {}
+
+
+def coded(why: str) -> dict[str, Any]:
+    return why.coded() if isinstance(why, Reason) else {}
+
+
 class CellError(ValueError):
-    """A cell that cannot be read: the message says why."""
+    """A cell that cannot be read: the message says why, the code and params say it for the admin."""
+
+    def __init__(self, message: str, code: str, **params: Any) -> None:
+        super().__init__(message)
+        self.reason = Reason(message, code, **params)
 
 
 _FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})$")
@@ -414,7 +440,7 @@ def parse_date(value: str, today: date | None = None) -> date:
             return date(year, month, day)
         return datetime.fromisoformat(text).date() if " " in text or "T" in text else date.fromisoformat(text)
     except ValueError as exc:
-        raise CellError(f"{value!r} is not a date: write 2024-01-31 or 31/01/2024") from exc
+        raise CellError(f"{value!r} is not a date: write 2024-01-31 or 31/01/2024", "not_a_date", value=value) from exc
 
 
 def parse_bool(value: str) -> bool:
@@ -423,13 +449,13 @@ def parse_bool(value: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise CellError(f"{value!r} is not yes or no: write oui or non")
+    raise CellError(f"{value!r} is not yes or no: write oui or non", "not_yes_no", value=value)
 
 
 def parse_int(value: str) -> int:
     digits = re.sub(r"[\s\u00a0\u202f.']", "", value)
     if not re.fullmatch(r"\d+", digits):
-        raise CellError(f"{value!r} is not a whole number")
+        raise CellError(f"{value!r} is not a whole number", "not_a_whole_number", value=value)
     return int(digits)
 
 
@@ -438,7 +464,9 @@ def parse_id(value: str) -> UUID:
     try:
         return UUID(value.strip())
     except ValueError as exc:
-        raise CellError(f"{value!r} is not an id as the export writes it; leave it empty for a new record") from exc
+        raise CellError(
+            f"{value!r} is not an id as the export writes it; leave it empty for a new record", "not_an_id", value=value
+        ) from exc
 
 
 def parse_tags(value: str) -> list[str]:
@@ -449,7 +477,9 @@ def parse_choice(value: str, words: dict[str, str], what: str) -> str:
     choice = words.get(plain_key(value))
     if choice is None:
         accepted = ", ".join(sorted(set(words.values())))
-        raise CellError(f"{value!r} is not a {what}: write one of {accepted}")
+        raise CellError(
+            f"{value!r} is not a {what}: write one of {accepted}", "not_one_of", value=value, accepted=accepted
+        )
     return choice
 
 
@@ -472,7 +502,11 @@ def clean_phone(value: str) -> tuple[str, bool]:
     06 12 34 56 78); says whether it was restored."""
     text = value.strip()
     if _EXCEL_NUMBER.match(text):
-        raise CellError(f"{value!r}: the spreadsheet turned the number into {text} and lost its digits; type it again")
+        raise CellError(
+            f"{value!r}: the spreadsheet turned the number into {text} and lost its digits; type it again",
+            "digits_lost",
+            value=value,
+        )
     if re.fullmatch(r"[1-9](?:[\s.\u00a0]?\d){8}", text):
         digits = "0" + re.sub(r"\D", "", text)
         return " ".join(digits[i : i + 2] for i in range(0, 10, 2)), True

@@ -37,8 +37,10 @@ from crm.domain.imports.csvfiles import (
     ORGANISATIONS,
     PEOPLE,
     CellError,
+    Reason,
     Row,
     clean_phone,
+    coded,
     lost_letters,
     parse_bool,
     parse_choice,
@@ -57,7 +59,7 @@ from crm.domain.people.schemas import PersonCreate, PersonUpdate, PositionCreate
 from crm.domain.people.services import PersonService, single_seat
 from crm.domain.tags.schemas import TagCreate
 from crm.domain.tags.services import TagService, tag_key, tag_key_sql, tag_names_for
-from crm.lib.problems import ProblemError
+from crm.lib.problems import ProblemError, schema_error_code
 from crm.lib.schemas import normalise_email
 
 SAMPLE_SIZE = 10
@@ -159,7 +161,7 @@ def infer_kind(title: str, organisation_kind: str) -> tuple[str | None, str]:
             f"cannot tell elected from staff: {title!r} at an organisation of kind {organisation_kind} may be "
             "either; write élu or agent in a Type column"
         )
-    return kind, f"{kind} (from the function {title!r})"
+    return kind, Reason(f"{kind} (from the function {title!r})", "kind_from_function", kind=kind, title=title)
 
 
 class RowRejected(Exception):
@@ -195,7 +197,7 @@ class Cells:
         try:
             return parser(raw)
         except CellError as exc:
-            self.errors.append((column, str(exc)))
+            self.errors.append((column, exc.reason))
         except ProblemError as exc:
             self.errors.append((column, _problem_message(exc)))
         return None
@@ -208,7 +210,13 @@ class Cells:
             raise RowRejected(self.errors)
 
 
+def _problem_reason(error: dict[str, Any]) -> str:
+    return Reason(str(error.get("detail", "")), error.get("code"), **(error.get("params") or {}))
+
+
 def _problem_message(exc: ProblemError) -> str:
+    if len(exc.errors) == 1:
+        return _problem_reason(exc.errors[0])
     if exc.errors:
         return "; ".join(str(e.get("detail", "")) for e in exc.errors)
     return exc.detail
@@ -218,17 +226,16 @@ def _problem_errors(exc: ProblemError, columns: dict[str, str] | None = None) ->
     columns = columns or {}
     if not exc.errors:
         return [("", exc.detail)]
-    return [
-        (columns.get(str(e.get("field", "")), str(e.get("field", ""))), str(e.get("detail", ""))) for e in exc.errors
-    ]
+    return [(columns.get(str(e.get("field", "")), str(e.get("field", ""))), _problem_reason(e)) for e in exc.errors]
 
 
 def _validation_errors(exc: ValidationError, columns: dict[str, str] | None = None) -> list[tuple[str, str]]:
     columns = columns or {}
-    result = []
+    result: list[tuple[str, str]] = []
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else ""
-        result.append((columns.get(name, name), error["msg"]))
+        code, params = schema_error_code(error)
+        result.append((columns.get(name, name), Reason(error["msg"], code, **params)))
     return result
 
 
@@ -413,7 +420,17 @@ class _Run:
     def phone(self, c: Cells, warnings: list[tuple[str, str]]) -> str | None:
         phone, restored = c.parse("phone", clean_phone) or (None, False)
         if restored:
-            warnings.append(("phone", f"{c.text('phone')!r} lost its leading 0 in a spreadsheet: read as {phone}"))
+            warnings.append(
+                (
+                    "phone",
+                    Reason(
+                        f"{c.text('phone')!r} lost its leading 0 in a spreadsheet: read as {phone}",
+                        "leading_zero_restored",
+                        value=c.text("phone"),
+                        phone=phone,
+                    ),
+                )
+            )
         return phone
 
     def check_letters(self, c: Cells, columns: Iterable[str]) -> None:
@@ -468,7 +485,10 @@ class _Run:
     def first_row_of(self, c: Cells, record: Organisation | Person, label: str, column: str) -> None:
         """One line per record, however each line found it (id, code, e-mail or name)."""
         if (earlier := self.first_seen(f"record:{record.id}", c.row.line)) is not None:
-            c.fail(column, f"{label} is also on line {earlier}: one line per record")
+            c.fail(
+                column,
+                Reason(f"{label} is also on line {earlier}: one line per record", "duplicate_line", line=earlier),
+            )
 
     def check_codes(self, c: Cells, organisation: Organisation, insee_code: str | None, siren: str | None) -> None:
         """A row found by its id may repeat the organisation's official codes, not name others."""
@@ -505,7 +525,7 @@ class _Run:
             insee_code, siren = self.place_codes(c)
         by_id = self.by_id.get(record_id) if record_id else None
         if record_id and by_id is None:
-            c.fail("id", "no organisation with this id")
+            c.fail("id", Reason("no organisation with this id", "unknown_id"))
         c.check()
         if kind is None:
             if by_id is not None:
@@ -515,10 +535,15 @@ class _Run:
             elif siren:
                 kind = OrganisationKind.EPCI.value
             else:
-                c.fail("kind", "required when there is neither an INSEE code nor a SIREN")
+                c.fail("kind", Reason("required when there is neither an INSEE code nor a SIREN", "required"))
         for column, code in (("insee_code", insee_code), ("siren", siren)):
             if code and (earlier := self.first_seen(f"{column}:{code}", row.line)) is not None:
-                c.fail(column, f"{code} is also on line {earlier}: one line per organisation")
+                c.fail(
+                    column,
+                    Reason(
+                        f"{code} is also on line {earlier}: one line per organisation", "duplicate_line", line=earlier
+                    ),
+                )
         c.check()
 
         name = c.text("name")
@@ -643,14 +668,14 @@ class _Run:
         record_id = c.parse("id", parse_id)
         by_id = self.people_by_id.get(record_id) if record_id else None
         if record_id and by_id is None:
-            c.fail("id", "no person with this id")
+            c.fail("id", Reason("no person with this id", "unknown_id"))
         raw_email = c.text("email")
         email = None
         if raw_email is not None:
             try:
                 email = self.email(raw_email)
             except ValueError as exc:
-                c.fail("email", str(exc))
+                c.fail("email", Reason(str(exc), "email", reason=str(exc)))
         insee_code = c.parse("organisation_insee_code", lambda v: clean_insee_code(v, "organisation_insee_code"))
         siren = c.parse("organisation_siren", lambda v: clean_siren(v, "organisation_siren"))
         kind = c.parse("position_kind", lambda v: parse_choice(v, POSITION_KIND_WORDS, "kind of position"))
@@ -664,7 +689,10 @@ class _Run:
         if from_place:
             insee_code, siren = self.place_codes(c)
         if email and (earlier := self.first_seen(f"email:{email}", row.line)) is not None:
-            c.fail("email", f"{email} is also on line {earlier}: one line per person")
+            c.fail(
+                "email",
+                Reason(f"{email} is also on line {earlier}: one line per person", "duplicate_line", line=earlier),
+            )
         # Found on its id first, else on its e-mail address; a row with neither is a new person.
         by_email = self.people_by_email.get(email) if email else None
         if by_id is not None and by_email is not None and by_email.id != by_id.id:
@@ -679,7 +707,7 @@ class _Run:
             if organisation is None:
                 c.fail(column, self.missing_organisation(insee_code, siren))
             if not title:
-                c.fail("position_title", "required with an organisation (maire, DGS, DSI...)")
+                c.fail("position_title", Reason("required with an organisation (maire, DGS, DSI...)", "required"))
         elif title or kind or started_on:
             c.fail(
                 "organisation_insee_code",
@@ -703,7 +731,7 @@ class _Run:
         if existing is None:
             for required in ("first_name", "last_name"):
                 if required not in sent:
-                    c.fail(required, "required for a new person")
+                    c.fail(required, Reason("required for a new person", "required"))
             c.check()
             try:
                 created = PersonCreate(email=email, **sent)
@@ -947,10 +975,12 @@ async def run_rows(
             else:
                 outcome = await run.person_row(row)
         except RowRejected as exc:
-            errors.extend({"line": row.line, "column": col, "why": why} for col, why in exc.errors)
+            errors.extend({"line": row.line, "column": col, "why": str(why), **coded(why)} for col, why in exc.errors)
         else:
             counts[outcome.action] += 1
-            warnings.extend({"line": row.line, "column": col, "why": why} for col, why in outcome.warnings)
+            warnings.extend(
+                {"line": row.line, "column": col, "why": str(why), **coded(why)} for col, why in outcome.warnings
+            )
             if len(samples[outcome.action]) < SAMPLE_SIZE:
                 sample: dict[str, Any] = {"line": row.line, "label": outcome.label}
                 if outcome.changes:

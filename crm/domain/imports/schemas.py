@@ -26,7 +26,9 @@ class ImportUpload:
 class RowError(Schema):
     line: int = Field(description="Line number in the file; the header is line 1")
     column: str = Field(description="The column at fault (its canonical name), empty for the whole row")
-    why: str
+    why: str = Field(description="Why, in English")
+    code: str | None = Field(default=None, description="Stable machine code of the reason, for clients to word it")
+    params: dict[str, Any] | None = Field(default=None, description="The values the code's sentence names")
 
 
 class ColumnMapping(Schema):

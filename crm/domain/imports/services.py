@@ -99,7 +99,11 @@ class ImportService(Service[ImportBatch]):
                 422,
                 f"{report['error_count']} row error(s): nothing was imported; fix the file and check it again",
                 errors=[
-                    {**field_error(e["column"] or "row", e["why"]), "line": e["line"], "column": e["column"]}
+                    {
+                        **field_error(e["column"] or "row", e["why"], e.get("code"), **(e.get("params") or {})),
+                        "line": e["line"],
+                        "column": e["column"],
+                    }
                     for e in report["errors"]
                 ],
                 report=report,

@@ -81,10 +81,10 @@ def parse_level(value: str) -> int:
     else:
         digits = re.fullmatch(r"([1-5])\s*@?", text)
         if digits is None:
-            raise CellError(f"{value!r} is not a level: write 1 to 5 (or @ to @@@@@)")
+            raise CellError(f"{value!r} is not a level: write 1 to 5 (or @ to @@@@@)", "not_a_label_level", value=value)
         level = int(digits.group(1))
     if not 1 <= level <= 5:
-        raise CellError(f"{value!r} is not a level: write 1 to 5 (or @ to @@@@@)")
+        raise CellError(f"{value!r} is not a level: write 1 to 5 (or @ to @@@@@)", "not_a_label_level", value=value)
     return level
 
 
@@ -119,7 +119,7 @@ def read_results_csv(data: bytes) -> list[ResultRow]:
             level = parse_level(_cell(record, columns, "level"))
             green = parse_bool(_cell(record, columns, "green")) if _cell(record, columns, "green") else False
         except CellError as exc:
-            errors.append(field_error("file", f"line {line}: {exc}"))
+            errors.append(field_error("file", f"line {line}: {exc}", exc.reason.code, line=line, **exc.reason.params))
             continue
         rows.append(ResultRow(line=line, code=code, level=level, green=green, where=""))
     if columns is None:

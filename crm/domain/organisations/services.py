@@ -87,21 +87,22 @@ class OrganisationService(Service[Organisation]):
                 raise ProblemError(
                     409,
                     f"An organisation with the {field} {code} already exists",
-                    errors=[field_error(field, "already used by another organisation")],
+                    errors=[field_error(field, "already used by another organisation", "already_used")],
+                    code="conflict",
                 )
 
     async def _departement(self, raw: str, field: str = "departement_code") -> Departement:
         code = clean_departement_code(raw, field)
         row = await self.session.get(Departement, code)
         if row is None:
-            raise invalid_code(field, f"no département has the code {code}")
+            raise invalid_code(field, f"no département has the code {code}", "unknown_departement", value=code)
         return row
 
     async def _region(self, raw: str, field: str = "region_code") -> Region:
         code = clean_region_code(raw, field)
         row = await self.session.get(Region, code)
         if row is None:
-            raise invalid_code(field, f"no région has the code {code}")
+            raise invalid_code(field, f"no région has the code {code}", "unknown_region", value=code)
         return row
 
     async def _place_fields(self, departement_code: str | None, region_code: str | None) -> dict[str, Any]:
@@ -125,7 +126,7 @@ class OrganisationService(Service[Organisation]):
         siren: str | None = None
         if data.kind == OrganisationKind.COMMUNE:
             if not data.insee_code:
-                raise invalid("insee_code", "a commune is created from its INSEE code")
+                raise invalid("insee_code", "a commune is created from its INSEE code", "commune_needs_insee_code")
             insee_code, place = await geo.commune(session, data.insee_code)
             if data.siren:
                 siren = clean_siren(data.siren)
@@ -138,7 +139,7 @@ class OrganisationService(Service[Organisation]):
             )
         elif data.kind == OrganisationKind.EPCI:
             if not data.siren:
-                raise invalid("siren", "an intercommunality (EPCI) is created from its SIREN")
+                raise invalid("siren", "an intercommunality (EPCI) is created from its SIREN", "epci_needs_siren")
             siren, place = await geo.epci(session, data.siren)
             values.update(
                 name=place.name,
@@ -158,7 +159,7 @@ class OrganisationService(Service[Organisation]):
                 elif data.kind == OrganisationKind.REGION and data.region_code:
                     values["name"] = (await self._region(data.region_code)).name
                 else:
-                    raise invalid("name", f"a {data.kind.value} needs a name")
+                    raise invalid("name", f"a {data.kind.value} needs a name", "required")
         await self._refuse_duplicate(insee_code, siren)
         return await self.create(Organisation(**values, insee_code=insee_code, siren=siren))
 
@@ -167,7 +168,7 @@ class OrganisationService(Service[Organisation]):
         changes = data.model_dump(exclude_unset=True)
         for required in ("name", "is_partner"):
             if required in changes and changes[required] is None:
-                raise invalid(required, "cannot be empty")
+                raise invalid(required, "cannot be empty", "required")
         dep_sent, region_sent = "departement_code" in changes, "region_code" in changes
         if dep_sent or region_sent:
             place = await self._place_fields(changes.pop("departement_code", None), changes.pop("region_code", None))
@@ -384,5 +385,5 @@ async def existing_organisation(session: Any, organisation_id: UUID, field: str 
     """The organisation a new record points to; a 422 naming the field when there is none."""
     organisation = await session.get(Organisation, organisation_id)
     if organisation is None:
-        raise invalid(field, f"no organisation has the id {organisation_id}")
+        raise invalid(field, f"no organisation has the id {organisation_id}", "unknown_id")
     return organisation

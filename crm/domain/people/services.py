@@ -58,7 +58,7 @@ PERSON_ENTITY = "person"
 
 def _check_dates(started_on: date | None, ended_on: date | None) -> None:
     if started_on is not None and ended_on is not None and ended_on < started_on:
-        raise invalid("ended_on", f"cannot be before started_on ({started_on})")
+        raise invalid("ended_on", f"cannot be before started_on ({started_on})", "ends_before_start")
 
 
 # Functions one person at a time holds in an organisation of these kinds: one maire per commune,
@@ -90,12 +90,18 @@ def _seat_taken(holder: Position, holder_name: str, organisation: Organisation) 
         f"{holder_name} is {holder.title} of {organisation.name}{since}: end that position first "
         f"(set its ended_on), then add the new one"
     )
-    return ProblemError(409, message, errors=[field_error("title", message)], current_holder_position_id=str(holder.id))
+    error = field_error(
+        "title", message, "seat_taken", holder=holder_name, title=holder.title, organisation=organisation.name
+    )
+    return ProblemError(409, message, errors=[error], current_holder_position_id=str(holder.id), code="conflict")
 
 
 def _email_taken(email: str) -> ProblemError:
     return ProblemError(
-        409, f"Another person already has the e-mail address {email}", errors=[field_error("email", "already used")]
+        409,
+        f"Another person already has the e-mail address {email}",
+        errors=[field_error("email", "already used", "already_used")],
+        code="conflict",
     )
 
 
@@ -198,7 +204,7 @@ class PersonService(Service[Person]):
         sent = data.model_dump(exclude_unset=True)
         for required in ("first_name", "last_name", "language"):
             if required in sent and sent[required] is None:
-                raise invalid(required, "cannot be empty")
+                raise invalid(required, "cannot be empty", "required")
         email = sent.get("email")
         if email and email != person.email:
             other = await self.find_by_email(email)
@@ -379,7 +385,7 @@ class PositionService(Service[Position]):
         sent = data.model_dump(exclude_unset=True)
         for required in ("organisation_id", "title", "kind"):
             if required in sent and sent[required] is None:
-                raise invalid(required, "cannot be empty")
+                raise invalid(required, "cannot be empty", "required")
         if "organisation_id" in sent:
             await self._check_parties(None, sent["organisation_id"])
         _check_dates(sent.get("started_on", position.started_on), sent.get("ended_on", position.ended_on))
@@ -555,6 +561,6 @@ class PositionService(Service[Position]):
     async def _check_parties(self, person_id: UUID | None, organisation_id: UUID | None) -> None:
         session = self.session
         if person_id is not None and await session.get(Person, person_id) is None:
-            raise invalid("person_id", "no person has this id")
+            raise invalid("person_id", "no person has this id", "unknown_id")
         if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
-            raise invalid("organisation_id", "no organisation has this id")
+            raise invalid("organisation_id", "no organisation has this id", "unknown_id")

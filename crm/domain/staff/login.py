@@ -65,6 +65,7 @@ def _too_many(wait: int) -> ProblemError:
         f"Too many failed logins; try again in {wait} seconds",
         headers={"Retry-After": str(wait)},
         retry_after=wait,
+        code="too_many_logins",
     )
 
 
@@ -103,7 +104,7 @@ class LoginController(Controller):
             if staff is None:
                 if wait := await throttle.failed(attempt):
                     raise _too_many(wait)
-                raise ProblemError(401, "Wrong e-mail or password")
+                raise ProblemError(401, "Wrong e-mail or password", code="wrong_credentials")
             await throttle.succeeded(attempt)
         finally:
             await throttle.end(attempt)

@@ -1,0 +1,32 @@
+// The dashboard's charts, in their own chunk: recharts weighs more than the rest of the dashboard.
+import { Bar, BarChart, Cell, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+
+const COLOURS = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#c62828"];
+
+export function StatusPie({ statuses }: { statuses: { name: string; value: number }[] }) {
+  return (
+    <ResponsiveContainer width="100%" height={220}>
+      <PieChart>
+        <Pie data={statuses} dataKey="value" nameKey="name" outerRadius={80} label isAnimationActive={false}>
+          {statuses.map((_, i) => (
+            <Cell key={i} fill={COLOURS[i % COLOURS.length]} />
+          ))}
+        </Pie>
+        <Tooltip />
+      </PieChart>
+    </ResponsiveContainer>
+  );
+}
+
+export function RegionBars({ regions }: { regions: { region_name: string; count: number }[] }) {
+  return (
+    <ResponsiveContainer width="100%" height={Math.max(200, regions.length * 24)}>
+      <BarChart data={regions} layout="vertical" margin={{ left: 40 }}>
+        <XAxis type="number" allowDecimals={false} />
+        <YAxis type="category" dataKey="region_name" width={150} interval={0} tick={{ fontSize: 12 }} />
+        <Tooltip />
+        <Bar dataKey="count" fill="#1565c0" name="Adhérents" isAnimationActive={false} />
+      </BarChart>
+    </ResponsiveContainer>
+  );
+}
