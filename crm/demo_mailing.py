@@ -25,7 +25,8 @@ from uuid_utils.compat import uuid7
 from crm.config import Settings
 from crm.db.models.campaign import CampaignKind, CampaignStatus
 from crm.db.models.event import EventKind
-from crm.db.models.mailing import LegalBasis, ListKind, PublicationKind, Subscription, SubscriptionStatus
+from crm.db.models.lists import LegalBasis, ListKind, Subscription, SubscriptionStatus
+from crm.db.models.publication import PublicationKind
 from crm.domain.campaigns.services import CampaignService
 from crm.domain.events.services import EventService
 from crm.domain.lists.services import MailingListService

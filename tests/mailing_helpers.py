@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from crm.db.models.mailing import LegalBasis, ListKind, MailingList, Subscription, SubscriptionStatus
+from crm.db.models.lists import LegalBasis, ListKind, MailingList, Subscription, SubscriptionStatus
 from crm.db.models.person import Person
 
 

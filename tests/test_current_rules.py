@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from crm.db.models.board import BoardRole, Mandate
 from crm.db.models.organisation import Organisation, OrganisationKind
-from crm.db.models.person import BoardRole, Mandate, Person, Position, PositionKind
+from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.staff import StaffRole
 from tests.conftest import log_in
 from tests.mailing_helpers import add

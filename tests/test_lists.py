@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm.db.models.audit import AuditEntry
-from crm.db.models.mailing import Suppression
 from crm.db.models.staff import StaffRole
+from crm.db.models.suppression import Suppression
 from crm.domain.lists.services import is_suppressed, suppression_hash
 from tests.conftest import log_in
 from tests.mailing_helpers import make_list, make_person

@@ -8,9 +8,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from crm.db.models.organisation import LabelAward, Membership, MembershipStatus
-from crm.db.models.partner import Convention, ConventionStatus, Renewal
-from crm.db.models.person import BoardRole, Mandate, Person, Position, PositionKind
+from crm.db.models.board import BoardRole, Mandate
+from crm.db.models.convention import Convention, ConventionStatus, Renewal
+from crm.db.models.label import LabelAward
+from crm.db.models.membership import Membership, MembershipStatus
+from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.staff import StaffRole
 from crm.db.models.tag import Tag, Tagging
 from crm.lib.services import alchemy_config, open_session
@@ -425,8 +427,8 @@ async def test_a_members_whole_story_comes_in_one_call_newest_first_in_pages(
 
     from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
     from crm.db.models.event import Event, EventKind, Invitation, InvitationStatus
-    from crm.db.models.mailing import ListKind, MailingList
-    from crm.db.models.organisation import Dues, DuesStatus, MembershipStatusChange
+    from crm.db.models.lists import ListKind, MailingList
+    from crm.db.models.membership import Dues, DuesStatus, MembershipStatusChange
 
     org = await commune(admin_client, "2A004")
     other = await commune(admin_client, "2B033")
@@ -576,7 +578,7 @@ async def test_a_members_campaigns_are_those_its_people_received_while_they_held
     from datetime import UTC, datetime
 
     from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
-    from crm.db.models.mailing import ListKind, MailingList
+    from crm.db.models.lists import ListKind, MailingList
 
     org = await commune(admin_client, "2A004")
     other = await commune(admin_client, "2B033")

@@ -16,15 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm.config import Settings
 from crm.db.models.audit import AuditEntry
-from crm.db.models.mailing import (
-    Publication,
-    PublicationKind,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-    SuppressionReason,
-)
+from crm.db.models.lists import Subscription, SubscriptionStatus
 from crm.db.models.person import Person
+from crm.db.models.publication import Publication, PublicationKind
+from crm.db.models.suppression import Suppression, SuppressionReason
 from crm.domain.lists.services import suppression_hash
 from crm.lib import links
 from crm.lib.tokens import make_token
@@ -394,7 +389,7 @@ async def test_subscribe_by_json_and_missing_consent_named(client: Any, engine: 
 async def test_a_suppressed_address_gets_the_same_answer_and_nothing_is_sent(
     client: Any, engine: AsyncEngine, smtp: Any, run_worker: Any
 ) -> None:
-    from crm.db.models.mailing import Suppression
+    from crm.db.models.suppression import Suppression
 
     await make_list(engine, "lettre")
     await add(engine, Suppression(email_hash=suppression_hash("bloque@ville.fr"), reason=SuppressionReason.COMPLAINT))

@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.config import Settings
-from crm.db.models.mailing import SubscriptionStatus
+from crm.db.models.lists import SubscriptionStatus
 from crm.domain.events.links import rsvp_url
 from crm.lib import links
 from tests.events_helpers import invite, make_event

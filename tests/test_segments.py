@@ -8,9 +8,12 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.db.models.mailing import SubscriptionStatus
-from crm.db.models.organisation import LabelAward, Membership, MembershipStatus, Organisation, OrganisationKind
-from crm.db.models.person import BoardRole, Mandate, Person, Position, PositionKind
+from crm.db.models.board import BoardRole, Mandate
+from crm.db.models.label import LabelAward
+from crm.db.models.lists import SubscriptionStatus
+from crm.db.models.membership import Membership, MembershipStatus
+from crm.db.models.organisation import Organisation, OrganisationKind
+from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.staff import StaffRole
 from crm.db.models.tag import Tag, Tagging
 from tests.conftest import log_in

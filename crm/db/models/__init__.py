@@ -2,7 +2,9 @@
 
 from crm.db.models.association import AssociationSettings
 from crm.db.models.audit import AuditEntry
+from crm.db.models.board import BoardRole, Mandate
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
+from crm.db.models.convention import Convention, ConventionStatus, Renewal
 from crm.db.models.event import (
     Event,
     EventKind,
@@ -14,33 +16,16 @@ from crm.db.models.event import (
     NotificationStatus,
 )
 from crm.db.models.imports import ImportBatch, ImportStatus
-from crm.db.models.mailing import (
-    LegalBasis,
-    ListKind,
-    MailingList,
-    Publication,
-    PublicationKind,
-    Segment,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-    SuppressionReason,
-)
-from crm.db.models.organisation import (
-    Dues,
-    DuesStatus,
-    FeeBand,
-    LabelAward,
-    Membership,
-    MembershipStatus,
-    MembershipStatusChange,
-    Organisation,
-    OrganisationKind,
-)
-from crm.db.models.partner import Convention, ConventionStatus, Renewal
-from crm.db.models.person import BoardRole, Mandate, Person, Position, PositionKind
+from crm.db.models.label import LabelAward
+from crm.db.models.lists import LegalBasis, ListKind, MailingList, Subscription, SubscriptionStatus
+from crm.db.models.membership import Dues, DuesStatus, FeeBand, Membership, MembershipStatus, MembershipStatusChange
+from crm.db.models.organisation import Organisation, OrganisationKind
+from crm.db.models.person import Person, Position, PositionKind
+from crm.db.models.publication import Publication, PublicationKind
 from crm.db.models.reference import Commune, Departement, Epci, Region
+from crm.db.models.segment import Segment
 from crm.db.models.staff import Staff, StaffInvitation, StaffRole
+from crm.db.models.suppression import Suppression, SuppressionReason
 from crm.db.models.system import SystemMessage, SystemMessageKind, SystemMessageStatus
 from crm.db.models.tag import Tag, Tagging
 

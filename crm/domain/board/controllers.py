@@ -10,7 +10,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-from crm.db.models.person import BoardRole
+from crm.db.models.board import BoardRole
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.board.schemas import BoardRead, MandateCreate, MandateRead, MandateUpdate
 from crm.domain.board.services import MandateService

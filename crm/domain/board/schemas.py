@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from crm.db.models.person import BoardRole
+from crm.db.models.board import BoardRole
 from crm.lib.schemas import Day, Schema
 
 

@@ -14,8 +14,9 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, case, or_, select, text
 
 from crm.db.lookups import organisation_names, person_names
+from crm.db.models.board import BoardRole, Mandate
 from crm.db.models.organisation import Organisation
-from crm.db.models.person import BoardRole, Mandate, Person
+from crm.db.models.person import Person
 from crm.domain.board.schemas import BoardRead, BoardSeat, MandateCreate, MandateRead, MandateUpdate
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid

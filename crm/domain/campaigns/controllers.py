@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, DeliveryStatus
-from crm.db.models.mailing import MailingList
+from crm.db.models.lists import MailingList
 from crm.domain.association.branding import app_settings
 from crm.domain.auth.guards import requires_editor, requires_viewer
 from crm.domain.campaigns.queue import enqueue_send

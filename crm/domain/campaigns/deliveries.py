@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign
-from crm.db.models.mailing import SuppressionReason
+from crm.db.models.suppression import SuppressionReason
 from crm.domain.campaigns.rendering import RECIPIENT_COLUMNS, render_for
 from crm.domain.campaigns.services import CampaignService
 from crm.domain.outbox.engine import Answer, Halt

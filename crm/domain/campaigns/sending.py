@@ -19,7 +19,7 @@ from advanced_alchemy.config import SQLAlchemyAsyncConfig
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign, CampaignStatus
-from crm.db.models.mailing import MailingList
+from crm.db.models.lists import MailingList
 from crm.db.models.staff import Staff
 from crm.domain.campaigns.deliveries import DELIVERIES, CampaignDeliveries, cannot_compose, halt_campaign
 from crm.domain.campaigns.queue import enqueue_send

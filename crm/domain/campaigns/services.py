@@ -19,9 +19,12 @@ from crm.config import Settings
 from crm.db.audit_listener import record
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
 from crm.db.models.event import Event, EventStatus
-from crm.db.models.mailing import MailingList, Publication, Segment, Subscription, SubscriptionStatus, Suppression
+from crm.db.models.lists import MailingList, Subscription, SubscriptionStatus
 from crm.db.models.organisation import Organisation
 from crm.db.models.person import Person, Position
+from crm.db.models.publication import Publication
+from crm.db.models.segment import Segment
+from crm.db.models.suppression import Suppression
 from crm.domain.campaigns.content import Content, check_placeholders, compile_campaign
 from crm.domain.campaigns.rendering import archive_view
 from crm.domain.events.display import summary as event_summary

@@ -10,7 +10,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-from crm.db.models.partner import ConventionStatus, Renewal
+from crm.db.models.convention import ConventionStatus, Renewal
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.conventions.schemas import ConventionCreate, ConventionRead, ConventionRenew, ConventionUpdate
 from crm.domain.conventions.services import ConventionService

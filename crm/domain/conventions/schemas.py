@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, HttpUrl
 
-from crm.db.models.partner import ConventionStatus, Renewal
+from crm.db.models.convention import ConventionStatus, Renewal
 from crm.lib.schemas import NOTES_MAX, Day, Schema
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from crm.db.audit_listener import record as audit_record
 from crm.db.lookups import organisation_names
+from crm.db.models.convention import Convention, ConventionStatus, Renewal
 from crm.db.models.organisation import Organisation
-from crm.db.models.partner import Convention, ConventionStatus, Renewal
 from crm.db.models.tag import Tagging
 from crm.domain.conventions.schemas import ConventionCreate, ConventionRead, ConventionRenew, ConventionUpdate
 from crm.domain.tags.services import tag_filter

@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.db.models.board import Mandate
 from crm.db.models.campaign import Campaign, Delivery
+from crm.db.models.convention import Convention, ConventionStatus
 from crm.db.models.event import Event, EventStatus, Invitation
 from crm.db.models.imports import ImportBatch, ImportStatus
-from crm.db.models.organisation import Dues, DuesStatus, Membership, MembershipStatus, Organisation
-from crm.db.models.partner import Convention, ConventionStatus
-from crm.db.models.person import Mandate, Person
+from crm.db.models.membership import Dues, DuesStatus, Membership, MembershipStatus
+from crm.db.models.organisation import Organisation
+from crm.db.models.person import Person
 from crm.domain.geo.services import reference_names
 from crm.lib.timezones import PARIS
 

@@ -420,7 +420,7 @@ class EventService(Service[Event]):
         """Invites a segment, people and addresses without a list: each gets an invitation and its
         e-mail (with the answer buttons), once; suppressed addresses are left out and named. One
         audit entry. The caller commits, then wakes the event-message job."""
-        from crm.db.models.mailing import Suppression
+        from crm.db.models.suppression import Suppression
         from crm.domain.lists.services import SQL_EMAIL_HASH, one_of, resolve_people
 
         event = await self._locked(event_id)

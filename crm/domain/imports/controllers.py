@@ -19,7 +19,8 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from crm.db.models.imports import ImportBatch
-from crm.db.models.organisation import MembershipStatus, OrganisationKind
+from crm.db.models.membership import MembershipStatus
+from crm.db.models.organisation import OrganisationKind
 from crm.db.models.person import PositionKind
 from crm.domain.auth.guards import requires_editor, requires_viewer
 from crm.domain.imports.csvfiles import FIELDS, ORGANISATIONS, PEOPLE

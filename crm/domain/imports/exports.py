@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.db.models.organisation import Membership, Organisation
+from crm.db.models.membership import Membership
+from crm.db.models.organisation import Organisation
 from crm.domain.imports.csvfiles import (
     COLUMNS,
     ORGANISATION_COLUMNS,

@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from crm.db.lookups import person_names
-from crm.db.models.organisation import Membership, MembershipStatus, Organisation, OrganisationKind
+from crm.db.models.membership import Membership, MembershipStatus
+from crm.db.models.organisation import Organisation, OrganisationKind
 from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.reference import Commune
 from crm.db.models.tag import Tag, Tagging

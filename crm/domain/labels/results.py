@@ -18,7 +18,8 @@ from uuid import UUID
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.db.models.organisation import LabelAward, Organisation, OrganisationKind
+from crm.db.models.label import LabelAward
+from crm.db.models.organisation import Organisation, OrganisationKind
 from crm.db.models.reference import Commune, Epci
 from crm.domain.geo.codes import clean_insee_code, clean_siren
 from crm.domain.imports.csvfiles import CellError, csv_lines, parse_bool, plain_key, read_records

@@ -11,7 +11,8 @@ from advanced_alchemy.exceptions import NotFoundError
 from sqlalchemy import func, select
 
 from crm.db.audit_listener import record
-from crm.db.models.organisation import LabelAward, Organisation
+from crm.db.models.label import LabelAward
+from crm.db.models.organisation import Organisation
 from crm.domain.labels.results import GREEN_SINCE, LABELLED_KINDS, ResultRow, palmares_csv, record_results
 from crm.domain.labels.schemas import (
     LabelCreate,

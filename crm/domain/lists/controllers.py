@@ -10,7 +10,8 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, Parameter
 
-from crm.db.models.mailing import ListKind, Subscription, SubscriptionStatus, SuppressionReason
+from crm.db.models.lists import ListKind, Subscription, SubscriptionStatus
+from crm.db.models.suppression import SuppressionReason
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.lists.schemas import (
     BulkSubscribe,

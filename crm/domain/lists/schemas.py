@@ -8,7 +8,8 @@ from uuid import UUID
 from litestar.datastructures import UploadFile
 from pydantic import AfterValidator, Field, model_validator
 
-from crm.db.models.mailing import LegalBasis, ListKind, SubscriptionStatus, SuppressionReason
+from crm.db.models.lists import LegalBasis, ListKind, SubscriptionStatus
+from crm.db.models.suppression import SuppressionReason
 from crm.lib.schemas import NOTES_MAX, Email, Schema, SingleLine, normalise_email
 
 BoundedEmail = Annotated[str, Field(max_length=320), AfterValidator(normalise_email)]

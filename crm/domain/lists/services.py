@@ -15,16 +15,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.audit_listener import record
-from crm.db.models.mailing import (
-    LegalBasis,
-    ListKind,
-    MailingList,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-    SuppressionReason,
-)
+from crm.db.models.lists import LegalBasis, ListKind, MailingList, Subscription, SubscriptionStatus
 from crm.db.models.person import Person
+from crm.db.models.suppression import Suppression, SuppressionReason
 from crm.domain.outbox.suppression import email_hash_sql, is_suppressed, suppress, suppression_hash
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
@@ -55,7 +48,7 @@ async def resolve_people(
     session: AsyncSession, segment_id: UUID | None, person_ids: list[UUID], emails: list[str]
 ) -> People:
     """Everyone a segment selects today, the ids given and the people whose address is given."""
-    from crm.db.models.mailing import Segment
+    from crm.db.models.segment import Segment
     from crm.domain.segments.services import segment_condition
 
     wanted: set[UUID] = set()

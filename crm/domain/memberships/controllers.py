@@ -9,7 +9,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-from crm.db.models.organisation import DuesStatus, MembershipStatus
+from crm.db.models.membership import DuesStatus, MembershipStatus
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.memberships.schemas import (
     DuesCreate,

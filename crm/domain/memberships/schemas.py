@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from crm.db.models.organisation import DuesStatus, MembershipStatus
+from crm.db.models.membership import DuesStatus, MembershipStatus
 from crm.lib.schemas import INT32_MAX, NOTES_MAX, Day, Schema
 
 # A plain number, not a Decimal: the OpenAPI document carries it as `maximum`, and JSON-schema

@@ -12,15 +12,8 @@ from uuid import UUID
 from sqlalchemy import and_, exists, func, or_, select
 
 from crm.db.lookups import organisation_names
-from crm.db.models.organisation import (
-    Dues,
-    DuesStatus,
-    FeeBand,
-    Membership,
-    MembershipStatus,
-    MembershipStatusChange,
-    Organisation,
-)
+from crm.db.models.membership import Dues, DuesStatus, FeeBand, Membership, MembershipStatus, MembershipStatusChange
+from crm.db.models.organisation import Organisation
 from crm.domain.memberships.schemas import (
     DuesCreate,
     DuesGenerated,

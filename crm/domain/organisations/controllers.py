@@ -9,7 +9,8 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-from crm.db.models.organisation import MembershipStatus, OrganisationKind
+from crm.db.models.membership import MembershipStatus
+from crm.db.models.organisation import OrganisationKind
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.organisations.schemas import OrganisationCreate, OrganisationRead, OrganisationUpdate, TimelineEntry
 from crm.domain.organisations.services import OrganisationService

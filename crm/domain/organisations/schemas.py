@@ -6,7 +6,8 @@ from uuid import UUID
 
 from pydantic import Field
 
-from crm.db.models.organisation import MembershipStatus, OrganisationKind
+from crm.db.models.membership import MembershipStatus
+from crm.db.models.organisation import OrganisationKind
 from crm.lib.schemas import INT32_MAX, NOTES_MAX, Email, Schema
 
 

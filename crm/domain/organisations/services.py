@@ -12,9 +12,12 @@ from advanced_alchemy.filters import LimitOffset
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from crm.db.models.organisation import Dues, LabelAward, Membership, MembershipStatus, Organisation, OrganisationKind
-from crm.db.models.partner import Convention
-from crm.db.models.person import Mandate, Position
+from crm.db.models.board import Mandate
+from crm.db.models.convention import Convention
+from crm.db.models.label import LabelAward
+from crm.db.models.membership import Dues, Membership, MembershipStatus
+from crm.db.models.organisation import Organisation, OrganisationKind
+from crm.db.models.person import Position
 from crm.db.models.reference import Departement, Region
 from crm.db.models.tag import Tag, Tagging
 from crm.domain.geo import services as geo

@@ -18,11 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.lookups import person_names
 from crm.db.models.audit import AuditEntry
+from crm.db.models.board import Mandate
 from crm.db.models.campaign import Campaign, Delivery, DeliveryStatus
+from crm.db.models.convention import Convention
 from crm.db.models.event import Event, Invitation, InvitationStatus
-from crm.db.models.organisation import Dues, LabelAward, Membership, MembershipStatusChange, Organisation
-from crm.db.models.partner import Convention
-from crm.db.models.person import Mandate, Position
+from crm.db.models.label import LabelAward
+from crm.db.models.membership import Dues, Membership, MembershipStatusChange
+from crm.db.models.organisation import Organisation
+from crm.db.models.person import Position
 from crm.domain.organisations.schemas import TimelineEntry
 
 KINDS = (

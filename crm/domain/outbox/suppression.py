@@ -13,7 +13,7 @@ from sqlalchemy import exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.db.models.mailing import Suppression, SuppressionReason
+from crm.db.models.suppression import Suppression, SuppressionReason
 from crm.lib.schemas import normalise_email
 
 

@@ -30,8 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
 from crm.db.lookups import organisation_names, person_names
+from crm.db.models.board import Mandate
 from crm.db.models.organisation import Organisation
-from crm.db.models.person import Mandate, Person, Position, PositionKind
+from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.tag import Tag, Tagging
 from crm.domain.geo.codes import clean_region_code
 from crm.domain.people.schemas import (

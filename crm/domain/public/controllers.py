@@ -12,8 +12,9 @@ from litestar.params import FromPath, Parameter
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.db.models.mailing import MailingList, PublicationKind
+from crm.db.models.lists import MailingList
 from crm.db.models.person import Person
+from crm.db.models.publication import PublicationKind
 from crm.domain.association.services import AssociationSettingsService
 from crm.domain.auth.guards import open_to_anyone
 from crm.domain.campaigns.rendering import PREVIEW_LINK, archive_view

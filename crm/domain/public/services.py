@@ -14,15 +14,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models.campaign import Campaign
-from crm.db.models.mailing import (
-    LegalBasis,
-    MailingList,
-    Publication,
-    Subscription,
-    SubscriptionStatus,
-    SuppressionReason,
-)
+from crm.db.models.lists import LegalBasis, MailingList, Subscription, SubscriptionStatus
 from crm.db.models.person import Person
+from crm.db.models.publication import Publication
+from crm.db.models.suppression import SuppressionReason
 from crm.domain.campaigns.rendering import fill_line
 from crm.domain.labels.schemas import Palmares
 from crm.domain.labels.services import LabelService

@@ -9,7 +9,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-from crm.db.models.mailing import PublicationKind
+from crm.db.models.publication import PublicationKind
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.providers import provide_publication_service
 from crm.domain.publications.schemas import PublicationCreate, PublicationRead, PublicationUpdate

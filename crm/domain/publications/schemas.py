@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from crm.db.models.mailing import PublicationKind
+from crm.db.models.publication import PublicationKind
 from crm.lib.schemas import Day, HttpLink, Schema
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import func
 
-from crm.db.models.mailing import Publication, PublicationKind
+from crm.db.models.publication import Publication, PublicationKind
 from crm.lib.listing import ListQuery
 from crm.lib.search import words
 from crm.lib.services import Service

@@ -14,9 +14,13 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from sqlalchemy.sql import Select
 
-from crm.db.models.mailing import Segment, Subscription, SubscriptionStatus
-from crm.db.models.organisation import LabelAward, Membership, MembershipStatus, Organisation, OrganisationKind
-from crm.db.models.person import Mandate, Person, Position, PositionKind
+from crm.db.models.board import Mandate
+from crm.db.models.label import LabelAward
+from crm.db.models.lists import Subscription, SubscriptionStatus
+from crm.db.models.membership import Membership, MembershipStatus
+from crm.db.models.organisation import Organisation, OrganisationKind
+from crm.db.models.person import Person, Position, PositionKind
+from crm.db.models.segment import Segment
 from crm.db.models.tag import Tag, Tagging
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid

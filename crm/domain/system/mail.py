@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from crm.config import Settings
-from crm.db.models.mailing import MailingList, Subscription, SubscriptionStatus
+from crm.db.models.lists import MailingList, Subscription, SubscriptionStatus
 from crm.db.models.person import Person
 from crm.db.models.staff import Staff, StaffInvitation
 from crm.db.models.system import SystemMessage, SystemMessageKind

@@ -12,8 +12,9 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.db.models.organisation import Membership, Organisation
-from crm.db.models.partner import Convention
+from crm.db.models.convention import Convention
+from crm.db.models.membership import Membership
+from crm.db.models.organisation import Organisation
 from crm.db.models.person import Person
 from crm.db.models.tag import Tag, Tagging
 from crm.domain.tags.schemas import TagCreate, TaggingCreate, TaggingRead, TagRead, TagUpdate

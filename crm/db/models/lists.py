@@ -1,16 +1,13 @@
-"""Mailing: lists and who is subscribed to them (with the proof of consent), the suppression
-list, saved segments, and the association's publications."""
+"""Mailing lists (listes de diffusion) and subscriptions with their consent proof."""
 
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.db.base import Audited, Base
@@ -72,54 +69,3 @@ class Subscription(Audited, Base):
     unsubscribed_via_campaign_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("campaign.id", ondelete="SET NULL"), index=True
     )
-
-
-class SuppressionReason(enum.StrEnum):
-    UNSUBSCRIBED_ALL = "unsubscribed_all"
-    HARD_BOUNCE = "hard_bounce"
-    COMPLAINT = "complaint"  # marked as spam
-    ERASED = "erased"  # right to erasure: the address is gone, only its hash remains
-    MANUAL = "manual"
-
-
-class Suppression(Audited, Base):
-    """An address that must never be written to again. Only its SHA-256 is kept, so that the list
-    survives the erasure of the person it protects."""
-
-    __tablename__ = "suppression"
-
-    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    reason: Mapped[SuppressionReason] = mapped_column(pg_enum(SuppressionReason, "suppression_reason"))
-    note: Mapped[str | None] = mapped_column(Text)
-
-
-class Segment(Audited, Base):
-    """A saved filter over the CRM (and / or / not of rules), evaluated live when used."""
-
-    __tablename__ = "segment"
-
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    description: Mapped[str | None] = mapped_column(Text)
-    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
-
-
-class PublicationKind(enum.StrEnum):
-    REPORT = "report"  # rapport, étude
-    SURVEY_RESULTS = "survey_results"  # résultats d'enquête
-    GUIDE = "guide"
-    MOTION = "motion"
-    OTHER = "other"
-
-
-class Publication(Audited, Base):
-    """Something the association published; public ones appear on the archive page."""
-
-    __tablename__ = "publication"
-
-    title: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[PublicationKind] = mapped_column(pg_enum(PublicationKind, "publication_kind"))
-    published_on: Mapped[date] = mapped_column(Date, index=True)
-    url: Mapped[str | None] = mapped_column(String(1000))
-    summary: Mapped[str | None] = mapped_column(Text)
-    cover_image_url: Mapped[str | None] = mapped_column(String(1000))
-    is_public: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

@@ -1,3 +1,5 @@
+"""Conventions signed with partner associations."""
+
 from __future__ import annotations
 
 import enum
