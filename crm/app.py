@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import Message, Scope
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crm.adminui import admin_handlers
@@ -34,6 +35,7 @@ from crm.domain.memberships.controllers import DuesController, FeeBandController
 from crm.domain.organisations.controllers import OrganisationController
 from crm.domain.people.controllers import PersonController, PositionController
 from crm.domain.public.controllers import PublicController
+from crm.domain.public.layout import public_content_changed
 from crm.domain.public.rsvp import RsvpController
 from crm.domain.public.staff_invitation import StaffInvitationPage
 from crm.domain.publications.controllers import PublicationController
@@ -115,7 +117,20 @@ def request_alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     config = SQLAlchemyAsyncConfig(
         **database_options(settings), session_config=AsyncSessionConfig(expire_on_commit=False)
     )
-    config.before_send_handler = commit_request(config.session_scope_key)
+    commit = commit_request(config.session_scope_key)
+
+    async def commit_then_tell_public_pages(message: Message, scope: Scope) -> None:
+        await commit(message, scope)
+        # Once committed, a staff write may have changed what the archive or a palmarès shows.
+        if (
+            message["type"] == "http.response.start"
+            and 200 <= message["status"] < 300
+            and scope.get("method") not in ("GET", "HEAD", "OPTIONS")
+            and scope["path"].startswith("/api/")
+        ):
+            await public_content_changed(scope["app"].state.redis)
+
+    config.before_send_handler = commit_then_tell_public_pages
     return config
 
 

@@ -26,6 +26,7 @@ from crm.domain.public.layout import (
     LinkError,
     SignedLink,
     as_contact,
+    kept_page,
     linked_uuid,
     load_branding,
     message,
@@ -41,11 +42,6 @@ from crm.lib.mailbox import mailbox_key
 from crm.lib.problems import ProblemError, field_error
 from crm.lib.ratelimit import Window, blocked_for, hit, take
 from crm.lib.schemas import normalise_email, refuse_control_characters
-
-# The archive and the palmarès are the same for everyone: each API process keeps the page it
-# rendered this long (in memory) instead of reading and rendering it again for every visitor. What
-# is made public shows within this delay; browsers are told to keep it longer (max-age=300).
-PUBLIC_PAGE_CACHE_SECONDS = 30
 
 # An archived campaign is e-mail HTML: inline styles and remote images, and no script at all.
 ARCHIVED_CAMPAIGN_POLICY = (
@@ -509,28 +505,29 @@ class PublicController(Controller):
         operation_id="showArchive",
         summary="Public archive",
         description="Public publications and public campaigns; no personal data.",
-        cache=PUBLIC_PAGE_CACHE_SECONDS,
     )
     async def archive(
         self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
     ) -> Response[str]:
-        return page(
-            request,
-            "archive.html",
-            headers={"Cache-Control": "public, max-age=300"},
-            title="Publications et archives",
-            wide=True,
-            publications=await public.public_publications(db_session),
-            campaigns=await public.public_campaigns(db_session),
-            kinds=PUBLICATION_KINDS,
-        )
+        async def render() -> Response[str]:
+            return page(
+                request,
+                "archive.html",
+                headers={"Cache-Control": "public, max-age=60"},
+                title="Publications et archives",
+                wide=True,
+                publications=await public.public_publications(db_session),
+                campaigns=await public.public_campaigns(db_session),
+                kinds=PUBLICATION_KINDS,
+            )
+
+        return await kept_page(request, render)
 
     @get(
         "/palmares/{year:int}",
         operation_id="showPalmares",
         summary="The palmarès of a year, public",
         description='Every city or EPCI labelled that year, by number of "@": names and départements only.',
-        cache=PUBLIC_PAGE_CACHE_SECONDS,
     )
     async def palmares(
         self,
@@ -538,23 +535,26 @@ class PublicController(Controller):
         year: Annotated[int, Parameter(ge=2000, le=2100, description="The label's year")],
         db_session: NamedDependency[AsyncSession],
     ) -> Response[str]:
-        palmares = await public.public_palmares(db_session, year)
-        if palmares is None:
-            return message(
+        async def render() -> Response[str]:
+            palmares = await public.public_palmares(db_session, year)
+            if palmares is None:
+                return message(
+                    request,
+                    "Palmarès introuvable",
+                    f"Aucun palmarès n’est publié pour {year}.",
+                    status_code=404,
+                )
+            return page(
                 request,
-                "Palmarès introuvable",
-                f"Aucun palmarès n’est publié pour {year}.",
-                status_code=404,
+                "palmares.html",
+                headers={"Cache-Control": "public, max-age=60"},
+                title=f"Palmarès {year} du label",
+                wide=True,
+                palmares=palmares,
+                levels=range(5, 0, -1),
             )
-        return page(
-            request,
-            "palmares.html",
-            headers={"Cache-Control": "public, max-age=300"},
-            title=f"Palmarès {year} du label",
-            wide=True,
-            palmares=palmares,
-            levels=range(5, 0, -1),
-        )
+
+        return await kept_page(request, render)
 
     @get(
         "/archive/campaigns/{campaign_id:uuid}",

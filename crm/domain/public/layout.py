@@ -8,11 +8,14 @@ link is the proof); GET never changes anything."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
-from collections.abc import Callable
+import secrets
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +25,7 @@ from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.types import ExceptionHandlersMap
 from markupsafe import Markup
+from redis.exceptions import RedisError
 
 from crm.config import Settings
 from crm.domain.association.branding import LOGO_PATH, Branding, current
@@ -48,6 +52,50 @@ SECURITY_HEADERS = {
 # A token in the address must not travel to other sites, caches or search engines.
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 PUBLIC_PAGE_HEADERS = {"Referrer-Policy": "no-referrer"}
+
+
+# The archive and the palmarès are the same for every visitor: each API process keeps the page it
+# rendered for up to this long, under the version of the public content and of the branding. A staff
+# write that succeeds moves the content version on (`public_content_changed`), so what staff publish
+# shows at once; what changes with no request (a scheduled campaign starting) shows within the delay.
+PUBLIC_PAGE_SECONDS = 30
+PUBLIC_CONTENT_KEY = "crm:public-content:version"
+_MAX_KEPT_PAGES = 1_000  # a page per path and version: a few at a time, the older ones dropped in bulk
+_public_pages: dict[str, tuple[float, str, int, dict[str, Any]]] = {}
+
+
+async def public_content_changed(redis: Any) -> None:
+    with contextlib.suppress(RedisError, OSError):
+        await redis.incr(PUBLIC_CONTENT_KEY)
+
+
+async def kept_page(request: Request[Any, Any, Any], render: Callable[[], Awaitable[Response[str]]]) -> Response[str]:
+    """The page as this process last rendered it for the current content, else `render()`'s."""
+    redis = request.app.state.redis
+    try:
+        version = await redis.get(PUBLIC_CONTENT_KEY)
+        if version is None:
+            # A new or flushed Redis starts from a number no process has kept a page under.
+            await redis.set(PUBLIC_CONTENT_KEY, secrets.randbits(48), nx=True)
+            version = await redis.get(PUBLIC_CONTENT_KEY)
+    except (RedisError, OSError):
+        return await render()  # nothing can say what is current: every visitor gets a fresh page
+    key = f"{request.url.path}|{request.state.branding.version}|{int(version or 0)}"
+    now = monotonic()
+    kept = _public_pages.get(key)
+    if kept is not None and kept[0] > now:
+        _, content, status_code, headers = kept
+        return Response(content, status_code=status_code, media_type=MediaType.HTML, headers=headers)
+    response = await render()
+    if len(_public_pages) >= _MAX_KEPT_PAGES:
+        _public_pages.clear()
+    _public_pages[key] = (
+        now + PUBLIC_PAGE_SECONDS,
+        str(response.content),
+        response.status_code or 200,
+        dict(response.headers),
+    )
+    return response
 
 
 def settings_of(request: Request[Any, Any, Any]) -> Settings:
