@@ -88,7 +88,11 @@ function LogoInput({ current }: { current: string }) {
         {translate("crm.settings.logo_help")}
       </Typography>
       <Stack direction="row" spacing={2} sx={{ alignItems: "center", mt: 1 }}>
-        <input id="logo-file" type="file" accept="image/png,image/jpeg" onChange={choose} />
+        {/* The browser's own file button speaks the browser's language; this one speaks the app's. */}
+        <Button variant="outlined" size="small" component="label">
+          {translate(shown ? "crm.settings.replace_logo" : "crm.settings.choose_logo")}
+          <input id="logo-file" type="file" accept="image/png,image/jpeg" onChange={choose} hidden />
+        </Button>
         {shown && (
           <Button
             size="small"
