@@ -12,11 +12,6 @@ CRM = Path(__file__).resolve().parents[1] / "crm"
 DOMAIN = CRM / "domain"
 PACKAGE = "crm.domain."
 
-# Cycles allowed for a while, should one ever have to be: an entry that no longer holds fails too,
-# so that the list only shrinks.
-KNOWN_CYCLES: set[frozenset[str]] = set()
-
-
 def _folder_imports() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for path in DOMAIN.rglob("*.py"):
@@ -73,8 +68,7 @@ def _cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
 
 def test_the_domain_folders_import_each_other_without_cycles() -> None:
     cycles = _cycles(_folder_imports())
-    assert {tuple(sorted(c)) for c in cycles - KNOWN_CYCLES} == set(), "import cycles between crm/domain folders"
-    assert {tuple(sorted(c)) for c in KNOWN_CYCLES - cycles} == set(), "a known cycle is gone: remove it from the list"
+    assert {tuple(sorted(c)) for c in cycles} == set(), "import cycles between crm/domain folders"
 
 
 def test_auth_imports_no_domain_folder() -> None:
