@@ -27,7 +27,7 @@ from crm.domain.events.display import summary
 from crm.domain.events.ics import calendar
 from crm.domain.events.links import rsvp_url
 from crm.domain.events.services import queue_for_answers
-from crm.domain.outbox.engine import Answer, Run, new_owner
+from crm.domain.outbox.engine import Answer, run_in_order
 from crm.domain.outbox.queries import DECLINES, INVITEE, OutboxTable
 from crm.lib.mail import OutgoingMessage, SmtpError, SmtpPool, base_context, load_template
 from crm.lib.services import open_session
@@ -273,16 +273,7 @@ async def deliver_due(
 ) -> int:
     """Sends every due event message this run can lease; returns how many went out."""
     adapter = EventNotifications(settings, db_config, pool)
-    run = Run(
-        adapter,
-        db_config.get_engine(),
-        settings.sending,
-        redis=redis,
-        owner=new_owner(worker),
-        lanes=1,
-        batch_size=BATCH,
-    )
-    return await run.run()
+    return await run_in_order(adapter, db_config.get_engine(), settings.sending, redis, worker, BATCH)
 
 
 async def queue_reminders(settings: Settings, db_config: SQLAlchemyAsyncConfig, now: datetime | None = None) -> int:

@@ -319,3 +319,12 @@ async def sweep_expired(conn: AsyncConnection, table: OutboxTable) -> list[Any]:
 async def stalled(conn: AsyncConnection, table: OutboxTable, grace: float) -> bool:
     """Rows wait that no run works on: their job was lost (a killed worker, a flushed Redis)."""
     return bool(await conn.scalar(queries_for(table).stalled, {"grace": grace}))
+
+
+async def run_in_order(
+    adapter: Adapter[Outgoing], engine: AsyncEngine, settings: SendingSettings, redis: Any, worker: str, batch_size: int
+) -> int:
+    """One run over a consumer whose messages keep their order, one lane (an invitee's event
+    messages, system mail); returns how many went out."""
+    run = Run(adapter, engine, settings, redis=redis, owner=new_owner(worker), lanes=1, batch_size=batch_size)
+    return await run.run()

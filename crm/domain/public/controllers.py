@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect
@@ -16,19 +16,17 @@ from crm.db.models.lists import MailingList
 from crm.db.models.person import Person
 from crm.db.models.publication import PublicationKind
 from crm.domain.association.services import AssociationSettingsService
-from crm.domain.auth.guards import open_to_anyone
 from crm.domain.campaigns.rendering import PREVIEW_LINK, archive_view
 from crm.domain.lists.services import SubscriptionService
 from crm.domain.public import services as public
 from crm.domain.public.layout import (
-    LINK_ERRORS,
     PUBLIC_PAGE_HEADERS,
     LinkError,
+    PublicPages,
     SignedLink,
     as_contact,
     kept_page,
     linked_uuid,
-    load_branding,
     message,
     page,
     read_form,
@@ -117,13 +115,8 @@ CONFIRM_LINK = {
 }
 
 
-class PublicController(Controller):
+class PublicController(PublicPages):
     path = "/"
-    guards = [open_to_anyone]
-    tags = ["Public pages"]
-    include_in_schema = False
-    before_request = staticmethod(load_branding)
-    exception_handlers = LINK_ERRORS
 
     @get(
         "/",

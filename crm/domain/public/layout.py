@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import jinja2
-from litestar import MediaType, Request, Response
+from litestar import Controller, MediaType, Request, Response
 from litestar.di import Provide
 from litestar.params import FromPath
 from litestar.types import ExceptionHandlersMap
@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 
 from crm.config import Settings
 from crm.domain.association.branding import LOGO_PATH, Branding, current
+from crm.domain.auth.guards import open_to_anyone
 from crm.lib import frenchdates
 from crm.lib.actor import Actor, acting_as
 from crm.lib.mail import base_context
@@ -244,6 +245,17 @@ def signed_link(purpose: str, max_age: int | Callable[[Settings], int], *, after
 
 
 LINK_ERRORS: ExceptionHandlersMap = {LinkError: link_error_page}
+
+
+class PublicPages(Controller):
+    """What every public page's controller shares: open to anyone (a signed link or nothing), out
+    of the API's schema, the association's branding loaded first, bad links answered as pages."""
+
+    guards = [open_to_anyone]
+    tags = ["Public pages"]
+    include_in_schema = False
+    before_request = staticmethod(load_branding)
+    exception_handlers = LINK_ERRORS
 
 
 def as_contact(request: Request[Any, Any, Any], person_id: UUID | None) -> AbstractContextManager[Actor]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from sqlalchemy import select
@@ -17,17 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models.event import Event, EventStatus, Invitation, InvitationStatus
 from crm.db.models.person import Person
-from crm.domain.auth.guards import open_to_anyone
 from crm.domain.events import links
 from crm.domain.events import services as events
 from crm.domain.events.display import summary
 from crm.domain.events.queue import enqueue_notifications
 from crm.domain.public.layout import (
-    LINK_ERRORS,
     LinkError,
+    PublicPages,
     SignedLink,
     as_contact,
-    load_branding,
     page,
     read_form,
     signed_link,
@@ -108,13 +106,8 @@ def _answer_page(
     )
 
 
-class RsvpController(Controller):
+class RsvpController(PublicPages):
     path = "/rsvp"
-    guards = [open_to_anyone]
-    tags = ["Public pages"]
-    include_in_schema = False
-    before_request = staticmethod(load_branding)
-    exception_handlers = LINK_ERRORS
 
     @get(
         "/{token:str}",

@@ -7,25 +7,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from crm.domain.auth.guards import open_to_anyone
 from crm.domain.providers import provide_staff_service
-from crm.domain.public.layout import load_branding, message, page
+from crm.domain.public.layout import PublicPages, message, page
 from crm.domain.staff.services import StaffService
 from crm.lib.problems import ProblemError
 
 PATH = "/staff/invitation"
 
 
-class StaffInvitationPage(Controller):
+class StaffInvitationPage(PublicPages):
     path = PATH
-    guards = [open_to_anyone]
-    tags = ["Public pages"]
-    include_in_schema = False
-    before_request = staticmethod(load_branding)
     dependencies = {"staff_service": provide_staff_service}
 
     @get(

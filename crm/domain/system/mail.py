@@ -27,7 +27,7 @@ from crm.db.models.lists import MailingList, Subscription, SubscriptionStatus
 from crm.db.models.person import Person
 from crm.db.models.staff import Staff, StaffInvitation
 from crm.db.models.system import SystemMessage, SystemMessageKind
-from crm.domain.outbox.engine import Answer, Run, new_owner
+from crm.domain.outbox.engine import Answer, run_in_order
 from crm.domain.outbox.queries import OutboxTable
 from crm.lib import frenchdates
 from crm.lib.links import CONFIRM_MAX_AGE, confirm_url, invitation_token
@@ -218,13 +218,5 @@ class SystemMail:
 async def deliver_due(
     settings: Settings, db_config: SQLAlchemyAsyncConfig, redis: Any, pool: SmtpPool, worker: str
 ) -> int:
-    run = Run(
-        SystemMail(settings, db_config, pool),
-        db_config.get_engine(),
-        settings.sending,
-        redis=redis,
-        owner=new_owner(worker),
-        lanes=1,
-        batch_size=BATCH,
-    )
-    return await run.run()
+    adapter = SystemMail(settings, db_config, pool)
+    return await run_in_order(adapter, db_config.get_engine(), settings.sending, redis, worker, BATCH)
