@@ -12,6 +12,7 @@ CRM = Path(__file__).resolve().parents[1] / "crm"
 DOMAIN = CRM / "domain"
 PACKAGE = "crm.domain."
 
+
 def _folder_imports() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for path in DOMAIN.rglob("*.py"):
