@@ -163,6 +163,24 @@ class EventSettings(BaseSettings):
     rsvp_link_days: int = 400
 
 
+class WebhookSettings(BaseSettings):
+    """Partner webhooks (crm/domain/webhooks): where they may go, how long they keep trying."""
+
+    model_config = _group("CRM_WEBHOOKS_")
+
+    # Loopback addresses (127.0.0.0/8, ::1) and plain http to them are accepted, for local
+    # development and tests only: every other non-global address is refused whatever this says.
+    allow_loopback: bool = False
+    # Seconds to wait for a partner's answer (connect, send, read).
+    timeout_seconds: float = Field(default=15, gt=0, le=120)
+    # An endpoint whose deliveries all failed for this long is disabled, with the reason shown.
+    disable_after_hours: float = Field(default=120, gt=0)
+    # After a rotation the old secret still signs, beside the new one, for this long.
+    rotation_overlap_hours: float = Field(default=24, ge=0, le=24 * 30)
+    # Parallel deliveries of one worker job (one slow partner does not hold the others up).
+    lanes: int = Field(default=4, ge=1, le=50)
+
+
 class OrganisationSettings(BaseSettings):
     """The association that sends the mail: shown in every message and public page. These are the
     defaults of a fresh database; once an admin saves the settings screen, the stored values win
@@ -214,6 +232,7 @@ class Settings(BaseSettings):
     organisation: OrganisationSettings = Field(default_factory=OrganisationSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
     events: EventSettings = Field(default_factory=EventSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from crm.db.models.staff import Staff, StaffInvitation, StaffRole
 from crm.db.models.suppression import Suppression, SuppressionReason
 from crm.db.models.system import SystemMessage, SystemMessageKind, SystemMessageStatus
 from crm.db.models.tag import Tag, Tagging
+from crm.db.models.webhook import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "AssociationSettings",
@@ -86,4 +87,8 @@ __all__ = [
     "SystemMessageStatus",
     "Tag",
     "Tagging",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]
