@@ -1,5 +1,6 @@
 """The arq entry points of the outbox: campaign sends, the test send, and the one sweep of every
-consumer. The work is in crm.domain (campaigns.sending, events.notifications, system.mail)."""
+consumer. The work is in crm.domain (campaigns.sending, events.notifications, system.mail,
+webhooks.deliveries)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,16 @@ from crm.domain.events.notifications import NOTIFICATIONS
 from crm.domain.events.queue import enqueue_notifications
 from crm.domain.outbox.engine import stalled, sweep_expired
 from crm.domain.system import mail as system_mail
+from crm.domain.webhooks import events as webhook_events
+from crm.domain.webhooks.deliveries import WEBHOOK_DELIVERIES
 from jobs.context import WORKER_NAME
 
 # Consumers other than campaigns: their table, and how to start a job that sends what waits.
-CONSUMERS = ((NOTIFICATIONS, enqueue_notifications), (system_mail.SYSTEM_MESSAGES, system_mail.wake))
+CONSUMERS = (
+    (NOTIFICATIONS, enqueue_notifications),
+    (system_mail.SYSTEM_MESSAGES, system_mail.wake),
+    (WEBHOOK_DELIVERIES, webhook_events.wake),
+)
 
 
 async def send_campaign(ctx: dict[str, Any], campaign_id: str) -> str:

@@ -16,6 +16,7 @@ from jobs.events import events_tick, send_event_notifications, tick_minutes
 from jobs.imports import SWEEP_SECOND, run_import, sweep_imports
 from jobs.sending import send_campaign, send_campaign_test, sweep, sweep_seconds
 from jobs.system_mail import send_system_mail, send_test_email
+from jobs.webhooks import send_webhooks
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -51,6 +52,7 @@ class WorkerSettings:
         send_test_email,
         func(send_system_mail, keep_result=0),
         func(send_campaign, keep_result=0),
+        func(send_webhooks, keep_result=0),
         send_campaign_test,
         # An import of 50,000 rows may take minutes; its progress is on the batch.
         func(run_import, keep_result=0, timeout=3600),

@@ -236,12 +236,24 @@ class Run(Generic[Outgoing]):
             if done is not None:
                 await self.step(conn, done, None)
 
+    def retry_delay(self, attempts: int) -> float:
+        """The wait before the next try: the adapter's own schedule when it has one (webhooks retry
+        over days, from seconds to hours), else the settings' doubling backoff."""
+        schedule: Sequence[float] | None = getattr(self.adapter, "retry_schedule", None)
+        if schedule:
+            return float(schedule[min(max(attempts - 1, 0), len(schedule) - 1)])
+        return backoff_seconds(self.settings, attempts)
+
+    def max_attempts(self) -> int:
+        schedule: Sequence[float] | None = getattr(self.adapter, "retry_schedule", None)
+        return len(schedule) + 1 if schedule else self.settings.max_attempts
+
     def _params(self, done: tuple[Any, Answer | Retry] | None) -> dict[str, Any]:
         """The parameters of a statement that records `done` (nothing when None)."""
         params: dict[str, Any] = {
             "owner": self.owner,
             "lease": self.settings.lease_seconds,
-            "max_attempts": self.settings.max_attempts,
+            "max_attempts": self.max_attempts(),
             "done": None,
             "retry": False,
             "status": None,
@@ -299,7 +311,7 @@ class Run(Generic[Outgoing]):
                 await self.adapter.halt(
                     f"The SMTP server refused {self.counters.consecutive_faults} times in a row; last answer: {response}"
                 )
-            return Retry(backoff_seconds(self.settings, row.attempts), response)
+            return Retry(self.retry_delay(row.attempts), response)
         self.counters.consecutive_faults = 0
         self.counters.sent += 1
         return Answer("sent", answer[:1000], sent=True)
