@@ -44,6 +44,7 @@ from crm.domain.staff.controllers import StaffController
 from crm.domain.staff.login import AuthController, LoginController
 from crm.domain.system.controllers import HealthController, SystemController
 from crm.domain.tags.controllers import TagController
+from crm.domain.webhooks.controllers import WebhookDeliveryController, WebhookEndpointController
 from crm.lib.json_body import JsonBodyRequest
 from crm.lib.logging import configure_logging, request_id_middleware
 from crm.lib.problems import ProblemDocsPlugin, exception_handlers
@@ -80,6 +81,9 @@ ROUTE_HANDLERS: list[type] = [
     MandateController,
     ConventionController,
     TagController,
+    # partner webhooks: endpoints and their deliveries
+    WebhookEndpointController,
+    WebhookDeliveryController,
     # imports and exports
     ImportController,
     OrganisationExportController,

@@ -21,6 +21,7 @@ from crm.domain.publications.services import PublicationService
 from crm.domain.segments.services import SegmentService
 from crm.domain.staff.services import StaffService
 from crm.domain.tags.services import TagService
+from crm.domain.webhooks.services import WebhookEndpointService
 
 provide_audit_service = create_service_provider(AuditService)
 provide_mandate_service = create_service_provider(MandateService)
@@ -43,3 +44,4 @@ provide_publication_service = create_service_provider(PublicationService)
 provide_segment_service = create_service_provider(SegmentService)
 provide_staff_service = create_service_provider(StaffService)
 provide_tag_service = create_service_provider(TagService)
+provide_webhook_endpoint_service = create_service_provider(WebhookEndpointService)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import any_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -45,7 +45,7 @@ async def emit(session: AsyncSession, organisation_id: UUID, event_type: str, da
             select(WebhookEndpoint.id).where(
                 WebhookEndpoint.organisation_id == organisation_id,
                 WebhookEndpoint.enabled.is_(True),
-                WebhookEndpoint.event_types.any(event_type),
+                any_(WebhookEndpoint.event_types) == event_type,
             )
         )
     ).all()
