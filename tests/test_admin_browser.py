@@ -13,7 +13,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -617,4 +619,57 @@ async def test_a_members_events_and_campaigns_and_the_board_on_a_chosen_day(
     await page.get_by_label("Date", exact=True).fill("2001-03-15")
     await page.get_by_role("heading", name="Le conseil au 15 mars 2001").wait_for()
     await page.get_by_text("Personne ne siégeait au conseil ce jour-là.").wait_for()
+    assert page.errors == []
+
+
+async def test_an_admin_sees_why_a_webhook_endpoint_was_disabled_enables_it_and_replays(
+    server: str, browser: Any, demo: dict[str, StaffAccount], engine: AsyncEngine
+) -> None:
+    """An endpoint the partner answered 410 to (written as the worker leaves it): the reason shows,
+    with each delivery's answer; the admin re-enables it and replays the failed delivery."""
+    endpoint_id, now = uuid.uuid4(), datetime.now(UTC)
+    async with engine.begin() as conn:
+        partner = await conn.scalar(text("SELECT id FROM organisation WHERE is_partner ORDER BY name LIMIT 1"))
+        await conn.execute(
+            text(
+                "INSERT INTO webhook_endpoint (id, organisation_id, url, event_types, secret, enabled, disabled_reason, "
+                "disabled_at, created_at, updated_at) VALUES (:id, :org, 'https://crm.partenaire.example/hooks', "
+                "ARRAY['contact.created','contact.updated'], 'whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdHRlc3Q=', "
+                "false, 'The partner answered 410 Gone: it wants no more messages at this URL.', :now, :now, :now)"
+            ),
+            {"id": endpoint_id, "org": partner, "now": now},
+        )
+        for status, answer in (("sent", "200 OK: ok"), ("failed", "410 Gone: ")):
+            await conn.execute(
+                text(
+                    "INSERT INTO webhook_delivery (id, endpoint_id, organisation_id, event_type, message_id, body, "
+                    "status, attempts, next_attempt_at, smtp_response, created_at, updated_at) VALUES (gen_random_uuid(), "
+                    ":endpoint, :org, 'contact.updated', :mid, '{}', CAST(:status AS webhook_delivery_status), 1, "
+                    ":now, :answer, :now, :now)"
+                ),
+                {
+                    "endpoint": endpoint_id,
+                    "org": partner,
+                    "mid": f"msg_{uuid.uuid4().hex}",
+                    "status": status,
+                    "answer": answer,
+                    "now": now,
+                },
+            )
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/webhooks/{endpoint_id}/show")
+    reason = page.get_by_test_id("webhook-disabled-reason")
+    await reason.wait_for()
+    assert "410" in await reason.inner_text()
+    await page.get_by_text("410 Gone").first.wait_for()
+    await screenshot(page, "19-webhook-disabled")
+    await page.get_by_role("button", name="Réactiver").click()
+    await page.get_by_role("button", name="Désactiver").wait_for()
+    assert await page.get_by_test_id("webhook-disabled-reason").count() == 0
+    await page.locator("tr", has_text="410 Gone").get_by_role("button", name="Renvoyer", exact=True).click()
+    await page.get_by_text("Envoi relancé").wait_for()
+    async with engine.connect() as conn:
+        replays = await conn.scalar(text("SELECT count(*) FROM webhook_delivery WHERE replay_of_id IS NOT NULL"))
+    assert replays == 1
     assert page.errors == []

@@ -15,6 +15,7 @@ import GroupsIcon from "@mui/icons-material/Groups";
 import AlternateEmailIcon from "@mui/icons-material/AlternateEmail";
 import FilterAltIcon from "@mui/icons-material/FilterAlt";
 import UploadFileIcon from "@mui/icons-material/UploadFile";
+import WebhookIcon from "@mui/icons-material/Webhook";
 import { authProvider } from "./authProvider";
 import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
@@ -37,6 +38,7 @@ const imports = () => import("./resources/imports");
 const segments = () => import("./resources/segments");
 const labelResults = () => import("./resources/labelResults");
 const settings = () => import("./resources/settings");
+const webhooks = () => import("./resources/webhooks");
 
 const PersonList = lazyScreen(people, "PersonList");
 const PersonShow = lazyScreen(people, "PersonShow");
@@ -80,6 +82,9 @@ const SegmentCreate = lazyScreen(segments, "SegmentCreate");
 const SegmentEdit = lazyScreen(segments, "SegmentEdit");
 const LabelResults = lazyScreen(labelResults, "LabelResults");
 const SettingsPage = lazyScreen(settings, "SettingsPage");
+const WebhookList = lazyScreen(webhooks, "WebhookList");
+const WebhookShow = lazyScreen(webhooks, "WebhookShow");
+const WebhookCreate = lazyScreen(webhooks, "WebhookCreate");
 
 export function App() {
   return (
@@ -123,6 +128,8 @@ export function App() {
       <Resource name="suppressions" list={SuppressionList} create={SuppressionCreate} icon={BlockIcon} />
       <Resource name="imports" list={ImportList} icon={UploadFileIcon} />
       <Resource name="segments" list={SegmentList} create={SegmentCreate} edit={SegmentEdit} icon={FilterAltIcon} recordRepresentation="name" />
+      <Resource name="webhooks" list={WebhookList} show={WebhookShow} create={WebhookCreate} icon={WebhookIcon} recordRepresentation="url" />
+      <Resource name="webhook-deliveries" />
       <Resource name="deliveries" />
       <Resource name="positions" />
       <Resource name="memberships" />

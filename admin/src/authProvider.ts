@@ -17,6 +17,8 @@ const ME_KEY = "crm.me";
 const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
 const ADMIN_ONLY = new Set(["staff", "audit-log", "settings", "fee-bands"]);
 const READ_ACTIONS = new Set(["list", "show", "export", "read"]);
+// Viewers read these; only admins change them (docs/roles.md).
+const ADMIN_WRITES = new Set(["webhooks", "webhook-deliveries"]);
 
 function remember(me: Me) {
   csrf.set(me.csrf_token);
@@ -37,6 +39,7 @@ export function mayDo(role: Role | undefined, resource: string, action: string):
   if (!role) return false;
   if (ADMIN_ONLY.has(resource)) return role === "admin";
   if (READ_ACTIONS.has(action)) return true;
+  if (ADMIN_WRITES.has(resource)) return role === "admin";
   // The API keeps deletions to admins (docs/roles.md).
   if (action === "delete") return role === "admin";
   return RANK[role] >= RANK.editor;

@@ -12,6 +12,10 @@ export const problemsFr = {
   wrong_credentials: "Adresse e-mail ou mot de passe incorrect.",
   too_many_logins: "Trop de tentatives de connexion : réessayez dans %{retry_after} secondes.",
   role_too_low: "Il faut le rôle %{role} pour cela.",
+  // Partner webhooks
+  webhook_url_refused: "Adresse refusée : il faut une adresse https:// qui mène à un serveur public (jamais local, privé ou réservé), sans identifiants. Détail : %{reason}",
+  not_a_partner: "Cette organisation n’est pas un partenaire.",
+  scope_missing: "Cette clé n’a pas la portée %{scope}.",
   // Schema errors (pydantic's types)
   missing: "Obligatoire.",
   string_too_long: "%{max_length} caractères au plus.",

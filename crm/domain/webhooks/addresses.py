@@ -56,7 +56,7 @@ async def resolve(host: str, port: int, *, allow_loopback: bool) -> list[str]:
     """The addresses of `host`, all of them allowed, or AddressRefused."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a name no resolver takes (a NUL, bad IDNA)
         raise AddressRefused(f"{host} does not resolve") from exc
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     for address in addresses:

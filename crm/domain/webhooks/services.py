@@ -52,7 +52,7 @@ class WebhookEndpointService(Service[WebhookEndpoint]):
     async def _check_url(self, url: str, settings: WebhookSettings) -> str:
         reason = await addresses.check_url(url, allow_loopback=settings.allow_loopback)
         if reason is not None:
-            raise invalid("url", reason, code="webhook_url_refused")
+            raise invalid("url", reason, code="webhook_url_refused", reason=reason)
         return url
 
     async def _endpoint(self, endpoint_id: UUID, organisation_id: UUID | None) -> WebhookEndpoint:
