@@ -42,7 +42,7 @@ def wake_after_commit(request: Request[Any, Any, Any], service: WebhookEndpointS
     after_commit(service.session, lambda: events.wake(redis))
 
 
-WEBHOOK_DEPENDENCIES = {
+WEBHOOK_DEPENDENCIES: dict[str, Any] = {
     "webhook_service": provide_webhook_endpoint_service,
     "webhook_settings": Provide(provide_webhook_settings, sync_to_thread=False),
 }

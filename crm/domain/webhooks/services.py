@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.exceptions import NotFoundError
-from sqlalchemy import ColumnElement, func, insert, literal, select
+from sqlalchemy import ColumnElement, Table, func, insert, literal, select
 
 from crm.config import WebhookSettings
 from crm.db.models.organisation import Organisation
@@ -192,6 +192,7 @@ class WebhookEndpointService(Service[WebhookEndpoint]):
         not replayed already, in one statement."""
         await self._endpoint(endpoint_id, None)
         d = WebhookDelivery.__table__
+        assert isinstance(d, Table)
         later = d.alias("later")
         replayed = select(later.c.id).where(later.c.replay_of_id == d.c.id)
         now = datetime.now(UTC)
