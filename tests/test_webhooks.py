@@ -169,10 +169,22 @@ async def test_retries_after_a_500_a_410_disables_and_staff_replay(
         assert one.status_code == 201
         assert one.json()["message_id"] == first.message_id
         await run_worker()
-    gone_id = listed["items"][0]["message_id"]
-    assert peer.ids()[-2:] in ([gone_id, first.message_id], [first.message_id, gone_id])
+        gone_id = listed["items"][0]["message_id"]
+        assert peer.ids()[-2:] in ([gone_id, first.message_id], [first.message_id, gone_id])
+
+        # Days of failures: an endpoint failing since before CRM_WEBHOOKS_DISABLE_AFTER_HOURS that
+        # fails once more is disabled, with the reason and the last answer.
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE webhook_endpoint SET failing_since = now() - interval '121 hours'"))
+        peer.answer(503)
+        await tell(settings, partner, "contact.updated", {"id": "p3"})
+        await run_worker()
+        tired = await endpoint(admin_client, created["id"])
+        assert tired["enabled"] is False
+        assert "for more than 120 hours" in tired["disabled_reason"]
+        assert "503" in tired["disabled_reason"]
     statuses = sorted(r.status for r in await rows(engine))
-    assert statuses == ["failed", "sent", "sent", "sent"]
+    assert statuses == ["failed", "queued", "sent", "sent", "sent"]  # the 503 waits for its retry
 
 
 async def test_urls_off_limits_are_refused_at_registration(
@@ -263,6 +275,7 @@ async def test_the_partner_side_sees_only_its_own_endpoints(engine: AsyncEngine,
     await config.get_engine().dispose()
 
 
+@pytest.mark.slow
 async def test_a_worker_killed_mid_delivery_loses_nothing(
     admin_client: AsyncTestClient[Any], engine: AsyncEngine, settings: Settings
 ) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -122,11 +122,9 @@ class WebhookDeliveries:
             await conn.execute(statement, params)
 
     async def _failed(self, endpoint_id: UUID, said: str) -> None:
-        grace = self.settings.webhooks.disable_after_hours * 3600
-        reason = (
-            f"Every delivery failed for more than {timedelta(seconds=grace)} "
-            f"(since the first failure); last answer: {said}"
-        )
+        hours = self.settings.webhooks.disable_after_hours
+        grace = hours * 3600
+        reason = f"Every delivery failed for more than {hours:g} hours; last answer: {said}"
         await self._endpoint(FAILED, id=endpoint_id, grace=grace, reason=reason[:1000])
 
     async def transmit(self, message: Outgoing) -> str:
