@@ -108,8 +108,16 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         addresses = await resolve(host, port, allow_loopback=self.allow_loopback)
         # httpcore starts TLS afterwards with the request's own host name: SNI and the certificate
-        # check are the name's, while the packets go to the address checked here.
-        return await self.inner.connect_tcp(addresses[0], port, timeout, local_address, socket_options)
+        # check are the name's, while the packets go to an address checked here (each in turn,
+        # as a browser would: a name may have an IPv6 address its server does not listen on).
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None  # resolve() never returns an empty list
+        raise failure
 
     async def connect_unix_socket(
         self,
