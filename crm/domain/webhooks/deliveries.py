@@ -10,6 +10,7 @@ it and replay."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -127,17 +128,32 @@ class WebhookDeliveries:
         reason = f"Every delivery failed for more than {hours:g} hours; last answer: {said}"
         await self._endpoint(FAILED, id=endpoint_id, grace=grace, reason=reason[:1000])
 
+    async def _post(self, message: Outgoing) -> tuple[httpx.Response, str]:
+        """The partner's answer and the start of its body. Only that start is read, raw (a huge or
+        compressed body costs nothing), and the whole exchange has one deadline: a server that
+        drips its answer does not hold a lane."""
+        async with (
+            asyncio.timeout(self.settings.webhooks.timeout_seconds),
+            self.http.stream("POST", message.url, content=message.body.encode(), headers=message.headers) as response,
+        ):
+            head = b""
+            async for chunk in response.aiter_raw():
+                head += chunk
+                if len(head) >= ANSWER_CHARS * 4:
+                    break
+        return response, head.decode("utf-8", "replace")[:ANSWER_CHARS]
+
     async def transmit(self, message: Outgoing) -> str:
         try:
-            response = await self.http.post(message.url, content=message.body.encode(), headers=message.headers)
+            response, start = await self._post(message)
         except addresses.AddressRefused as exc:
             await self._failed(message.endpoint_id, f"refused: {exc}")
             raise WebhookRefused(f"not sent: {exc}", permanent=True) from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, TimeoutError) as exc:
             said = f"no answer: {type(exc).__name__} {exc}".strip()
             await self._failed(message.endpoint_id, said)
             raise WebhookRefused(said, permanent=False) from exc
-        said = f"{response.status_code} {response.reason_phrase}: {response.text[:ANSWER_CHARS]}".strip()
+        said = f"{response.status_code} {response.reason_phrase}: {start}".strip()
         if response.is_success:
             await self._endpoint(ANSWERED, id=message.endpoint_id)
             return said
