@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.filters import LimitOffset
+from advanced_alchemy.exceptions import NotFoundError
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
@@ -28,9 +28,8 @@ from crm.domain.geo.codes import (
     clean_siren,
     invalid_code,
 )
-from crm.domain.geo.services import reference_names
+from crm.domain.geo.services import ReferenceNames, reference_names
 from crm.domain.organisations.schemas import (
-    LabelSummary,
     OrganisationCreate,
     OrganisationRead,
     OrganisationUpdate,
@@ -40,7 +39,7 @@ from crm.domain.organisations.timeline import organisation_timeline
 from crm.domain.tags.services import tag_filter
 from crm.lib.listing import ListQuery
 from crm.lib.problems import ProblemError, field_error, invalid
-from crm.lib.search import matches, searched_page
+from crm.lib.search import best_first, matches
 from crm.lib.services import Service, reading_only
 
 ENTITY_TYPE = "organisation"
@@ -69,6 +68,83 @@ def board_mandate_running(on: date) -> ColumnElement[bool]:
         Mandate.organisation_id == Organisation.id,
         Mandate.running_on(on),
     )
+
+
+# What the read shape shows of the organisation row itself.
+_READ_COLUMNS = (
+    Organisation.id,
+    Organisation.kind,
+    Organisation.name,
+    Organisation.insee_code,
+    Organisation.siren,
+    Organisation.population,
+    Organisation.departement_code,
+    Organisation.region_code,
+    Organisation.epci_siren,
+    Organisation.is_partner,
+    Organisation.email,
+    Organisation.phone,
+    Organisation.website,
+    Organisation.address,
+    Organisation.notes,
+    Organisation.created_at,
+    Organisation.updated_at,
+)
+
+
+def _details(organisation_id: Any) -> tuple[Any, ...]:
+    """Columns for a select of organisations (`organisation_id`, the id of each) outer-joined to
+    their membership: its status and start, the latest label as JSON, the tags by name."""
+    latest_label = (
+        select(func.json_build_object("year", LabelAward.year, "level", LabelAward.level, "green", LabelAward.green))
+        .where(LabelAward.organisation_id == organisation_id)
+        .order_by(LabelAward.year.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    tag_names = (
+        select(func.array_agg(aggregate_order_by(Tag.name, func.lower(Tag.name))))
+        .join(Tagging, Tagging.tag_id == Tag.id)
+        .where(Tagging.entity_type == ENTITY_TYPE, Tagging.entity_id == organisation_id)
+        .scalar_subquery()
+    )
+    return (
+        Membership.status.label("membership_status"),
+        Membership.member_since,
+        latest_label.label("latest_label"),
+        tag_names.label("tags"),
+    )
+
+
+def _shape(row: Any, names: ReferenceNames) -> dict[str, Any]:
+    """The read shape of an organisation (`OrganisationRead`, field for field and in its order)
+    from a row of `_READ_COLUMNS` and `_details`, as plain values that msgspec encodes."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "name": row.name,
+        "insee_code": row.insee_code,
+        "siren": row.siren,
+        "population": row.population,
+        "departement_code": row.departement_code,
+        "departement_name": names.departements.get(row.departement_code or ""),
+        "region_code": row.region_code,
+        "region_name": names.regions.get(row.region_code or ""),
+        "epci_siren": row.epci_siren,
+        "epci_name": names.epcis.get(row.epci_siren or ""),
+        "is_partner": row.is_partner,
+        "email": row.email,
+        "phone": row.phone,
+        "website": row.website,
+        "address": row.address,
+        "notes": row.notes,
+        "membership_status": row.membership_status,
+        "member_since": row.member_since,
+        "latest_label": row.latest_label,
+        "tags": row.tags or [],
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
 
 
 class OrganisationService(Service[Organisation]):
@@ -199,7 +275,8 @@ class OrganisationService(Service[Organisation]):
         board_member: bool | None = None,
         tag: str | None = None,
         is_partner: bool | None = None,
-    ) -> tuple[Sequence[Organisation], int]:
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of organisations in their read shape (plain values, see `_shape`), and the total."""
         await reading_only(self.session)
         conditions: list[Any] = []
         if kind:
@@ -232,116 +309,81 @@ class OrganisationService(Service[Organisation]):
             conditions.append(tag_filter(ENTITY_TYPE, Organisation.id, tag))
         if is_partner is not None:
             conditions.append(Organisation.is_partner.is_(is_partner))
+        limit, offset = query.limit, query.offset
         if query.q and not query.sort:
             # Best match first; the name settles ties so that pages do not shift.
-            return await searched_page(
-                self,
-                Organisation.search_text,
-                query.q,
-                query.limit,
-                query.offset,
-                *conditions,
-                then_by=[Organisation.name.asc()],
-            )
+            async def page(match: ColumnElement[bool], rank: Any) -> tuple[list[dict[str, Any]], int]:
+                return await self._page([match, *conditions], [(rank, True), (Organisation.name, False)], limit, offset)
+
+            async def count(match: ColumnElement[bool]) -> int:
+                return await self.count(match, *conditions)
+
+            items, total = await best_first(Organisation.search_text, query.q, offset, page, count)
+            return list(items), total
         if query.q:
             conditions.append(matches(Organisation.search_text, query.q))
-        sort = query.sort or "name"
-        if sort.lstrip("-") == "name":
+        field, descending = query.order(sortable, "name")
+        if field == "name":
             # As a reader expects, whatever the database collation: Élancourt among the E, not after Z.
-            readable = func.crm_search_text(Organisation.name)
-            order_by: list[Any] = (
-                [readable.desc(), Organisation.name.desc()]
-                if sort.startswith("-")
-                else [readable.asc(), Organisation.name.asc()]
-            )
+            order = [(func.crm_search_text(Organisation.name), descending), (Organisation.name, descending)]
         else:
-            return await self.get_many_and_count(*query.filters(sortable, "name"), *conditions)
-        return await self.get_many_and_count(
-            LimitOffset(limit=query.limit, offset=query.offset), *conditions, order_by=order_by
-        )
+            # The id settles ties (many records share a creation time): pages do not shift.
+            order = [(getattr(Organisation, field), descending), (Organisation.id, descending)]
+        items, total = await self._page(conditions, order, limit, offset)
+        if not items and offset:
+            total = await self.count(*conditions)
+        return items, total
 
-    async def read(self, organisations: Sequence[Organisation]) -> list[OrganisationRead]:
-        """The read shape of a page of organisations, with a handful of batched queries whatever
-        the page size: names from the reference tables, membership, latest label, tags."""
-        if not organisations:
-            return []
-        session = self.session
-        ids = [o.id for o in organisations]
-        names = await reference_names(session)
-        # Membership, latest label and tags in one query for the page: a round trip each would be
-        # a wait each when the machine is busy.
-        latest_label = (
-            select(
-                func.json_build_object("year", LabelAward.year, "level", LabelAward.level, "green", LabelAward.green)
+    async def _page(
+        self, conditions: Sequence[Any], order: Sequence[tuple[Any, bool]], limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One statement for a page: the organisations meeting `conditions` in `order` (expression,
+        descending), their total (a window count: the sort reads every match anyway; past the last
+        page no row carries it and it reads 0), then membership, latest label and tags for the
+        page's rows only. Only the columns shown are read, into plain values: no ORM objects."""
+        keys = [expression.label(f"sort_{i}") for i, (expression, _) in enumerate(order)]
+        directions = [descending for _, descending in order]
+        found = (
+            select(*_READ_COLUMNS, *keys, func.count().over().label("total"))
+            .where(*conditions)
+            .order_by(*(key.desc() if d else key.asc() for key, d in zip(keys, directions, strict=True)))
+            .limit(limit)
+            .offset(offset)
+            .subquery("found")
+        )
+        outer_keys = [found.c[f"sort_{i}"] for i in range(len(keys))]
+        rows = (
+            await self.session.execute(
+                select(found, *_details(found.c.id))
+                .outerjoin(Membership, Membership.organisation_id == found.c.id)
+                .order_by(*(key.desc() if d else key.asc() for key, d in zip(outer_keys, directions, strict=True)))
             )
-            .where(LabelAward.organisation_id == Organisation.id)
-            .order_by(LabelAward.year.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        tag_names = (
-            select(func.array_agg(aggregate_order_by(Tag.name, func.lower(Tag.name))))
-            .join(Tagging, Tagging.tag_id == Tag.id)
-            .where(Tagging.entity_type == ENTITY_TYPE, Tagging.entity_id == Organisation.id)
-            .scalar_subquery()
-        )
-        details = {
-            row.id: row
-            for row in (
-                await session.execute(
-                    select(
-                        Organisation.id,
-                        Membership.status,
-                        Membership.member_since,
-                        latest_label.label("latest_label"),
-                        tag_names.label("tags"),
-                    )
-                    .outerjoin(Membership, Membership.organisation_id == Organisation.id)
-                    .where(Organisation.id.in_(ids))
-                )
-            ).all()
-        }
+        ).all()
+        names = await reference_names(self.session)
+        return [_shape(row, names) for row in rows], rows[0].total if rows else 0
 
-        result = []
-        for o in organisations:
-            # Without a transaction (a list page), an organisation may go between the two queries.
-            detail = details.get(o.id)
-            result.append(
-                OrganisationRead(
-                    id=o.id,
-                    kind=o.kind,
-                    name=o.name,
-                    insee_code=o.insee_code,
-                    siren=o.siren,
-                    population=o.population,
-                    departement_code=o.departement_code,
-                    departement_name=names.departements.get(o.departement_code or ""),
-                    region_code=o.region_code,
-                    region_name=names.regions.get(o.region_code or ""),
-                    epci_siren=o.epci_siren,
-                    epci_name=names.epcis.get(o.epci_siren or ""),
-                    is_partner=o.is_partner,
-                    email=o.email,
-                    phone=o.phone,
-                    website=o.website,
-                    address=o.address,
-                    notes=o.notes,
-                    membership_status=detail.status if detail else None,
-                    member_since=detail.member_since if detail else None,
-                    latest_label=LabelSummary(**detail.latest_label) if detail and detail.latest_label else None,
-                    tags=(detail.tags if detail else None) or [],
-                    created_at=o.created_at,
-                    updated_at=o.updated_at,
-                )
+    async def read(self, organisation_id: UUID) -> dict[str, Any]:
+        """One organisation in its read shape (plain values); 404 when there is none."""
+        await reading_only(self.session)
+        row = (
+            await self.session.execute(
+                select(*_READ_COLUMNS, *_details(Organisation.id))
+                .outerjoin(Membership, Membership.organisation_id == Organisation.id)
+                .where(Organisation.id == organisation_id)
             )
-        return result
+        ).one_or_none()
+        if row is None:
+            raise NotFoundError(f"No organisation has the id {organisation_id}")
+        return _shape(row, await reference_names(self.session))
 
     async def timeline(self, org_id: UUID, limit: int, offset: int) -> tuple[list[TimelineEntry], int]:
         """The member's whole story, newest first (see `timeline.py`)."""
         return await organisation_timeline(self.session, org_id, limit, offset)
 
     async def read_one(self, organisation: Organisation) -> OrganisationRead:
-        return (await self.read([organisation]))[0]
+        """The read shape of an organisation just written (in the request's transaction)."""
+        await self.session.flush()
+        return OrganisationRead(**await self.read(organisation.id))
 
     async def attached(self, org_id: UUID) -> dict[str, int]:
         """How many records of each kind hang on the organisation, in one query."""

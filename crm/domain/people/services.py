@@ -11,8 +11,7 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from advanced_alchemy.filters import LimitOffset
-from pydantic import TypeAdapter
+import msgspec
 from sqlalchemy import (
     ColumnElement,
     Text,
@@ -36,7 +35,6 @@ from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.tag import Tag, Tagging
 from crm.domain.geo.codes import clean_region_code
 from crm.domain.people.schemas import (
-    CurrentPosition,
     JobChange,
     JobChangeRead,
     PersonCreate,
@@ -118,7 +116,6 @@ _READ_COLUMNS = (
     Person.created_at,
     Person.updated_at,
 )
-_CURRENT_POSITIONS: TypeAdapter[list[CurrentPosition]] = TypeAdapter(list[CurrentPosition])
 
 
 def _current_positions_and_tags(person_id: Any, today: date) -> tuple[Any, Any]:
@@ -169,22 +166,27 @@ def _current_positions_and_tags(person_id: Any, today: date) -> tuple[Any, Any]:
     return positions, tags
 
 
-def _person_read(person: Any, positions: str, tags: list[str]) -> PersonRead:
-    """The read shape of a person (an ORM object or a row of `_READ_COLUMNS`), with the two columns
-    of `_current_positions_and_tags`."""
-    return PersonRead(
-        id=person.id,
-        first_name=person.first_name,
-        last_name=person.last_name,
-        email=person.email,
-        phone=person.phone,
-        language=person.language,
-        notes=person.notes,
-        positions=_CURRENT_POSITIONS.validate_json(positions),
-        tags=tags,
-        created_at=person.created_at,
-        updated_at=person.updated_at,
-    )
+def _shape(person: Any, positions: str, tags: list[str]) -> dict[str, Any]:
+    """The read shape of a person (`PersonRead`, field for field and in its order) from an ORM
+    object or a row of `_READ_COLUMNS`, with the two columns of `_current_positions_and_tags`, as
+    plain values that msgspec encodes (the positions' JSON is PostgreSQL's, keys as in
+    `CurrentPosition`)."""
+    return {
+        "id": person.id,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "phone": person.phone,
+        "language": person.language,
+        "notes": person.notes,
+        "positions": _decode_json(positions),
+        "tags": tags,
+        "created_at": person.created_at,
+        "updated_at": person.updated_at,
+    }
+
+
+_decode_json = msgspec.json.Decoder().decode
 
 
 class PersonService(Service[Person]):
@@ -229,7 +231,7 @@ class PersonService(Service[Person]):
         board_member: bool | None = None,
         tag: str | None = None,
         today: date | None = None,
-    ) -> tuple[list[PersonRead], int]:
+    ) -> tuple[list[dict[str, Any]], int]:
         today = today or date.today()
         await reading_only(self.session)
         conditions: list[ColumnElement[bool]] = []
@@ -264,8 +266,7 @@ class PersonService(Service[Person]):
         if query.q and not query.sort:
             # Best match first (as for organisations); names settle ties so that pages do not shift.
             return await self._searched(query, today, *conditions)
-        sort = query.sort or "last_name"
-        field = sort.lstrip("-")
+        field, descending = query.order(sortable, "last_name")
         names = {
             "last_name": [Person.last_name, Person.first_name],
             "first_name": [Person.first_name, Person.last_name],
@@ -274,40 +275,57 @@ class PersonService(Service[Person]):
             # As a reader expects, whatever the database collation: Étienne among the E, not after Z.
             # The raw names and the id settle ties so that pages do not shift.
             columns: list[Any] = [func.crm_search_text(c) for c in names[field]] + [*names[field], Person.id]
-            order_by: list[Any] = [c.desc() if sort.startswith("-") else c.asc() for c in columns]
-            items, total = await self.get_many_and_count(
-                LimitOffset(limit=query.limit, offset=query.offset), *conditions, order_by=order_by
-            )
         else:
-            items, total = await self.get_many_and_count(*query.filters(sortable, "last_name"), *conditions)
-        return await self.reads(items, today), total
+            columns = [getattr(Person, field), Person.id]
+        items, total = await self._page(
+            conditions, [(c, descending) for c in columns], query.limit, query.offset, today
+        )
+        if not items and query.offset:
+            total = await self.count(*conditions)
+        return items, total
+
+    async def _page(
+        self,
+        conditions: Sequence[ColumnElement[bool]],
+        order: Sequence[tuple[Any, bool]],
+        limit: int,
+        offset: int,
+        today: date,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of people in their read shape, and their total, in one query: the people meeting
+        `conditions` in `order` (expression, descending) with a window count (past the last page no
+        row carries it: it reads 0), then the page's current positions and tags. Only the columns
+        shown are read, into plain values without ORM objects: on the busiest list of the admin the
+        time spent outside PostgreSQL counted as much as the search."""
+        keys = [expression.label(f"sort_{i}") for i, (expression, _) in enumerate(order)]
+        directions = [descending for _, descending in order]
+        found = (
+            select(*_READ_COLUMNS, *keys, func.count().over().label("total"))
+            .where(*conditions)
+            .order_by(*(key.desc() if d else key.asc() for key, d in zip(keys, directions, strict=True)))
+            .limit(limit)
+            .offset(offset)
+            .subquery("found")
+        )
+        outer_keys = [found.c[f"sort_{i}"] for i in range(len(keys))]
+        rows = (
+            await self.session.execute(
+                select(found, *_current_positions_and_tags(found.c.id, today)).order_by(
+                    *(key.desc() if d else key.asc() for key, d in zip(outer_keys, directions, strict=True))
+                )
+            )
+        ).all()
+        return [_shape(row, row.positions, row.tags) for row in rows], rows[0].total if rows else 0
 
     async def _searched(
         self, query: ListQuery, today: date, *conditions: ColumnElement[bool]
-    ) -> tuple[list[PersonRead], int]:
-        """The searched list in one query: the page, its total, and each person's current positions
-        and tags. Only the columns shown are read, into read shapes without ORM objects: on the
-        busiest list of the admin the time spent outside PostgreSQL counted as much as the search."""
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The searched list: best match first, then by name."""
         assert query.q is not None
-        session = self.session
 
-        async def page(match: ColumnElement[bool], rank: Any) -> tuple[list[PersonRead], int]:
-            found = (
-                select(*_READ_COLUMNS, rank.label("rank"), func.count().over().label("total"))
-                .where(match, *conditions)
-                .order_by(rank.desc(), Person.last_name, Person.first_name, Person.id)
-                .limit(query.limit)
-                .offset(query.offset)
-                .subquery("found")
-            )
-            rows = (
-                await session.execute(
-                    select(found, *_current_positions_and_tags(found.c.id, today)).order_by(
-                        found.c.rank.desc(), found.c.last_name, found.c.first_name, found.c.id
-                    )
-                )
-            ).all()
-            return [_person_read(row, row.positions, row.tags) for row in rows], rows[0].total if rows else 0
+        async def page(match: ColumnElement[bool], rank: Any) -> tuple[list[dict[str, Any]], int]:
+            order = [(rank, True), (Person.last_name, False), (Person.first_name, False), (Person.id, False)]
+            return await self._page([match, *conditions], order, query.limit, query.offset, today)
 
         async def count(match: ColumnElement[bool]) -> int:
             return await self.count(match, *conditions)
@@ -316,8 +334,7 @@ class PersonService(Service[Person]):
         return list(items), total
 
     async def reads(self, people: Sequence[Person], today: date | None = None) -> list[PersonRead]:
-        """Read shapes for a page of people: current positions and tags, in one query for the page
-        (a round trip fewer on every list: each one is a wait when the machine is busy)."""
+        """Read shapes for people just read or written: current positions and tags, in one query."""
         if not people:
             return []
         rows = await self.session.execute(
@@ -326,7 +343,7 @@ class PersonService(Service[Person]):
             )
         )
         held = {row.id: (row.positions, row.tags) for row in rows}
-        return [_person_read(p, *held[p.id]) for p in people]
+        return [PersonRead(**_shape(p, *held[p.id])) for p in people]
 
     async def delete_person(self, person_id: UUID, confirm: Literal["detach"] | None) -> None:
         """A person who held positions or board seats is only deleted with them, when asked to."""
