@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.exceptions import NotFoundError
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from crm.db.models.board import Mandate
@@ -37,9 +37,9 @@ from crm.domain.organisations.schemas import (
 )
 from crm.domain.organisations.timeline import organisation_timeline
 from crm.domain.tags.services import tag_filter
-from crm.lib.listing import ListQuery
+from crm.lib.listing import ListQuery, kept, page_params, page_statement
 from crm.lib.problems import ProblemError, field_error, invalid
-from crm.lib.search import best_first, matches
+from crm.lib.search import Search, best_first, matches
 from crm.lib.services import Service, reading_only
 
 ENTITY_TYPE = "organisation"
@@ -113,6 +113,26 @@ def _details(organisation_id: Any) -> tuple[Any, ...]:
         Membership.member_since,
         latest_label.label("latest_label"),
         tag_names.label("tags"),
+    )
+
+
+def _page_statement(conditions: Sequence[Any], order: Sequence[tuple[Any, bool]]) -> Select[Any]:
+    """A page of organisations in one statement (see `page_statement`), with their details."""
+    return page_statement(
+        _READ_COLUMNS,
+        conditions,
+        order,
+        lambda found: select(found, *_details(found.c.id)).outerjoin(
+            Membership, Membership.organisation_id == found.c.id
+        ),
+    )
+
+
+def _one_statement() -> Select[Any]:
+    return (
+        select(*_READ_COLUMNS, *_details(Organisation.id))
+        .outerjoin(Membership, Membership.organisation_id == Organisation.id)
+        .where(Organisation.id == bindparam("id"))
     )
 
 
@@ -309,69 +329,55 @@ class OrganisationService(Service[Organisation]):
             conditions.append(tag_filter(ENTITY_TYPE, Organisation.id, tag))
         if is_partner is not None:
             conditions.append(Organisation.is_partner.is_(is_partner))
-        limit, offset = query.limit, query.offset
         if query.q and not query.sort:
             # Best match first; the name settles ties so that pages do not shift.
-            async def page(match: ColumnElement[bool], rank: Any) -> tuple[list[dict[str, Any]], int]:
-                return await self._page([match, *conditions], [(rank, True), (Organisation.name, False)], limit, offset)
+            search = Search.of(query.q)
 
-            async def count(match: ColumnElement[bool]) -> int:
-                return await self.count(match, *conditions)
+            async def page(fuzzy: bool) -> tuple[list[dict[str, Any]], int]:
+                def build() -> Select[Any]:
+                    where = [search.matches(Organisation.search_text, fuzzy), *conditions]
+                    order = [(search.rank(Organisation.search_text, fuzzy), True), (Organisation.name, False)]
+                    return _page_statement(where, order)
 
-            items, total = await best_first(Organisation.search_text, query.q, offset, page, count)
+                key = None if conditions else ("organisations searched", search.shape, fuzzy)
+                return await self._page(kept(key, build), query, search.params)
+
+            async def count(fuzzy: bool) -> int:
+                return await self.count(search.matches(Organisation.search_text, fuzzy), *conditions)
+
+            items, total = await best_first(search, query.offset, page, count)
             return list(items), total
         if query.q:
             conditions.append(matches(Organisation.search_text, query.q))
         field, descending = query.order(sortable, "name")
-        if field == "name":
-            # As a reader expects, whatever the database collation: Élancourt among the E, not after Z.
-            order = [(func.crm_search_text(Organisation.name), descending), (Organisation.name, descending)]
-        else:
-            # The id settles ties (many records share a creation time): pages do not shift.
-            order = [(getattr(Organisation, field), descending), (Organisation.id, descending)]
-        items, total = await self._page(conditions, order, limit, offset)
-        if not items and offset:
+
+        def build() -> Select[Any]:
+            if field == "name":
+                # As a reader expects, whatever the collation: Élancourt among the E, not after Z.
+                order = [(func.crm_search_text(Organisation.name), descending), (Organisation.name, descending)]
+            else:
+                # The id settles ties (many records share a creation time): pages do not shift.
+                order = [(getattr(Organisation, field), descending), (Organisation.id, descending)]
+            return _page_statement(conditions, order)
+
+        items, total = await self._page(
+            kept(None if conditions else ("organisations", field, descending), build), query
+        )
+        if not items and query.offset:
             total = await self.count(*conditions)
         return items, total
 
     async def _page(
-        self, conditions: Sequence[Any], order: Sequence[tuple[Any, bool]], limit: int, offset: int
+        self, statement: Select[Any], query: ListQuery, params: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], int]:
-        """One statement for a page: the organisations meeting `conditions` in `order` (expression,
-        descending), their total (a window count: the sort reads every match anyway; past the last
-        page no row carries it and it reads 0), then membership, latest label and tags for the
-        page's rows only. Only the columns shown are read, into plain values: no ORM objects."""
-        keys = [expression.label(f"sort_{i}") for i, (expression, _) in enumerate(order)]
-        directions = [descending for _, descending in order]
-        found = (
-            select(*_READ_COLUMNS, *keys, func.count().over().label("total"))
-            .where(*conditions)
-            .order_by(*(key.desc() if d else key.asc() for key, d in zip(keys, directions, strict=True)))
-            .limit(limit)
-            .offset(offset)
-            .subquery("found")
-        )
-        outer_keys = [found.c[f"sort_{i}"] for i in range(len(keys))]
-        rows = (
-            await self.session.execute(
-                select(found, *_details(found.c.id))
-                .outerjoin(Membership, Membership.organisation_id == found.c.id)
-                .order_by(*(key.desc() if d else key.asc() for key, d in zip(outer_keys, directions, strict=True)))
-            )
-        ).all()
+        rows = (await self.session.execute(statement, {**page_params(query), **(params or {})})).all()
         names = await reference_names(self.session)
         return [_shape(row, names) for row in rows], rows[0].total if rows else 0
 
     async def read(self, organisation_id: UUID) -> dict[str, Any]:
         """One organisation in its read shape (plain values); 404 when there is none."""
         await reading_only(self.session)
-        row = (
-            await self.session.execute(
-                select(*_READ_COLUMNS, *_details(Organisation.id))
-                .outerjoin(Membership, Membership.organisation_id == Organisation.id)
-                .where(Organisation.id == organisation_id)
-            )
-        ).one_or_none()
+        row = (await self.session.execute(kept("organisation", _one_statement), {"id": organisation_id})).one_or_none()
         if row is None:
             raise NotFoundError(f"No organisation has the id {organisation_id}")
         return _shape(row, await reference_names(self.session))

@@ -14,9 +14,12 @@ from uuid import UUID
 import msgspec
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    Select,
     Text,
     Uuid,
     any_,
+    bindparam,
     cast,
     exists,
     func,
@@ -45,10 +48,10 @@ from crm.domain.people.schemas import (
     PositionUpdate,
 )
 from crm.domain.tags.services import tag_filter
-from crm.lib.listing import ListQuery
+from crm.lib.listing import ListQuery, kept, page_params, page_statement
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
-from crm.lib.search import best_first, matches, organisation_matches, person_matches, text_matches
+from crm.lib.search import Search, best_first, matches, organisation_matches, person_matches, text_matches
 from crm.lib.services import Service, reading_only
 from crm.lib.words import words
 
@@ -118,7 +121,7 @@ _READ_COLUMNS = (
 )
 
 
-def _current_positions_and_tags(person_id: Any, today: date) -> tuple[Any, Any]:
+def _current_positions_and_tags(person_id: Any, today: date | ColumnElement[date]) -> tuple[Any, Any]:
     """Two columns for a select of people (`person_id`, the id of each): their current positions,
     most recently started first, as JSON text, and their tags by name; read with the people in
     the same query."""
@@ -164,6 +167,17 @@ def _current_positions_and_tags(person_id: Any, today: date) -> tuple[Any, Any]:
         .label("tags")
     )
     return positions, tags
+
+
+def _page_statement(conditions: Sequence[ColumnElement[bool]], order: Sequence[tuple[Any, bool]]) -> Select[Any]:
+    """A page of people in one statement (see `page_statement`) with their current positions and
+    tags on the day given at each run (`today`)."""
+    return page_statement(
+        _READ_COLUMNS,
+        conditions,
+        order,
+        lambda found: select(found, *_current_positions_and_tags(found.c.id, bindparam("today", type_=Date))),
+    )
 
 
 def _shape(person: Any, positions: str, tags: list[str]) -> dict[str, Any]:
@@ -265,72 +279,55 @@ class PersonService(Service[Person]):
             conditions.append(tag_filter(PERSON_ENTITY, Person.id, tag))
         if query.q and not query.sort:
             # Best match first (as for organisations); names settle ties so that pages do not shift.
-            return await self._searched(query, today, *conditions)
+            return await self._searched(query, today, conditions)
         field, descending = query.order(sortable, "last_name")
-        names = {
-            "last_name": [Person.last_name, Person.first_name],
-            "first_name": [Person.first_name, Person.last_name],
-        }
-        if field in names:
-            # As a reader expects, whatever the database collation: Étienne among the E, not after Z.
-            # The raw names and the id settle ties so that pages do not shift.
-            columns: list[Any] = [func.crm_search_text(c) for c in names[field]] + [*names[field], Person.id]
-        else:
-            columns = [getattr(Person, field), Person.id]
-        items, total = await self._page(
-            conditions, [(c, descending) for c in columns], query.limit, query.offset, today
-        )
+
+        def build() -> Select[Any]:
+            names = {
+                "last_name": [Person.last_name, Person.first_name],
+                "first_name": [Person.first_name, Person.last_name],
+            }
+            if field in names:
+                # As a reader expects, whatever the collation: Étienne among the E, not after Z.
+                # The raw names and the id settle ties so that pages do not shift.
+                columns: list[Any] = [func.crm_search_text(c) for c in names[field]] + [*names[field], Person.id]
+            else:
+                columns = [getattr(Person, field), Person.id]
+            return _page_statement(conditions, [(c, descending) for c in columns])
+
+        statement = kept(None if conditions else ("people", field, descending), build)
+        items, total = await self._page(statement, query, today)
         if not items and query.offset:
             total = await self.count(*conditions)
         return items, total
 
     async def _page(
-        self,
-        conditions: Sequence[ColumnElement[bool]],
-        order: Sequence[tuple[Any, bool]],
-        limit: int,
-        offset: int,
-        today: date,
+        self, statement: Select[Any], query: ListQuery, today: date, params: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], int]:
-        """A page of people in their read shape, and their total, in one query: the people meeting
-        `conditions` in `order` (expression, descending) with a window count (past the last page no
-        row carries it: it reads 0), then the page's current positions and tags. Only the columns
-        shown are read, into plain values without ORM objects: on the busiest list of the admin the
-        time spent outside PostgreSQL counted as much as the search."""
-        keys = [expression.label(f"sort_{i}") for i, (expression, _) in enumerate(order)]
-        directions = [descending for _, descending in order]
-        found = (
-            select(*_READ_COLUMNS, *keys, func.count().over().label("total"))
-            .where(*conditions)
-            .order_by(*(key.desc() if d else key.asc() for key, d in zip(keys, directions, strict=True)))
-            .limit(limit)
-            .offset(offset)
-            .subquery("found")
-        )
-        outer_keys = [found.c[f"sort_{i}"] for i in range(len(keys))]
-        rows = (
-            await self.session.execute(
-                select(found, *_current_positions_and_tags(found.c.id, today)).order_by(
-                    *(key.desc() if d else key.asc() for key, d in zip(outer_keys, directions, strict=True))
-                )
-            )
-        ).all()
+        values = {**page_params(query), "today": today, **(params or {})}
+        rows = (await self.session.execute(statement, values)).all()
         return [_shape(row, row.positions, row.tags) for row in rows], rows[0].total if rows else 0
 
     async def _searched(
-        self, query: ListQuery, today: date, *conditions: ColumnElement[bool]
+        self, query: ListQuery, today: date, conditions: list[ColumnElement[bool]]
     ) -> tuple[list[dict[str, Any]], int]:
         """The searched list: best match first, then by name."""
         assert query.q is not None
+        search = Search.of(query.q)
 
-        async def page(match: ColumnElement[bool], rank: Any) -> tuple[list[dict[str, Any]], int]:
-            order = [(rank, True), (Person.last_name, False), (Person.first_name, False), (Person.id, False)]
-            return await self._page([match, *conditions], order, query.limit, query.offset, today)
+        async def page(fuzzy: bool) -> tuple[list[dict[str, Any]], int]:
+            def build() -> Select[Any]:
+                rank = search.rank(Person.search_text, fuzzy)
+                order = [(rank, True), (Person.last_name, False), (Person.first_name, False), (Person.id, False)]
+                return _page_statement([search.matches(Person.search_text, fuzzy), *conditions], order)
 
-        async def count(match: ColumnElement[bool]) -> int:
-            return await self.count(match, *conditions)
+            key = None if conditions else ("people searched", search.shape, fuzzy)
+            return await self._page(kept(key, build), query, today, search.params)
 
-        items, total = await best_first(Person.search_text, query.q, query.offset, page, count)
+        async def count(fuzzy: bool) -> int:
+            return await self.count(search.matches(Person.search_text, fuzzy), *conditions)
+
+        items, total = await best_first(search, query.offset, page, count)
         return list(items), total
 
     async def reads(self, people: Sequence[Person], today: date | None = None) -> list[PersonRead]:
