@@ -95,7 +95,8 @@ def json_response(content: Any) -> Response[Any]:
     """`content` (plain dicts, lists, UUIDs, dates, enums) encoded once by msgspec, for the
     busiest reads: building pydantic read shapes only for Litestar to dump them again cost more
     than the page's SQL. The handler still declares its read shape (`Response[Page[X]]`), so the
-    OpenAPI document is unchanged; the shape is the service's to keep (tests compare both)."""
+    OpenAPI document is unchanged; the shape is the service's to keep, field for field
+    (tests/test_api_fuzz.py checks every answer against the document)."""
     return Response(content=_encode(content), media_type=MediaType.JSON)
 
 
