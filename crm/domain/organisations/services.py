@@ -40,7 +40,7 @@ from crm.domain.tags.services import tag_filter
 from crm.lib.listing import ListQuery, kept, page_params, page_statement
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.search import Search, best_first, matches
-from crm.lib.services import Service, reading_only
+from crm.lib.services import Service, read_rows, reading_only
 
 ENTITY_TYPE = "organisation"
 
@@ -370,14 +370,15 @@ class OrganisationService(Service[Organisation]):
     async def _page(
         self, statement: Select[Any], query: ListQuery, params: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], int]:
-        rows = (await self.session.execute(statement, {**page_params(query), **(params or {})})).all()
+        rows = await read_rows(self.session, statement, {**page_params(query), **(params or {})})
         names = await reference_names(self.session)
         return [_shape(row, names) for row in rows], rows[0].total if rows else 0
 
     async def read(self, organisation_id: UUID) -> dict[str, Any]:
         """One organisation in its read shape (plain values); 404 when there is none."""
         await reading_only(self.session)
-        row = (await self.session.execute(kept("organisation", _one_statement), {"id": organisation_id})).one_or_none()
+        rows = await read_rows(self.session, kept("organisation", _one_statement), {"id": organisation_id})
+        row = rows[0] if rows else None
         if row is None:
             raise NotFoundError(f"No organisation has the id {organisation_id}")
         return _shape(row, await reference_names(self.session))

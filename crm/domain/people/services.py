@@ -52,7 +52,7 @@ from crm.lib.listing import ListQuery, kept, page_params, page_statement
 from crm.lib.problems import ProblemError, field_error, invalid
 from crm.lib.schemas import normalise_email
 from crm.lib.search import Search, best_first, matches, organisation_matches, person_matches, text_matches
-from crm.lib.services import Service, reading_only
+from crm.lib.services import Service, read_rows, reading_only
 from crm.lib.words import words
 
 PERSON_ENTITY = "person"
@@ -305,7 +305,7 @@ class PersonService(Service[Person]):
         self, statement: Select[Any], query: ListQuery, today: date, params: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], int]:
         values = {**page_params(query), "today": today, **(params or {})}
-        rows = (await self.session.execute(statement, values)).all()
+        rows = await read_rows(self.session, statement, values)
         return [_shape(row, row.positions, row.tags) for row in rows], rows[0].total if rows else 0
 
     async def _searched(
