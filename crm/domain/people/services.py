@@ -180,23 +180,24 @@ def _page_statement(conditions: Sequence[ColumnElement[bool]], order: Sequence[t
     )
 
 
-def _shape(person: Any, positions: str, tags: list[str]) -> dict[str, Any]:
-    """The read shape of a person (`PersonRead`, field for field and in its order) from an ORM
-    object or a row of `_READ_COLUMNS`, with the two columns of `_current_positions_and_tags`, as
-    plain values that msgspec encodes (the positions' JSON is PostgreSQL's, keys as in
-    `CurrentPosition`)."""
+def _shape(values: Sequence[Any], positions: str, tags: list[str]) -> dict[str, Any]:
+    """The read shape of a person (`PersonRead`, field for field and in its order) from the values
+    of `_READ_COLUMNS` (a row's first columns, read by position: by name it cost a page a tenth of
+    its time) and the two columns of `_current_positions_and_tags`, as plain values that msgspec
+    encodes (the positions' JSON is PostgreSQL's, keys as in `CurrentPosition`)."""
+    id_, first_name, last_name, email, phone, language, notes, created_at, updated_at = values[: len(_READ_COLUMNS)]
     return {
-        "id": person.id,
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "email": person.email,
-        "phone": person.phone,
-        "language": person.language,
-        "notes": person.notes,
+        "id": id_,
+        "first_name": first_name,
+        "last_name": last_name,
+        "email": email,
+        "phone": phone,
+        "language": language,
+        "notes": notes,
         "positions": _decode_json(positions),
         "tags": tags,
-        "created_at": person.created_at,
-        "updated_at": person.updated_at,
+        "created_at": created_at,
+        "updated_at": updated_at,
     }
 
 
@@ -306,7 +307,8 @@ class PersonService(Service[Person]):
     ) -> tuple[list[dict[str, Any]], int]:
         values = {**page_params(query), "today": today, **(params or {})}
         rows = await read_rows(self.session, statement, values)
-        return [_shape(row, row.positions, row.tags) for row in rows], rows[0].total if rows else 0
+        # Each row: `_READ_COLUMNS`, the sort keys, the total, then positions and tags.
+        return [_shape(row, *row[-2:]) for row in rows], rows[0].total if rows else 0
 
     async def _searched(
         self, query: ListQuery, today: date, conditions: list[ColumnElement[bool]]
@@ -340,7 +342,8 @@ class PersonService(Service[Person]):
             )
         )
         held = {row.id: (row.positions, row.tags) for row in rows}
-        return [PersonRead(**_shape(p, *held[p.id])) for p in people]
+        columns = [column.key for column in _READ_COLUMNS]
+        return [PersonRead(**_shape([getattr(p, c) for c in columns], *held[p.id])) for p in people]
 
     async def delete_person(self, person_id: UUID, confirm: Literal["detach"] | None) -> None:
         """A person who held positions or board seats is only deleted with them, when asked to."""
