@@ -42,7 +42,7 @@ from crm.domain.publications.controllers import PublicationController
 from crm.domain.segments.controllers import SegmentController
 from crm.domain.staff.controllers import StaffController
 from crm.domain.staff.login import AuthController, LoginController
-from crm.domain.system.controllers import HealthController, SystemController
+from crm.domain.system.controllers import HealthController, Readiness, SystemController
 from crm.domain.tags.controllers import TagController
 from crm.domain.webhooks.controllers import WebhookDeliveryController, WebhookEndpointController
 from crm.lib.json_body import JsonBodyRequest
@@ -160,13 +160,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def health_lifespan(app: Litestar) -> AsyncIterator[None]:
         # /health/ready asks PostgreSQL on a connection of its own: when every pooled connection
         # is busy serving requests, readiness must not queue behind them (and fail a probe).
-        app.state.health_engine = create_async_engine(
-            settings.database_url, pool_size=1, max_overflow=0, pool_pre_ping=False
-        )
+        engine = create_async_engine(settings.database_url, pool_size=1, max_overflow=0, pool_pre_ping=False)
+        app.state.readiness = Readiness(engine, app.state.redis)
+        probing = asyncio.create_task(app.state.readiness.run())
         try:
             yield
         finally:
-            await app.state.health_engine.dispose()
+            probing.cancel()
+            await asyncio.wait({probing}, timeout=5)
+            await engine.dispose()
 
     prometheus = PrometheusConfig(app_name="crm", prefix="crm", group_path=True, exclude=["/metrics", "/health"])
 

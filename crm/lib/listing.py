@@ -5,15 +5,20 @@ call `list_and_count` the same way everywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, cast
 
+import msgspec
 from advanced_alchemy.filters import LimitOffset, OrderBy, StatementFilter
+from litestar import MediaType, Response
 from litestar.di import Provide
 from litestar.params import Parameter
+from sqlalchemy import Integer, Select, Subquery, bindparam, func, select
 
 from crm.lib.problems import invalid
+
+T = TypeVar("T")
 
 MAX_LIMIT = 500
 # Far beyond any table here, and far below what PostgreSQL's OFFSET (a bigint) can take.
@@ -28,13 +33,18 @@ class ListQuery:
     sort: str | None
     q: str | None
 
-    def filters(self, sortable: frozenset[str], default_sort: str) -> list[StatementFilter]:
+    def order(self, sortable: frozenset[str], default_sort: str) -> tuple[str, bool]:
+        """The field to sort on and whether in reverse (`-field`); a field off the list is a 400."""
         sort = self.sort or default_sort
         field = sort.lstrip("-")
         if field not in sortable:
             raise invalid("sort", f"cannot sort on {field!r}; choose one of {', '.join(sorted(sortable))}")
+        return field, sort.startswith("-")
+
+    def filters(self, sortable: frozenset[str], default_sort: str) -> list[StatementFilter]:
+        field, descending = self.order(sortable, default_sort)
         return [
-            OrderBy(field_name=field, sort_order="desc" if sort.startswith("-") else "asc"),
+            OrderBy(field_name=field, sort_order="desc" if descending else "asc"),
             LimitOffset(limit=self.limit, offset=self.offset),
         ]
 
@@ -79,3 +89,65 @@ def list_query(sortable: Iterable[str]) -> Provide:
 
 def page(items: list[Any], total: int, query: ListQuery) -> dict[str, Any]:
     return {"items": items, "total": total, "limit": query.limit, "offset": query.offset}
+
+
+def json_response(content: Any) -> Response[Any]:
+    """`content` (plain dicts, lists, UUIDs, dates, enums) encoded once by msgspec, for the
+    busiest reads: building pydantic read shapes only for Litestar to dump them again cost more
+    than the page's SQL. The handler still declares its read shape (`Response[Page[X]]`), so the
+    OpenAPI document is unchanged; the shape is the service's to keep, field for field
+    (tests/test_api_fuzz.py checks every answer against the document)."""
+    return Response(content=_encode(content), media_type=MediaType.JSON)
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+# ---- a page in one statement, built once per shape --------------------------------------------
+
+_KEPT: dict[Hashable, Any] = {}
+_KEPT_AT_MOST = 512
+
+
+def kept(key: Hashable | None, build: Callable[[], T]) -> T:
+    """The statement built for `key` (what decides its SQL: the sort, the search's shape...),
+    built by `build` the first time. Building a list's statement cost the API process more than
+    running it; the values (page, words typed, day) are bind parameters given at each run.
+    `key` None: a statement of its own (filters hold their values), built each time."""
+    if key is None:
+        return build()
+    statement = _KEPT.get(key)
+    if statement is None:
+        if len(_KEPT) >= _KEPT_AT_MOST:  # shapes are few; a flood of odd ones must not grow it
+            _KEPT.clear()
+        statement = _KEPT[key] = build()
+    return cast(T, statement)
+
+
+def page_statement(
+    columns: Sequence[Any],
+    conditions: Sequence[Any],
+    order: Sequence[tuple[Any, bool]],
+    details: Callable[[Subquery], Select[Any]],
+) -> Select[Any]:
+    """A page of records in one statement: the `columns` of the records meeting `conditions`, in
+    `order` (expression, descending), with their total in a `total` column (a window count: the
+    sort reads every match anyway; past the last page no row carries it), then what `details`
+    selects for the page's rows only (from the `found` subquery). Its page is given at each run
+    (`page_params`)."""
+    keys = [expression.label(f"sort_{i}") for i, (expression, _) in enumerate(order)]
+    descending = [d for _, d in order]
+    found = (
+        select(*columns, *keys, func.count().over().label("total"))
+        .where(*conditions)
+        .order_by(*(k.desc() if d else k.asc() for k, d in zip(keys, descending, strict=True)))
+        .limit(bindparam("page_limit", type_=Integer))
+        .offset(bindparam("page_offset", type_=Integer))
+        .subquery("found")
+    )
+    outer = [found.c[key.name] for key in keys]
+    return details(found).order_by(*(k.desc() if d else k.asc() for k, d in zip(outer, descending, strict=True)))
+
+
+def page_params(query: ListQuery) -> dict[str, Any]:
+    return {"page_limit": query.limit, "page_offset": query.offset}

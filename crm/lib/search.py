@@ -10,7 +10,7 @@ What people type is forgiven further:
 - the usual abbreviations: St / Ste for Saint / Sainte, CC / CA / CU for communauté de communes,
   d'agglomération, urbaine, either way round;
 - one wrong or missing letter ("ajacio", "gonzales"): when the exact search finds nothing, the
-  lists ask again with trigram word similarity (`fuzzy_matches`), still on the same indexes.
+  lists ask again with trigram word similarity (`Search.matches(fuzzy=True)`), still on the same indexes.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from advanced_alchemy.filters import LimitOffset
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import BindParameter, ColumnElement, String, and_, bindparam, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from crm.db.models.organisation import Organisation
@@ -84,21 +84,21 @@ def terms(q: str) -> list[tuple[str, tuple[str, ...]]]:
     return found
 
 
-def normalised(text: str) -> Any:
+def normalised(text: str | BindParameter[str]) -> Any:
     """What staff typed, as crm_search_text() writes it, computed once per query: as a scalar
     subquery (an InitPlan) it is not computed again for every row when PostgreSQL runs a prepared
     statement with a generic plan (measured: 89 ms instead of 47 for one word over 100,000 people)."""
     return select(func.crm_search_text(text)).scalar_subquery()
 
 
-def _contains(column: Any, text: str, exact: bool = False) -> ColumnElement[bool]:
+def _contains(column: Any, text: str | BindParameter[str], exact: bool = False) -> ColumnElement[bool]:
     # No LIKE escaping needed (nor possible on an expression): crm_search_text() keeps only
     # a-z, 0-9, '@' and '.', so no '%' or '_' reaches the pattern. An `exact` text is already
     # written as the stored text is (it may end with a space: a whole word).
-    return column.contains(literal(text) if exact else normalised(text))
+    return column.contains(literal(text) if exact and isinstance(text, str) else normalised(text))
 
 
-def _term_matches(column: Any, typed: str, others: tuple[str, ...]) -> ColumnElement[bool]:
+def _term_matches(column: Any, typed: str | BindParameter[str], others: tuple[str, ...]) -> ColumnElement[bool]:
     if not others:
         return _contains(column, typed)
     return or_(_contains(column, typed), *(_contains(column, other, exact=True) for other in others))
@@ -108,28 +108,48 @@ def matches(column: InstrumentedAttribute[str] | Any, q: str) -> ColumnElement[b
     return and_(*(_term_matches(column, typed, others) for typed, others in terms(q)))
 
 
-def fuzzy_matches(column: InstrumentedAttribute[str], q: str) -> ColumnElement[bool]:
-    """Like `matches`, but a word also counts when the text has a word close to it (one letter
-    wrong or missing: "ajacio" for Ajaccio): pg_trgm's word similarity (`<%`, threshold 0.6,
-    answered by the same trigram index). For when `matches` finds nothing."""
-    return and_(
-        *(or_(_term_matches(column, typed, others), normalised(typed).op("<%")(column)) for typed, others in terms(q))
-    )
-
-
 def _ranking_text(q: str) -> str:
     """The query with its abbreviations written out, as the stored names mostly are."""
     return " ".join(others[0] if others and len(typed) <= 3 else typed for typed, others in terms(q))
 
 
-def ranking(column: InstrumentedAttribute[str], q: str) -> Any:
-    """How well the text matches `q`, higher first (pg_trgm similarity), for `matches`."""
-    return func.similarity(column, normalised(_ranking_text(q)))
+@dataclass(frozen=True, slots=True)
+class Search:
+    """What staff typed, for the lists' best-first search, as bind parameters: `shape` (how many
+    terms, and each one's other spellings) decides the statement, `params` (the words) only its
+    values, so that a list keeps the statement it built for a shape and runs it again for other
+    words (see `crm.lib.listing.kept`). The expressions carry the values they were built with;
+    a kept statement is run with `params`, which replace them."""
 
+    shape: tuple[tuple[str, ...], ...]
+    params: dict[str, str]
 
-def fuzzy_ranking(column: InstrumentedAttribute[str], q: str) -> Any:
-    """The same, for `fuzzy_matches`: how close the text's nearest words are."""
-    return func.word_similarity(normalised(_ranking_text(q)), column)
+    @classmethod
+    def of(cls, q: str) -> Search:
+        found = terms(q)
+        params = {f"search_{i}": typed for i, (typed, _) in enumerate(found)}
+        params["search_rank"] = _ranking_text(q)
+        return cls(tuple(others for _, others in found), params)
+
+    def _value(self, name: str) -> Any:
+        return bindparam(name, self.params[name], type_=String)
+
+    def matches(self, column: InstrumentedAttribute[str], fuzzy: bool = False) -> ColumnElement[bool]:
+        """`matches` (every term found); `fuzzy`: a word also counts when the text has a word close
+        to it (one letter wrong or missing: "ajacio" for Ajaccio), pg_trgm's word similarity (`<%`,
+        threshold 0.6, answered by the same trigram index), for when the exact search finds nothing."""
+        found = []
+        for i, others in enumerate(self.shape):
+            typed = self._value(f"search_{i}")
+            term = _term_matches(column, typed, others)
+            found.append(or_(term, normalised(typed).op("<%")(column)) if fuzzy else term)
+        return and_(*found)
+
+    def rank(self, column: InstrumentedAttribute[str], fuzzy: bool = False) -> Any:
+        """How well the text matches, higher first: pg_trgm similarity, or for a fuzzy search how
+        close the text's nearest words are."""
+        text = normalised(self._value("search_rank"))
+        return func.word_similarity(text, column) if fuzzy else func.similarity(column, text)
 
 
 def organisation_matches(column: Any, q: str) -> ColumnElement[bool]:
@@ -150,49 +170,22 @@ def text_matches(column: Any, q: str) -> ColumnElement[bool]:
 
 
 async def best_first(
-    column: InstrumentedAttribute[str],
-    q: str,
+    search: Search,
     offset: int,
-    page: Callable[[ColumnElement[bool], Any], Awaitable[tuple[Sequence[T], int]]],
-    count: Callable[[ColumnElement[bool]], Awaitable[int]],
+    page: Callable[[bool], Awaitable[tuple[Sequence[T], int]]],
+    count: Callable[[bool], Awaitable[int]],
 ) -> tuple[Sequence[T], int]:
-    """A page of the records whose `column` matches `q`, best match first, and their total.
+    """A page of the records that match `search`, best match first, and their total.
 
-    `page(match, rank)` reads the page of the records meeting `match`, by `rank` (higher first),
-    with their total: ranking reads every match anyway, so a window count carries the total with
-    the page (one query instead of two); past the last page there is no row to carry it, and
-    `count(match)` answers. When nothing matches exactly, the same again with `fuzzy_matches`."""
-    for match, rank in ((matches(column, q), ranking(column, q)), (fuzzy_matches(column, q), fuzzy_ranking(column, q))):
-        items, total = await page(match, rank)
+    `page(fuzzy)` reads the page of the records meeting `search.matches(column, fuzzy)`, by
+    `search.rank(column, fuzzy)` (higher first), with their total: ranking reads every match anyway,
+    so a window count carries the total with the page (one query instead of two); past the last
+    page there is no row to carry it, and `count(fuzzy)` answers. When nothing matches exactly,
+    the same again, fuzzy."""
+    for fuzzy in (False, True):
+        items, total = await page(fuzzy)
         if not items and offset:
-            total = await count(match)
+            total = await count(fuzzy)
         if total:
             return items, total
     return [], 0
-
-
-async def searched_page(
-    service: Any,
-    column: InstrumentedAttribute[str],
-    q: str,
-    limit: int,
-    offset: int,
-    *conditions: Any,
-    then_by: list[Any],
-) -> tuple[Sequence[Any], int]:
-    """`best_first` for a repository service's records (and `conditions`), `then_by` settling ties."""
-
-    async def page(match: ColumnElement[bool], rank: Any) -> tuple[Sequence[Any], int]:
-        items, total = await service.get_many_and_count(
-            LimitOffset(limit=limit, offset=offset),
-            match,
-            *conditions,
-            order_by=[rank.desc(), *then_by],
-            count_with_window_function=True,
-        )
-        return items, total
-
-    async def count(match: ColumnElement[bool]) -> int:
-        return int(await service.count(match, *conditions))
-
-    return await best_first(column, q, offset, page, count)

@@ -9,7 +9,7 @@ Redis) is handed to `after_commit`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
@@ -17,7 +17,7 @@ from advanced_alchemy.base import ModelProtocol
 from advanced_alchemy.config import AlembicAsyncConfig, AsyncSessionConfig, EngineConfig, SQLAlchemyAsyncConfig
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import event
+from sqlalchemy import Executable, Row, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import Pool
@@ -163,6 +163,14 @@ async def reading_only(session: AsyncSession) -> None:
     session has begun (a read inside a write keeps its transaction)."""
     if not session.in_transaction():
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+async def read_rows(session: AsyncSession, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
+    """The rows of a statement that selects columns only (no ORM objects), run by the session's
+    connection itself: the session's ORM layer (autoflush, ORM results) cost a list page as much as
+    building its dicts, for rows that need none of it. Flush first when the session holds writes."""
+    connection = await session.connection()
+    return (await connection.execute(statement, params)).all()
 
 
 @asynccontextmanager

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.db.models.membership import Membership
 from crm.db.models.organisation import Organisation
 from crm.domain.imports.csvfiles import (
     COLUMNS,
@@ -20,7 +20,6 @@ from crm.domain.imports.csvfiles import (
 )
 from crm.domain.organisations.services import OrganisationService
 from crm.domain.people.services import PersonService
-from crm.domain.tags.services import tag_names_for
 from crm.lib.listing import ListQuery
 
 EXPORT_PAGE = 500
@@ -38,21 +37,9 @@ async def organisation_rows(
         )
         if not items:
             return
-        ids = [o.id for o in items]
-        memberships = {
-            m.organisation_id: m
-            for m in (await session.scalars(select(Membership).where(Membership.organisation_id.in_(ids)))).all()
-        }
-        tags = await tag_names_for(session, "organisation", ids)
+        # The list's read shape holds every column of the file, membership and tags included.
         for o in items:
-            membership = memberships.get(o.id)
-            yield {
-                **{c: getattr(o, c) for c in ORGANISATION_COLUMNS if hasattr(Organisation, c)},
-                "phone": excel_phone(o.phone),
-                "membership_status": membership.status if membership else None,
-                "member_since": membership.member_since if membership else None,
-                "tags": tags.get(o.id, []),
-            }
+            yield {**{c: o[c] for c in ORGANISATION_COLUMNS}, "phone": excel_phone(o["phone"])}
         offset += EXPORT_PAGE
 
 
@@ -67,7 +54,7 @@ async def people_rows(session: AsyncSession, filters: dict[str, Any], q: str | N
         )
         if not items:
             return
-        org_ids = {position.organisation_id for p in items for position in p.positions}
+        org_ids = {UUID(position["organisation_id"]) for p in items for position in p["positions"]}
         codes = {
             row.id: (row.insee_code, row.siren)
             for row in (
@@ -81,21 +68,21 @@ async def people_rows(session: AsyncSession, filters: dict[str, Any], q: str | N
         for p in items:
             # The latest current position at an organisation with an official code: the import finds
             # organisations by code, so a position elsewhere (a partner association) cannot round-trip.
-            position = next((x for x in p.positions if any(codes.get(x.organisation_id, ()))), None)
-            insee_code, siren = codes[position.organisation_id] if position else (None, None)
+            position = next((x for x in p["positions"] if any(codes.get(UUID(x["organisation_id"]), ()))), None)
+            insee_code, siren = codes[UUID(position["organisation_id"])] if position else (None, None)
             yield {
-                "id": p.id,
-                "first_name": p.first_name,
-                "last_name": p.last_name,
-                "email": p.email,
-                "phone": excel_phone(p.phone),
-                "language": p.language,
+                "id": p["id"],
+                "first_name": p["first_name"],
+                "last_name": p["last_name"],
+                "email": p["email"],
+                "phone": excel_phone(p["phone"]),
+                "language": p["language"],
                 "organisation_insee_code": insee_code,
                 "organisation_siren": siren if not insee_code else None,
-                "position_title": position.title if position else None,
-                "position_kind": position.kind if position else None,
-                "position_started_on": position.started_on if position else None,
-                "tags": p.tags,
+                "position_title": position["title"] if position else None,
+                "position_kind": position["kind"] if position else None,
+                "position_started_on": position["started_on"] if position else None,
+                "tags": p["tags"],
             }
         offset += EXPORT_PAGE
 

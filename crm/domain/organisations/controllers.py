@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
@@ -15,7 +15,7 @@ from crm.domain.auth.guards import requires_admin, requires_editor, requires_vie
 from crm.domain.organisations.schemas import OrganisationCreate, OrganisationRead, OrganisationUpdate, TimelineEntry
 from crm.domain.organisations.services import OrganisationService
 from crm.domain.providers import provide_organisation_service
-from crm.lib.listing import ListQuery, list_query, page
+from crm.lib.listing import ListQuery, json_response, list_query, page
 from crm.lib.schemas import INT32_MAX, MAX_YEAR, MIN_YEAR, Page
 
 SORTABLE = frozenset({"name", "kind", "population", "insee_code", "siren", "departement_code", "created_at"})
@@ -60,7 +60,7 @@ class OrganisationController(Controller):
         ] = None,
         tag: Annotated[str | None, Parameter(max_length=100, description="Carries this tag (by name)")] = None,
         is_partner: Annotated[bool | None, Parameter(description="Partners only (true) or others (false)")] = None,
-    ) -> Page[OrganisationRead]:
+    ) -> Response[Page[OrganisationRead]]:
         items, total = await organisation_service.search(
             listing,
             SORTABLE,
@@ -77,7 +77,7 @@ class OrganisationController(Controller):
             tag=tag,
             is_partner=is_partner,
         )
-        return Page[OrganisationRead](**page(await organisation_service.read(items), total, listing))
+        return json_response(page(items, total, listing))
 
     @post(
         "/",
@@ -102,8 +102,8 @@ class OrganisationController(Controller):
     )
     async def get_organisation(
         self, organisation_id: FromPath[UUID], organisation_service: NamedDependency[OrganisationService]
-    ) -> OrganisationRead:
-        return await organisation_service.read_one(await organisation_service.get(organisation_id))
+    ) -> Response[OrganisationRead]:
+        return json_response(await organisation_service.read(organisation_id))
 
     @get(
         "/{organisation_id:uuid}/timeline",

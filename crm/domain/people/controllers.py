@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 
@@ -23,7 +23,7 @@ from crm.domain.people.schemas import (
 )
 from crm.domain.people.services import PersonService, PositionService
 from crm.domain.providers import provide_person_service, provide_position_service
-from crm.lib.listing import ListQuery, list_query, page, provide_list_query
+from crm.lib.listing import ListQuery, json_response, list_query, page, provide_list_query
 from crm.lib.schemas import Page
 
 PEOPLE_SORTABLE = frozenset({"last_name", "first_name", "email", "created_at"})
@@ -64,7 +64,7 @@ class PersonController(Controller):
             bool | None, Parameter(description="true: holds a board mandate running today; false: does not")
         ] = None,
         tag: Annotated[str | None, Parameter(max_length=100, description="Carries this tag (name, any case)")] = None,
-    ) -> Page[PersonRead]:
+    ) -> Response[Page[PersonRead]]:
         items, total = await person_service.list_people(
             listing,
             PEOPLE_SORTABLE,
@@ -75,7 +75,7 @@ class PersonController(Controller):
             board_member=board_member,
             tag=tag,
         )
-        return Page[PersonRead](**page(items, total, listing))
+        return json_response(page(items, total, listing))
 
     @get(
         "/{person_id:uuid}",
