@@ -22,6 +22,20 @@ from crm.db.models.membership import Dues, DuesStatus, FeeBand, Membership, Memb
 from crm.db.models.organisation import Organisation, OrganisationKind
 from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.publication import Publication, PublicationKind
+from crm.db.models.questionnaire import (
+    AnsweredBy,
+    JuryAssignment,
+    JuryMember,
+    Questionnaire,
+    QuestionnaireAnswer,
+    QuestionnaireFile,
+    QuestionnaireKind,
+    QuestionnaireRecipient,
+    QuestionnaireResponse,
+    QuestionnaireStatus,
+    QuestionnaireVersion,
+    ResponseStatus,
+)
 from crm.db.models.reference import Commune, Departement, Epci, Region
 from crm.db.models.segment import Segment
 from crm.db.models.staff import Staff, StaffInvitation, StaffRole
@@ -30,6 +44,7 @@ from crm.db.models.system import SystemMessage, SystemMessageKind, SystemMessage
 from crm.db.models.tag import Tag, Tagging
 
 __all__ = [
+    "AnsweredBy",
     "AssociationSettings",
     "AuditEntry",
     "BoardRole",
@@ -54,6 +69,8 @@ __all__ = [
     "ImportStatus",
     "Invitation",
     "InvitationStatus",
+    "JuryAssignment",
+    "JuryMember",
     "LabelAward",
     "LegalBasis",
     "ListKind",
@@ -71,8 +88,17 @@ __all__ = [
     "PositionKind",
     "Publication",
     "PublicationKind",
+    "Questionnaire",
+    "QuestionnaireAnswer",
+    "QuestionnaireFile",
+    "QuestionnaireKind",
+    "QuestionnaireRecipient",
+    "QuestionnaireResponse",
+    "QuestionnaireStatus",
+    "QuestionnaireVersion",
     "Region",
     "Renewal",
+    "ResponseStatus",
     "Segment",
     "Staff",
     "StaffInvitation",

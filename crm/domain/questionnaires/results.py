@@ -1,0 +1,177 @@
+"""A questionnaire's results, question by question, from the submitted answers: counts and
+percentages, distributions by région and population band, free texts listed; and the CSV export
+(one row per answer, one column per question).
+
+The counting is one grouped query (PostgreSQL unnests multiple choices and groups by value,
+région and band); Python only shapes the few thousand groups into the page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.db.models.questionnaire import Questionnaire, QuestionnaireVersion
+from crm.domain.questionnaires.content import TEXT_TYPES, Content, shown_text
+from crm.lib.csv_safety import escape_cell
+
+# Free texts listed per question on the page (the CSV has them all).
+MAX_TEXTS = 500
+
+GROUPS = text(
+    """
+    SELECT a.question_key, v.item AS value, r.region_code, r.population_band, count(*) AS n
+    FROM questionnaire_answer a
+    JOIN questionnaire_response r ON r.id = a.response_id
+    CROSS JOIN LATERAL jsonb_array_elements(
+        CASE jsonb_typeof(a.value) WHEN 'array' THEN a.value ELSE jsonb_build_array(a.value) END
+    ) AS v(item)
+    WHERE r.questionnaire_id = :questionnaire_id AND r.status <> 'draft'
+      AND a.question_key = ANY(:counted)
+    GROUP BY 1, 2, 3, 4
+    """
+)
+ANSWERED = text(
+    """
+    SELECT a.question_key, count(*) AS n
+    FROM questionnaire_answer a JOIN questionnaire_response r ON r.id = a.response_id
+    WHERE r.questionnaire_id = :questionnaire_id AND r.status <> 'draft'
+    GROUP BY 1
+    """
+)
+TEXTS = text(
+    """
+    SELECT question_key, value #>> '{}' AS value FROM (
+        SELECT a.question_key, a.value,
+               row_number() OVER (PARTITION BY a.question_key ORDER BY r.submitted_at DESC, r.id) AS rank
+        FROM questionnaire_answer a JOIN questionnaire_response r ON r.id = a.response_id
+        WHERE r.questionnaire_id = :questionnaire_id AND r.status <> 'draft'
+          AND a.question_key = ANY(:texts)
+    ) t WHERE rank <= :most
+    """
+)
+SUBMITTED = text(
+    "SELECT count(*) FROM questionnaire_response WHERE questionnaire_id = :questionnaire_id AND status <> 'draft'"
+)
+
+
+async def latest_content(session: AsyncSession, questionnaire: Questionnaire) -> Content:
+    """The questions as last published (answers to older versions count under the same keys)."""
+    if questionnaire.current_version is None:
+        return Content.model_validate(questionnaire.content or {})
+    raw = await session.scalar(
+        QuestionnaireVersion.__table__.select()
+        .with_only_columns(QuestionnaireVersion.content)
+        .where(
+            QuestionnaireVersion.questionnaire_id == questionnaire.id,
+            QuestionnaireVersion.number == questionnaire.current_version,
+        )
+    )
+    return Content.model_validate(raw or {})
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+async def results(session: AsyncSession, questionnaire: Questionnaire) -> dict[str, Any]:
+    content = await latest_content(session, questionnaire)
+    params: dict[str, Any] = {"questionnaire_id": questionnaire.id}
+    questions = content.questions()
+    counted = [q.key for q in questions if q.type not in TEXT_TYPES and q.type != "file"]
+    texts = [q.key for q in questions if q.type in TEXT_TYPES]
+    submitted = await session.scalar(SUBMITTED, params) or 0
+    answered = {key: n for key, n in await session.execute(ANSWERED, params)}
+    counts: dict[str, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
+    by_region: dict[str, dict[str, dict[Any, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    by_band: dict[str, dict[str, dict[Any, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    for key, value, region, band, n in await session.execute(GROUPS, params | {"counted": counted}):
+        counts[key][value] += n
+        by_region[key][region or "?"][value] += n
+        by_band[key][band or "?"][value] += n
+    listed: dict[str, list[str]] = defaultdict(list)
+    if texts:
+        for key, value in await session.execute(TEXTS, params | {"texts": texts, "most": MAX_TEXTS}):
+            listed[key].append(value)
+    items = []
+    for question in questions:
+        item: dict[str, Any] = {
+            "key": question.key,
+            "label": question.label,
+            "type": question.type,
+            "answered": answered.get(question.key, 0),
+            "percent_answered": _percent(answered.get(question.key, 0), submitted),
+        }
+        if question.type in TEXT_TYPES:
+            item["texts"] = listed.get(question.key, [])
+        elif question.type != "file":
+            values = counts.get(question.key, {})
+            order = list(question.choices) if question.choices else sorted(values, key=lambda v: (str(type(v)), v))
+            if question.type == "yes_no":
+                order = ["oui", "non"]
+            if question.type == "scale" and question.min is not None and question.max is not None:
+                order = list(range(question.min, question.max + 1))
+            whole = item["answered"]
+            item["counts"] = [
+                {"value": value, "count": values.get(value, 0), "percent": _percent(values.get(value, 0), whole)}
+                for value in order
+            ]
+            if question.type in ("scale", "number") and values:
+                total = sum(values.values())
+                item["mean"] = round(sum(float(v) * n for v, n in values.items()) / total, 2)
+            item["by_region"] = {r: dict(v) for r, v in sorted(by_region.get(question.key, {}).items())}
+            item["by_population_band"] = {b: dict(v) for b, v in sorted(by_band.get(question.key, {}).items())}
+        items.append(item)
+    return {
+        "questionnaire_id": questionnaire.id,
+        "title": questionnaire.title,
+        "submitted": submitted,
+        "questions": items,
+    }
+
+
+async def results_csv(session: AsyncSession, questionnaire: Questionnaire) -> bytes:
+    """One row per submitted answer, one column per question (French Excel: BOM, semicolons);
+    cells a spreadsheet would run as formulas are neutralised. An anonymous questionnaire's file
+    names nobody."""
+    content = await latest_content(session, questionnaire)
+    questions = content.questions()
+    who = "" if questionnaire.anonymous else ", o.name AS organisation, o.insee_code"
+    join = "" if questionnaire.anonymous else "LEFT JOIN organisation o ON o.id = r.organisation_id"
+    rows = await session.execute(
+        text(
+            f"""
+            SELECT r.id, r.submitted_at, r.region_code, r.population_band, r.version{who},
+                   coalesce((SELECT jsonb_object_agg(a.question_key, a.value) FROM questionnaire_answer a
+                             WHERE a.response_id = r.id), '{{}}'::jsonb) AS answers
+            FROM questionnaire_response r {join}
+            WHERE r.questionnaire_id = :questionnaire_id AND r.status <> 'draft'
+            ORDER BY r.submitted_at, r.id
+            """  # the two fragments are constants chosen above
+        ),
+        {"questionnaire_id": questionnaire.id},
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    head = ["reponse", "envoyee_le", "region", "tranche_population", "version"]
+    if not questionnaire.anonymous:
+        head += ["collectivite", "code_insee"]
+    writer.writerow(head + [escape_cell(q.label) for q in questions])
+    for row in rows.mappings():
+        cells = [str(row["id"]), row["submitted_at"].isoformat() if row["submitted_at"] else ""]
+        cells += [row["region_code"] or "", row["population_band"] or "", str(row["version"])]
+        if not questionnaire.anonymous:
+            cells += [escape_cell(row["organisation"] or ""), row["insee_code"] or ""]
+        answers = row["answers"]
+        cells += [escape_cell(shown_text(q, answers.get(q.key))) for q in questions]
+        writer.writerow(cells)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+async def questionnaire_for_results(session: AsyncSession, questionnaire_id: UUID) -> Questionnaire | None:
+    return await session.get(Questionnaire, questionnaire_id)
