@@ -101,7 +101,8 @@ async def test_colleagues_typing_at_once_keep_every_answer_and_submission_mails_
 
     page = await admin_client.get(link_a)
     assert page.status_code == 200
-    assert "Ville 2A004" in page.text and "la même réponse" in page.text
+    assert "Ville 2A004" in page.text
+    assert "la même réponse" in page.text
 
     # Two colleagues of the member save at once, from their own links (the first saves begin the
     # member's answer from both sides): every question keeps its value.
@@ -127,7 +128,8 @@ async def test_colleagues_typing_at_once_keep_every_answer_and_submission_mails_
         ).one()
     assert tuple(rows) == (4, 1)  # one answer for the member, four questions kept
     page = await admin_client.get(link_a)
-    assert "version finale B" in page.text and "brouillon A" not in page.text
+    assert "version finale B" in page.text
+    assert "brouillon A" not in page.text
 
     # A bad value names the question; a required question shown by the condition blocks submission.
     bad = await admin_client.post(f"{link_a}/answers", json={"key": "satisfaction", "value": 9})
@@ -144,10 +146,13 @@ async def test_colleagues_typing_at_once_keep_every_answer_and_submission_mails_
     assert again.status_code == 409  # the colleague sees the member's answer as sent
     await run_worker()
     [copy] = [m for m in smtp.to("col0.2a004@example.org") if "Votre réponse" in m.message["Subject"]]
-    assert "Une cellule quotidienne" in copy.text and "version finale B" in copy.text
+    assert "Une cellule quotidienne" in copy.text
+    assert "version finale B" in copy.text
 
     figures = (await admin_client.get(f"/api/v1/questionnaires/{questionnaire['id']}/figures")).json()
-    assert figures["asked"] == 2 and figures["answered"] == 2 and figures["submitted"] == 1
+    assert figures["asked"] == 2
+    assert figures["answered"] == 2
+    assert figures["submitted"] == 1
     responses = (await admin_client.get(f"/api/v1/questionnaires/{questionnaire['id']}/responses")).json()
     assert responses["items"][0]["organisation_id"] == str(org_id)
     assert responses["items"][0]["version"] == 1
@@ -204,17 +209,22 @@ async def test_anonymous_answers_lead_to_nobody_in_the_database_or_the_api(
                 text("SELECT subject_id, payload::text FROM system_message WHERE kind = 'questionnaire_receipt'")
             )
         ).one()
-    assert response["person_id"] is None and response["organisation_id"] is None
-    assert str(person) not in every_text and str(person) not in response["respondent_key"]
+    assert response["person_id"] is None
+    assert response["organisation_id"] is None
+    assert str(person) not in every_text
+    assert str(person) not in response["respondent_key"]
     assert str(recipient["id"]) not in every_text
     assert recipient["answered_on"] is not None  # the fact "has answered" lives apart
-    assert str(response["id"]) not in messages.payload and messages.subject_id != response["id"]
+    assert str(response["id"]) not in messages.payload
+    assert messages.subject_id != response["id"]
     # The API names nobody either, in the answers or the export.
     listed = (await admin_client.get(f"/api/v1/questionnaires/{questionnaire['id']}/responses")).json()["items"]
-    assert listed[0]["person_id"] is None and listed[0]["organisation_id"] is None
+    assert listed[0]["person_id"] is None
+    assert listed[0]["organisation_id"] is None
     assert listed[0]["organisation_name"] is None
     exported = (await admin_client.get(f"/api/v1/questionnaires/{questionnaire['id']}/results.csv")).text
-    assert "Ville 2A004" not in exported and "2A004" not in exported
+    assert "Ville 2A004" not in exported
+    assert "2A004" not in exported
     assert "anonyme" in exported
     # Anonymity cannot be switched off once answers may exist.
     switched = await admin_client.patch(f"/api/v1/questionnaires/{questionnaire['id']}", json={"anonymous": False})
@@ -250,5 +260,6 @@ async def test_results_count_by_question_region_and_band(
     published = await admin_client.post(f"/api/v1/questionnaires/{questionnaire['id']}/results/publish")
     assert published.status_code == 201
     public = await admin_client.get(f"/resultats/{questionnaire['id']}")
-    assert public.status_code == 200 and "66.7 %" in public.text
+    assert public.status_code == 200
+    assert "66.7 %" in public.text
     assert "Résultats : Enquête gestion de crise" in (await admin_client.get("/archive")).text
