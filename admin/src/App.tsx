@@ -15,6 +15,7 @@ import GroupsIcon from "@mui/icons-material/Groups";
 import AlternateEmailIcon from "@mui/icons-material/AlternateEmail";
 import FilterAltIcon from "@mui/icons-material/FilterAlt";
 import UploadFileIcon from "@mui/icons-material/UploadFile";
+import QuizIcon from "@mui/icons-material/Quiz";
 import { authProvider } from "./authProvider";
 import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
@@ -37,6 +38,7 @@ const imports = () => import("./resources/imports");
 const segments = () => import("./resources/segments");
 const labelResults = () => import("./resources/labelResults");
 const settings = () => import("./resources/settings");
+const questionnaires = () => import("./resources/questionnaires");
 
 const PersonList = lazyScreen(people, "PersonList");
 const PersonShow = lazyScreen(people, "PersonShow");
@@ -80,6 +82,9 @@ const SegmentCreate = lazyScreen(segments, "SegmentCreate");
 const SegmentEdit = lazyScreen(segments, "SegmentEdit");
 const LabelResults = lazyScreen(labelResults, "LabelResults");
 const SettingsPage = lazyScreen(settings, "SettingsPage");
+const QuestionnaireList = lazyScreen(questionnaires, "QuestionnaireList");
+const QuestionnaireCreate = lazyScreen(questionnaires, "QuestionnaireCreate");
+const QuestionnaireEdit = lazyScreen(questionnaires, "QuestionnaireEdit");
 
 export function App() {
   return (
@@ -123,6 +128,7 @@ export function App() {
       <Resource name="suppressions" list={SuppressionList} create={SuppressionCreate} icon={BlockIcon} />
       <Resource name="imports" list={ImportList} icon={UploadFileIcon} />
       <Resource name="segments" list={SegmentList} create={SegmentCreate} edit={SegmentEdit} icon={FilterAltIcon} recordRepresentation="name" />
+      <Resource name="questionnaires" list={QuestionnaireList} create={QuestionnaireCreate} edit={QuestionnaireEdit} icon={QuizIcon} recordRepresentation="title" />
       <Resource name="deliveries" />
       <Resource name="positions" />
       <Resource name="memberships" />

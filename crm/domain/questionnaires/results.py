@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import defaultdict
 from typing import Any
 from uuid import UUID
@@ -81,6 +82,34 @@ async def latest_content(session: AsyncSession, questionnaire: Questionnaire) ->
     return Content.model_validate(raw or {})
 
 
+# A number question with more distinct answers than this is shown as ranges of equal width.
+BINS = 8
+
+
+def _mean(values: dict[Any, int]) -> float | None:
+    total = sum(values.values())
+    return round(sum(float(v) * n for v, n in values.items()) / total, 2) if total else None
+
+
+def _bins(values: dict[Any, int]) -> list[tuple[str, float, float]]:
+    low, high = min(values), max(values)
+    # Whole numbers get whole ranges ("0 – 50"), read as "from 0 to under 50".
+    whole = all(float(v).is_integer() for v in values)
+    width = max(1, math.ceil((high - low + 1) / BINS)) if whole else (high - low) / BINS or 1
+    edges = [(low + i * width, low + (i + 1) * width) for i in range(BINS)]
+    return [(f"{a:g} – {b:g}", a, b) for a, b in edges]
+
+
+def _rebin(values: dict[Any, int], bins: list[tuple[str, float, float]]) -> dict[Any, int]:
+    out: dict[Any, int] = defaultdict(int)
+    for value, n in values.items():
+        for i, (label, low, high) in enumerate(bins):
+            if low <= value < high or (i == len(bins) - 1 and value == high):
+                out[label] += n
+                break
+    return out
+
+
 def _percent(part: int, whole: int) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
@@ -114,6 +143,15 @@ async def results(session: AsyncSession, questionnaire: Questionnaire) -> dict[s
             listed[key].append(value)
     items = []
     for question in questions:
+        if question.type == "number" and len(counts.get(question.key, {})) > BINS:
+            binned = _bins(counts[question.key])
+            mean = _mean(counts[question.key])
+            counts[question.key] = _rebin(counts[question.key], binned)
+            by_region[question.key] = {g: _rebin(v, binned) for g, v in by_region[question.key].items()}
+            by_band[question.key] = {g: _rebin(v, binned) for g, v in by_band[question.key].items()}
+            question = question.model_copy(update={"choices": [label for label, _, _ in binned]})
+        else:
+            mean = _mean(counts.get(question.key, {})) if question.type in ("scale", "number") else None
         item: dict[str, Any] = {
             "key": question.key,
             "label": question.label,
@@ -135,9 +173,8 @@ async def results(session: AsyncSession, questionnaire: Questionnaire) -> dict[s
                 {"value": value, "count": values.get(value, 0), "percent": _percent(values.get(value, 0), whole)}
                 for value in order
             ]
-            if question.type in ("scale", "number") and values:
-                total = sum(values.values())
-                item["mean"] = round(sum(float(v) * n for v, n in values.items()) / total, 2)
+            if mean is not None:
+                item["mean"] = mean
             item["by_region"] = {r: dict(v) for r, v in sorted(by_region.get(question.key, {}).items())}
             item["by_population_band"] = {b: dict(v) for b, v in sorted(by_band.get(question.key, {}).items())}
         items.append(item)
