@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.events_helpers import make_event
 from tests.smtp import SmtpSink
 from tests.test_questionnaires import link_of, member_with_colleagues
 
@@ -108,3 +109,14 @@ async def test_jury_links_see_only_their_applications_and_decisions_feed_the_pal
     results = [m.text for m in smtp.to("col0.2a004@example.org") if "Résultat du label" in m.message["Subject"]]
     assert len(results) == 2  # one per decision, the second with the level changed
     assert any("5 @" in body for body in results)
+
+    # The labelled city's contacts are invited to the ceremony; the city not decided is not.
+    ceremony = await make_event(admin_client)
+    invited = await admin_client.post(
+        f"/api/v1/questionnaires/{questionnaire_id}/ceremony", json={"event_id": ceremony["id"]}
+    )
+    assert invited.status_code == 200, invited.text
+    assert invited.json()["invited"] == 1
+    await run_worker()
+    assert any("Cérémonie" in m.message["Subject"] for m in smtp.to("col0.2a004@example.org"))
+    assert not any("Cérémonie" in m.message["Subject"] for m in smtp.to("col0.13055@example.org"))

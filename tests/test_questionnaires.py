@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.db.models.membership import Membership, MembershipStatus
 from crm.db.models.organisation import Organisation, OrganisationKind
 from crm.db.models.person import Person, Position, PositionKind
+from crm.lib.redis import connect_redis
 from tests.mailing_helpers import add
 from tests.smtp import SmtpSink
 
@@ -41,6 +44,7 @@ CONTENT = {
                 },
                 {"key": "satisfaction", "label": "Satisfaction", "type": "scale", "min": 1, "max": 5},
                 {"key": "remarks", "label": "Remarques", "type": "short_text"},
+                {"key": "plan", "label": "Votre plan de crise", "type": "file", "max_bytes": 1000},
             ],
         }
     ]
@@ -75,7 +79,8 @@ async def make_questionnaire(client: AsyncTestClient[Any], **extra: Any) -> dict
 
 
 def link_of(smtp: SmtpSink, address: str) -> str:
-    [message] = [m for m in smtp.to(address) if "/q/" in m.text]
+    """The link of the invitation (a reminder carries the same page)."""
+    message = next(m for m in smtp.to(address) if "/q/" in m.text)
     url = re.search(r"http://testserver\.local(/q/[A-Za-z0-9._\-]+)", message.text)
     assert url is not None
     return url.group(1)
@@ -158,21 +163,58 @@ async def test_colleagues_typing_at_once_keep_every_answer_and_submission_mails_
     assert responses["items"][0]["version"] == 1
 
 
-async def test_a_closed_questionnaire_refuses_answers(
-    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any
+async def test_versions_files_reminders_and_a_closed_questionnaire_refusing_answers(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, redis_url: str
 ) -> None:
-    questionnaire = await make_questionnaire(admin_client)
-    _, (person,) = await member_with_colleagues(engine, 1)
-    await send_to(admin_client, questionnaire["id"], [person], run_worker)
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()
+    questionnaire = await make_questionnaire(admin_client, reminder_dates=[today.isoformat()])
+    _, (person, other) = await member_with_colleagues(engine, 2)
+    await send_to(admin_client, questionnaire["id"], [person, other], run_worker)
     link = link_of(smtp, "col0.2a004@example.org")
     assert (await admin_client.post(f"{link}/answers", json={"key": "crisis", "value": "non"})).status_code == 200
 
+    # A file within the question's limit is kept; a larger one is refused and names the field.
+    too_big = await admin_client.post(
+        f"{link}/files/plan", files={"file": ("plan.pdf", b"x" * 1001, "application/pdf")}
+    )
+    assert too_big.status_code == 413
+    assert too_big.json()["errors"][0]["field"] == "file"
+    kept = await admin_client.post(
+        f"{link}/files/plan", files={"file": ("plan.pdf", b"%PDF-1.7 plan", "application/pdf")}
+    )
+    assert kept.status_code == 200
+    assert kept.json()["value"]["size"] == 13
+
+    # A new version: the answer begun keeps the version it answered; new questions are not its.
+    changed = dict(CONTENT, sections=[dict(CONTENT["sections"][0], title="Votre collectivité (v2)")])
+    await admin_client.patch(f"/api/v1/questionnaires/{questionnaire['id']}", json={"content": changed})
+    assert (await admin_client.post(f"/api/v1/questionnaires/{questionnaire['id']}/publish")).json()[
+        "current_version"
+    ] == 2
+    page = await admin_client.get(link)
+    assert "Votre collectivité (v2)" not in page.text
+    assert "Votre collectivité" in page.text
+
+    # Today's reminder goes once, and only to the one who has not answered.
+    assert (await admin_client.post(link, data={})).status_code == 200
+    # The cron's job, run twice on the same day (two workers, or a restart): one reminder.
+    redis = connect_redis(redis_url)
+    try:
+        for i in range(2):
+            await redis.enqueue_job("questionnaire_reminders", _job_id=f"reminders-{i}")
+            await run_worker()
+    finally:
+        await redis.aclose()
+    assert [m.message["Subject"] for m in smtp.to("col1.2a004@example.org")][-1].startswith("Rappel : ")
+    assert not [m for m in smtp.to("col0.2a004@example.org") if m.message["Subject"].startswith("Rappel")]
+
     closed = await admin_client.post(f"/api/v1/questionnaires/{questionnaire['id']}/close")
     assert closed.json()["status"] == "closed"
-    late = await admin_client.post(f"{link}/answers", json={"key": "remarks", "value": "trop tard"})
+    late_link = link_of(smtp, "col1.2a004@example.org")
+    late = await admin_client.post(f"{late_link}/answers", json={"key": "remarks", "value": "trop tard"})
     assert late.status_code == 409
     assert late.json()["code"] == "questionnaire_closed"
-    submitted = await admin_client.post(link, data={"remarks": "trop tard"})
+    submitted = await admin_client.post(late_link, data={"remarks": "trop tard"})
     assert submitted.status_code == 409
     assert "Ce questionnaire est clos" in submitted.text
     async with engine.connect() as conn:
@@ -183,7 +225,7 @@ async def test_a_closed_questionnaire_refuses_answers(
                 )
             )
         ).all()
-    assert [tuple(r) for r in stored] == [("crisis", "draft")]
+    assert sorted(tuple(r) for r in stored) == [("crisis", "submitted"), ("plan", "submitted")]
 
 
 async def test_anonymous_answers_lead_to_nobody_in_the_database_or_the_api(

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import any_, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -404,10 +404,10 @@ async def queue_reminders(session: AsyncSession, today: date) -> int:
         .join(Questionnaire, Questionnaire.id == QuestionnaireRecipient.questionnaire_id)
         .where(
             Questionnaire.status == QuestionnaireStatus.OPEN,
-            Questionnaire.reminder_dates.any(today),  # type: ignore[arg-type]
+            literal(today) == any_(Questionnaire.reminder_dates),
             (Questionnaire.closes_at.is_(None)) | (Questionnaire.closes_at > now),
             QuestionnaireRecipient.answered_on.is_(None),
-            ~QuestionnaireRecipient.reminded_on.any(today),  # type: ignore[arg-type]
+            ~(literal(today) == any_(QuestionnaireRecipient.reminded_on)),
         )
         .with_for_update(of=QuestionnaireRecipient, skip_locked=True)
     )
