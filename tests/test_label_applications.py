@@ -70,21 +70,24 @@ async def test_jury_links_see_only_their_applications_and_decisions_feed_the_pal
     admin_id = (await admin_client.get("/api/v1/auth/me")).json()["id"]
     not_juror = await admin_client.post(
         f"/api/v1/questionnaires/{questionnaire_id}/responses/{by_city['13055']}/scores",
-        json={"scores": {"strategy": 5}},
+        json={"scores": [{"criterion": "strategy", "points": 5}]},
     )
     assert not_juror.status_code == 403
     await admin_client.post(f"/api/v1/questionnaires/{questionnaire_id}/jury", json={"staff_id": admin_id})
     staff_scored = await admin_client.post(
         f"/api/v1/questionnaires/{questionnaire_id}/responses/{by_city['2A004']}/scores",
-        json={"scores": {"strategy": 6, "services": 5}, "comment": "Bien"},
+        json={
+            "scores": [{"criterion": "strategy", "points": 6}, {"criterion": "services", "points": 5}],
+            "comment": "Bien",
+        },
     )
     assert staff_scored.status_code == 200, staff_scored.text
     too_many = await admin_client.post(
         f"/api/v1/questionnaires/{questionnaire_id}/responses/{by_city['2A004']}/scores",
-        json={"scores": {"strategy": 11}},
+        json={"scores": [{"criterion": "strategy", "points": 11}]},
     )
     assert too_many.status_code == 422
-    assert too_many.json()["errors"][0]["field"] == "scores.strategy"
+    assert too_many.json()["errors"][0]["field"] == "scores.0.points"
     board = (await admin_client.get(f"/api/v1/questionnaires/{questionnaire_id}/scores")).json()
     [row] = [item for item in board["items"] if item["insee_code"] == "2A004"]
     assert sorted(s["total"] for s in row["scores"]) == [11, 15]

@@ -27,24 +27,25 @@ KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Help = Annotated[str, StringConstraints(max_length=2000)]
+Bound = Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)]
 
 
 class Condition(Schema):
     """Show this question only when an earlier one has this answer ("oui", or a choice)."""
 
-    question: str
+    question: Annotated[str, StringConstraints(max_length=60)]
     equals: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class Question(Schema):
-    key: Annotated[str, StringConstraints(pattern=KEY.pattern)]
+    key: Annotated[str, StringConstraints(pattern=KEY.pattern, max_length=60)]
     label: Label
     type: QuestionType
     required: bool = False
     help: Help | None = None
     choices: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(default=[], max_length=50)
-    min: int | None = None
-    max: int | None = None
+    min: Bound | None = None
+    max: Bound | None = None
     # Files: the largest accepted, in bytes.
     max_bytes: int = Field(default=2 * 1024 * 1024, ge=1, le=FILE_MAX_BYTES)
     show_if: Condition | None = None

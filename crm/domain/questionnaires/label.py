@@ -121,7 +121,7 @@ async def label_questionnaire(session: AsyncSession, questionnaire_id: UUID) -> 
     if questionnaire is None:
         raise ProblemError(404, "No such questionnaire")
     if questionnaire.kind != QuestionnaireKind.LABEL_APPLICATION:
-        raise ProblemError(409, "This is not a label application", errors=[field_error("kind", "is a survey")])
+        raise ProblemError(404, "No such label application: this questionnaire is a survey")
     return questionnaire
 
 
@@ -205,12 +205,16 @@ async def assign(session: AsyncSession, questionnaire_id: UUID, juror_id: UUID, 
 
 def _check_scores(questionnaire: Questionnaire, data: ScoreWrite) -> dict[str, int]:
     criteria = {c["key"]: c for c in questionnaire.criteria}
-    for key, points in data.scores.items():
-        if key not in criteria:
-            raise invalid(f"scores.{key}", "is not one of this year's criteria")
-        if not 0 <= points <= criteria[key]["max"]:
-            raise invalid(f"scores.{key}", f"must be between 0 and {criteria[key]['max']}")
-    return dict(data.scores)
+    marks: dict[str, int] = {}
+    for i, mark in enumerate(data.scores):
+        if mark.criterion not in criteria:
+            raise invalid(f"scores.{i}.criterion", "is not one of this year's criteria")
+        if mark.criterion in marks:
+            raise invalid(f"scores.{i}.criterion", "is marked twice")
+        if mark.points > criteria[mark.criterion]["max"]:
+            raise invalid(f"scores.{i}.points", f"must be between 0 and {criteria[mark.criterion]['max']}")
+        marks[mark.criterion] = mark.points
+    return marks
 
 
 async def assigned_applications(session: AsyncSession, juror_id: UUID) -> list[dict[str, Any]]:

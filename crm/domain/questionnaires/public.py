@@ -342,8 +342,17 @@ class QuestionnairePages(PublicPages):
         questionnaire = await db_session.get(Questionnaire, juror.questionnaire_id)
         assert questionnaire is not None
         try:
-            scores = {c["key"]: int(form.get(c["key"])) for c in questionnaire.criteria if form.get(c["key"])}
-            await label.score(db_session, juror_id, response_id, ScoreWrite(scores=scores, comment=form.get("comment")))
+            marks = [
+                {"criterion": c["key"], "points": int(form.get(c["key"]))}
+                for c in questionnaire.criteria
+                if form.get(c["key"])
+            ]
+            await label.score(
+                db_session,
+                juror_id,
+                response_id,
+                ScoreWrite.model_validate({"scores": marks, "comment": form.get("comment")}),
+            )
         except (ValueError, ProblemError) as exc:
             await db_session.rollback()
             return await _jury_page(

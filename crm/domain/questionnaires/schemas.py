@@ -9,15 +9,17 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from crm.db.models.questionnaire import AnsweredBy, QuestionnaireKind, QuestionnaireStatus, ResponseStatus
+from crm.domain.questionnaires.content import Content
 from crm.lib.schemas import Email, Schema
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,59}$", max_length=60)]
 
 
 class Criterion(Schema):
     """A criterion the label's jury scores: points from 0 to `max`."""
 
-    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,59}$")]
+    key: Key
     label: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     max: int = Field(default=10, ge=1, le=100)
 
@@ -28,7 +30,7 @@ class QuestionnaireCreate(Schema):
     kind: QuestionnaireKind = QuestionnaireKind.SURVEY
     answered_by: AnsweredBy = AnsweredBy.PERSON
     anonymous: bool = False
-    content: dict[str, Any] = Field(default_factory=dict)
+    content: Content = Field(default_factory=Content)
     closes_at: datetime | None = None
     reminder_dates: list[date] = Field(default=[], max_length=20)
     label_year: int | None = Field(default=None, ge=2000, le=2100)
@@ -40,7 +42,7 @@ class QuestionnaireUpdate(Schema):
     description: Annotated[str, StringConstraints(max_length=10_000)] | None = None
     answered_by: AnsweredBy | None = None
     anonymous: bool | None = None
-    content: dict[str, Any] | None = None
+    content: Content | None = None
     closes_at: datetime | None = None
     reminder_dates: list[date] | None = Field(default=None, max_length=20)
     criteria: list[Criterion] | None = Field(default=None, max_length=30)
@@ -98,8 +100,15 @@ class JuryMemberCreate(Schema):
     response_ids: list[UUID] = Field(default=[], max_length=1_000)
 
 
+class Mark(Schema):
+    """A juror's points on one criterion of the year."""
+
+    criterion: Key
+    points: int = Field(ge=0, le=100)
+
+
 class ScoreWrite(Schema):
-    scores: dict[str, int]
+    scores: list[Mark] = Field(max_length=30)
     comment: Annotated[str, StringConstraints(max_length=10_000)] | None = None
 
 
