@@ -10,7 +10,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.db.audit_listener import record
 from crm.db.models.organisation import Organisation
@@ -215,14 +215,16 @@ class QuestionnaireController(Controller):
                 base.order_by(QuestionnaireResponse.created_at).limit(listing.limit).offset(listing.offset)
             )
         ).all()
-        total = len((await session.execute(base.with_only_columns(QuestionnaireResponse.id))).all())
+        total = await session.scalar(
+            select(func.count()).where(QuestionnaireResponse.questionnaire_id == questionnaire_id)
+        )
         items = [
             ResponseRead.model_validate(response).model_copy(
                 update={"organisation_name": name, "answers": await answers_of(session, response.id)}
             )
             for response, name in rows
         ]
-        return Page[ResponseRead](**page(items, total, listing))
+        return Page[ResponseRead](**page(items, total or 0, listing))
 
     @get(
         "/{questionnaire_id:uuid}/results",

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models.organisation import Organisation
 from crm.db.models.questionnaire import (
+    AnsweredBy,
     JuryMember,
     Questionnaire,
     QuestionnaireFile,
@@ -63,8 +64,6 @@ async def _existing(
     org: UUID | None,
 ) -> QuestionnaireResponse | None:
     """The answer this link continues, if begun (a GET begins nothing)."""
-    from crm.db.models.questionnaire import AnsweredBy
-
     per_member = questionnaire.answered_by == AnsweredBy.ORGANISATION
     subject = org if per_member else person_id
     if subject is None:
