@@ -184,6 +184,11 @@ async def test_versions_files_reminders_and_a_closed_questionnaire_refusing_answ
     )
     assert kept.status_code == 200
     assert kept.json()["value"]["size"] == 13
+    downloaded = await admin_client.get(
+        f"/api/v1/questionnaires/{questionnaire['id']}/files/{kept.json()['value']['file_id']}"
+    )
+    assert downloaded.content == b"%PDF-1.7 plan"
+    assert downloaded.headers["content-disposition"] == 'attachment; filename="plan.pdf"'
 
     # A new version: the answer begun keeps the version it answered; new questions are not its.
     changed = dict(CONTENT, sections=[dict(CONTENT["sections"][0], title="Votre collectivité (v2)")])

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from crm.db.audit_listener import record
 from crm.db.models.organisation import Organisation
 from crm.db.models.publication import Publication, PublicationKind
-from crm.db.models.questionnaire import Questionnaire, QuestionnaireResponse
+from crm.db.models.questionnaire import Questionnaire, QuestionnaireFile, QuestionnaireResponse
 from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
 from crm.domain.events.services import EventService
 from crm.domain.providers import provide_questionnaire_service
@@ -37,6 +37,7 @@ from crm.domain.questionnaires.services import QuestionnaireService, answers_of
 from crm.domain.system import mail as system_mail
 from crm.lib.csv_safety import CSV_MEDIA_TYPE
 from crm.lib.listing import ListQuery, list_query, page
+from crm.lib.problems import ProblemError
 from crm.lib.schemas import Page, Schema
 from crm.lib.services import after_commit
 
@@ -225,6 +226,34 @@ class QuestionnaireController(Controller):
             for response, name in rows
         ]
         return Page[ResponseRead](**page(items, total or 0, listing))
+
+    @get(
+        "/{questionnaire_id:uuid}/files/{file_id:uuid}",
+        operation_id="downloadQuestionnaireFile",
+        summary="A file attached to an answer",
+        description="The file as sent (an answer's value names its `file_id`), as an attachment.",
+        media_type="application/octet-stream",
+    )
+    async def download_file(
+        self,
+        questionnaire_id: FromPath[UUID],
+        file_id: FromPath[UUID],
+        questionnaire_service: NamedDependency[QuestionnaireService],
+    ) -> Response[bytes]:
+        stored = await questionnaire_service.session.scalar(
+            select(QuestionnaireFile)
+            .join(QuestionnaireResponse, QuestionnaireResponse.id == QuestionnaireFile.response_id)
+            .where(QuestionnaireFile.id == file_id, QuestionnaireResponse.questionnaire_id == questionnaire_id)
+        )
+        if stored is None:
+            raise ProblemError(404, "No such file in this questionnaire's answers")
+        # Sent as a download, never rendered here: its type is what the sender's browser said.
+        safe_name = "".join(c for c in stored.filename if c.isalnum() or c in "._- ")[:100] or "fichier"
+        return Response(
+            stored.data,
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="{safe_name}"'},
+        )
 
     @get(
         "/{questionnaire_id:uuid}/results",
