@@ -39,6 +39,8 @@ from crm.domain.public.layout import public_content_changed
 from crm.domain.public.rsvp import RsvpController
 from crm.domain.public.staff_invitation import StaffInvitationPage
 from crm.domain.publications.controllers import PublicationController
+from crm.domain.questionnaires.controllers import QuestionnaireController
+from crm.domain.questionnaires.public import QuestionnairePages
 from crm.domain.segments.controllers import SegmentController
 from crm.domain.staff.controllers import StaffController
 from crm.domain.staff.login import AuthController, LoginController
@@ -103,6 +105,8 @@ ROUTE_HANDLERS: list[type] = [
     OrganisationEventsController,
     OrganisationCampaignsController,
     RsvpController,
+    QuestionnaireController,
+    QuestionnairePages,
 ]
 
 

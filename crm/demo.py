@@ -183,7 +183,8 @@ class SeedResult:
             f"{c['person']} people, {c['position']} positions, {c['mandate']} board mandates, "
             f"{c['dues']} dues, {c['label_award']} labels, {c['convention']} conventions, "
             f"{c['mailing_list']} mailing lists, {c['subscription']} subscriptions, {c['publication']} publications, "
-            f"{c['campaign']} past campaigns, {c['event']} events."
+            f"{c['campaign']} past campaigns, {c['event']} events, "
+            f"{c.get('questionnaire_response', 0)} questionnaire answers (label applications and a survey)."
         )
 
 
@@ -803,7 +804,14 @@ async def seed_demo(
         for i in range(0, len(rows), BATCH):
             await session.execute(insert(table), rows[i : i + BATCH])
     await write_mailing(session, plan.mailing, settings or Settings())
-    counts = {table.name: plan.count(table) for table in INSERT_ORDER} | plan.mailing.counts()
+    # Imported here: the questionnaires' demo plans from the rows above, and the demo's callers
+    # that never seed (the CLI's other commands) don't load the questionnaire domain.
+    from crm.demo_questionnaires import plan_questionnaires, write_questionnaires
+
+    questionnaire_counts = await write_questionnaires(
+        session, plan_questionnaires(plan.rows, seed, today or date.today())
+    )
+    counts = {table.name: plan.count(table) for table in INSERT_ORDER} | plan.mailing.counts() | questionnaire_counts
     record(session, "seed", MARKER_ENTITY, None, seed=seed, **counts)
     await session.flush()
     return SeedResult(True, counts, time.perf_counter() - started)

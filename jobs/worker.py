@@ -14,6 +14,7 @@ from crm.lib.redis import QUEUE_NAME
 from crm.lib.services import WORKER_MAX_OVERFLOW, alchemy_config
 from jobs.events import events_tick, send_event_notifications, tick_minutes
 from jobs.imports import SWEEP_SECOND, run_import, sweep_imports
+from jobs.questionnaires import questionnaire_reminders
 from jobs.sending import send_campaign, send_campaign_test, sweep, sweep_seconds
 from jobs.system_mail import send_system_mail, send_test_email
 from jobs.webhooks import send_webhooks
@@ -59,6 +60,7 @@ class WorkerSettings:
         func(send_event_notifications, keep_result=0),
         # Also a plain job, so an operator (or a test) can run the events cron at once.
         func(events_tick, keep_result=0),
+        func(questionnaire_reminders, keep_result=0),
     ]
     # Every worker runs the sweeper; arq's cron job ids keep one run per tick across workers.
     cron_jobs = [
@@ -66,6 +68,8 @@ class WorkerSettings:
         cron(sweep_imports, second=SWEEP_SECOND, keep_result=0),
         # Event reminders, and the sweeper of event messages.
         cron(events_tick, minute=tick_minutes(get_settings()), second=0, run_at_startup=True, keep_result=0),
+        # Questionnaire reminders: hourly, so a worker down at 9 o'clock still sends the day's.
+        cron(questionnaire_reminders, minute=5, second=30, run_at_startup=True, keep_result=0),
     ]
     on_startup = startup
     on_shutdown = shutdown

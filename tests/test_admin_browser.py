@@ -673,3 +673,24 @@ async def test_an_admin_sees_why_a_webhook_endpoint_was_disabled_enables_it_and_
         replays = await conn.scalar(text("SELECT count(*) FROM webhook_delivery WHERE replay_of_id IS NOT NULL"))
     assert replays == 1
     assert page.errors == []
+
+
+async def test_survey_results_as_charts_and_the_label_jury_side_by_side(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/questionnaires")
+    await page.get_by_role("cell", name="Enquête : le numérique dans la gestion de crise").click()
+    await expect(page.get_by_text("Résultats (320 réponses envoyées)")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    await page.locator(".recharts-bar-rectangle").first.wait_for(timeout=UI_TIMEOUT_MS)
+    await expect(page.get_by_text("Avez-vous activé une cellule de crise ?")).to_be_visible()
+    await screenshot(page, "20-survey-builder-and-results")
+
+    await page.goto(f"{server}/admin/#/questionnaires")
+    await page.get_by_role("cell", name=re.compile(r"^Label – candidature \d{4}$")).click()
+    jury = page.get_by_text("Notes du jury")
+    await expect(jury).to_be_visible(timeout=UI_TIMEOUT_MS)
+    await expect(page.get_by_role("cell", name=re.compile(r" : \d+")).first).to_be_visible()
+    await screenshot(page, "21-label-jury-scores")
+    assert page.errors == []

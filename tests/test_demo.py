@@ -23,6 +23,8 @@ from tests.conftest import TEST_DATABASE, recreate_database
 from tests.smtp import SmtpSink
 
 COUNTED = (
+    "questionnaire_response",
+    "jury_assignment",
     "organisation",
     "membership",
     "person",
@@ -163,6 +165,9 @@ def test_crm_seed_demo_fills_a_network_once_and_the_same_seed_gives_the_same_dat
         assert first_print[name] == second_print[name], name
     assert counts["subscription"] > 4_000
     assert counts["delivery"] > 15_000
+    # Last year's label (its applications decided, scored twice each) and the crisis survey.
+    assert counts["questionnaire_response"] > 320 + 100
+    assert counts["jury_assignment"] > 200
 
 
 async def test_the_demo_shows_lists_archive_and_events_and_mails_nobody(

@@ -113,6 +113,10 @@ SENTINELS = {
     "expires_at": "ZZEXPZZ",
     "accept_url": "https://example.org/ZZURLZZ?a=1&b=2",
     "unsubscribe_url": "https://example.org/ZZUNSUBZZ",
+    "title": "ZZTITLEZZ",
+    "intro": "ZZINTROZZ",
+    "button": "ZZBUTTONZZ",
+    "copy": "ZZCOPYZZ",
 }
 
 

@@ -16,6 +16,7 @@ import AlternateEmailIcon from "@mui/icons-material/AlternateEmail";
 import FilterAltIcon from "@mui/icons-material/FilterAlt";
 import UploadFileIcon from "@mui/icons-material/UploadFile";
 import WebhookIcon from "@mui/icons-material/Webhook";
+import QuizIcon from "@mui/icons-material/Quiz";
 import { authProvider } from "./authProvider";
 import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
@@ -39,6 +40,7 @@ const segments = () => import("./resources/segments");
 const labelResults = () => import("./resources/labelResults");
 const settings = () => import("./resources/settings");
 const webhooks = () => import("./resources/webhooks");
+const questionnaires = () => import("./resources/questionnaires");
 
 const PersonList = lazyScreen(people, "PersonList");
 const PersonShow = lazyScreen(people, "PersonShow");
@@ -85,6 +87,9 @@ const SettingsPage = lazyScreen(settings, "SettingsPage");
 const WebhookList = lazyScreen(webhooks, "WebhookList");
 const WebhookShow = lazyScreen(webhooks, "WebhookShow");
 const WebhookCreate = lazyScreen(webhooks, "WebhookCreate");
+const QuestionnaireList = lazyScreen(questionnaires, "QuestionnaireList");
+const QuestionnaireCreate = lazyScreen(questionnaires, "QuestionnaireCreate");
+const QuestionnaireEdit = lazyScreen(questionnaires, "QuestionnaireEdit");
 
 export function App() {
   return (
@@ -130,6 +135,7 @@ export function App() {
       <Resource name="segments" list={SegmentList} create={SegmentCreate} edit={SegmentEdit} icon={FilterAltIcon} recordRepresentation="name" />
       <Resource name="webhooks" list={WebhookList} show={WebhookShow} create={WebhookCreate} icon={WebhookIcon} recordRepresentation="url" />
       <Resource name="webhook-deliveries" />
+      <Resource name="questionnaires" list={QuestionnaireList} create={QuestionnaireCreate} edit={QuestionnaireEdit} icon={QuizIcon} recordRepresentation="title" />
       <Resource name="deliveries" />
       <Resource name="positions" />
       <Resource name="memberships" />

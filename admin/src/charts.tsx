@@ -30,3 +30,18 @@ export function RegionBars({ regions }: { regions: { region_name: string; count:
     </ResponsiveContainer>
   );
 }
+
+// A questionnaire question's answers: one bar per choice, its count (the percentage in the tooltip).
+export function AnswerBars({ counts }: { counts: { value: string | number; count: number; percent: number }[] }) {
+  const data = counts.map((c) => ({ name: String(c.value), count: c.count, percent: c.percent }));
+  return (
+    <ResponsiveContainer width="100%" height={Math.max(120, data.length * 28)}>
+      <BarChart data={data} layout="vertical" margin={{ left: 40 }}>
+        <XAxis type="number" allowDecimals={false} />
+        <YAxis type="category" dataKey="name" width={180} interval={0} tick={{ fontSize: 12 }} />
+        <Tooltip formatter={(value, _name, item) => [`${value} (${item.payload.percent} %)`, "Réponses"]} />
+        <Bar dataKey="count" fill="#1565c0" name="Réponses" isAnimationActive={false} />
+      </BarChart>
+    </ResponsiveContainer>
+  );
+}

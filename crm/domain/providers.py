@@ -18,6 +18,7 @@ from crm.domain.memberships.services import DuesService, FeeBandService, Members
 from crm.domain.organisations.services import OrganisationService
 from crm.domain.people.services import PersonService, PositionService
 from crm.domain.publications.services import PublicationService
+from crm.domain.questionnaires.services import QuestionnaireService
 from crm.domain.segments.services import SegmentService
 from crm.domain.staff.services import StaffService
 from crm.domain.tags.services import TagService
@@ -45,3 +46,4 @@ provide_segment_service = create_service_provider(SegmentService)
 provide_staff_service = create_service_provider(StaffService)
 provide_tag_service = create_service_provider(TagService)
 provide_webhook_endpoint_service = create_service_provider(WebhookEndpointService)
+provide_questionnaire_service = create_service_provider(QuestionnaireService)

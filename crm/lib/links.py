@@ -64,3 +64,40 @@ def confirm_url(settings: Settings, person_id: UUID | str, subscription_ids: lis
 def invitation_token(secret_key: str, invitation_id: UUID) -> str:
     """The token of a staff invitation's link: derived from its id, so that only its hash is stored."""
     return derived_token(secret_key, "staff-invitation", invitation_id)
+
+
+QUESTIONNAIRE = "questionnaire"
+JURY = "jury"
+# An answer page stays open for the questionnaire's life (its closing refuses answers, not the link).
+QUESTIONNAIRE_MAX_AGE = 400 * 24 * 3600
+JURY_MAX_AGE = 180 * 24 * 3600
+
+
+def questionnaire_url(
+    settings: Settings, questionnaire_id: UUID | str, person_id: UUID | str, organisation_id: UUID | str | None
+) -> str:
+    """The answer page of a person, or of their member for a questionnaire answered once per member
+    (colleagues' links open the same answer)."""
+    payload = {"questionnaire_id": str(questionnaire_id), "person_id": str(person_id)}
+    if organisation_id is not None:
+        payload["organisation_id"] = str(organisation_id)
+    return f"{settings.public_url}/q/{make_token(_secret(settings), QUESTIONNAIRE, payload)}"
+
+
+def jury_url(settings: Settings, jury_member_id: UUID | str) -> str:
+    """A juror's page: only the applications assigned to them."""
+    return f"{settings.public_url}/jury/{make_token(_secret(settings), JURY, {'jury_member_id': str(jury_member_id)})}"
+
+
+def respondent_key(
+    settings: Settings, questionnaire_id: UUID, subject_id: UUID, *, anonymous: bool, per_member: bool
+) -> str:
+    """Who an answer belongs to: the person or the member in the clear, or, for an anonymous
+    questionnaire, a keyed hash only the server can make from the link (nothing in the database
+    leads from the answer back to who gave it)."""
+    prefix = "o" if per_member else "p"
+    if not anonymous:
+        return f"{prefix}:{subject_id}"
+    return "h:" + derived_token(
+        _secret(settings), "questionnaire-respondent", f"{questionnaire_id}:{prefix}:{subject_id}"
+    )

@@ -22,6 +22,20 @@ from crm.db.models.membership import Dues, DuesStatus, FeeBand, Membership, Memb
 from crm.db.models.organisation import Organisation, OrganisationKind
 from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.publication import Publication, PublicationKind
+from crm.db.models.questionnaire import (
+    AnsweredBy,
+    JuryAssignment,
+    JuryMember,
+    Questionnaire,
+    QuestionnaireAnswer,
+    QuestionnaireFile,
+    QuestionnaireKind,
+    QuestionnaireRecipient,
+    QuestionnaireResponse,
+    QuestionnaireStatus,
+    QuestionnaireVersion,
+    ResponseStatus,
+)
 from crm.db.models.reference import Commune, Departement, Epci, Region
 from crm.db.models.segment import Segment
 from crm.db.models.staff import Staff, StaffInvitation, StaffRole
@@ -31,6 +45,7 @@ from crm.db.models.tag import Tag, Tagging
 from crm.db.models.webhook import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent
 
 __all__ = [
+    "AnsweredBy",
     "AssociationSettings",
     "AuditEntry",
     "BoardRole",
@@ -55,6 +70,8 @@ __all__ = [
     "ImportStatus",
     "Invitation",
     "InvitationStatus",
+    "JuryAssignment",
+    "JuryMember",
     "LabelAward",
     "LegalBasis",
     "ListKind",
@@ -72,8 +89,17 @@ __all__ = [
     "PositionKind",
     "Publication",
     "PublicationKind",
+    "Questionnaire",
+    "QuestionnaireAnswer",
+    "QuestionnaireFile",
+    "QuestionnaireKind",
+    "QuestionnaireRecipient",
+    "QuestionnaireResponse",
+    "QuestionnaireStatus",
+    "QuestionnaireVersion",
     "Region",
     "Renewal",
+    "ResponseStatus",
     "Segment",
     "Staff",
     "StaffInvitation",

@@ -25,6 +25,13 @@ from crm.db.models.organisation import pg_enum
 class SystemMessageKind(enum.StrEnum):
     SUBSCRIPTION_CONFIRMATION = "subscription_confirmation"  # double opt-in: one per person
     STAFF_INVITATION = "staff_invitation"
+    # Questionnaires: `subject_id` is the recipient (invitation, reminder), the response (copy of
+    # the answers), the jury member (jury link); the payload names the person written to.
+    QUESTIONNAIRE_INVITATION = "questionnaire_invitation"
+    QUESTIONNAIRE_REMINDER = "questionnaire_reminder"
+    QUESTIONNAIRE_RECEIPT = "questionnaire_receipt"
+    LABEL_RESULT = "label_result"
+    JURY_INVITATION = "jury_invitation"
 
 
 class SystemMessageStatus(enum.StrEnum):

@@ -25,12 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from crm.config import Settings
 from crm.db.models.lists import MailingList, Subscription, SubscriptionStatus
 from crm.db.models.person import Person
+from crm.db.models.questionnaire import AnsweredBy, Questionnaire, QuestionnaireRecipient, QuestionnaireStatus
 from crm.db.models.staff import Staff, StaffInvitation
 from crm.db.models.system import SystemMessage, SystemMessageKind
 from crm.domain.outbox.engine import Answer, run_in_order
 from crm.domain.outbox.queries import OutboxTable
 from crm.lib import frenchdates
-from crm.lib.links import CONFIRM_MAX_AGE, confirm_url, invitation_token
+from crm.lib.links import CONFIRM_MAX_AGE, confirm_url, invitation_token, jury_url, questionnaire_url
 from crm.lib.mail import OutgoingMessage, SmtpError, SmtpPool, base_context, load_template
 from crm.lib.services import open_session
 
@@ -38,6 +39,15 @@ log = structlog.get_logger("crm.system.mail")
 JOB = "send_system_mail"
 BATCH = 20
 # The role as the invited person reads it, in French.
+QUESTIONNAIRE_KINDS = frozenset(
+    {
+        SystemMessageKind.QUESTIONNAIRE_INVITATION,
+        SystemMessageKind.QUESTIONNAIRE_REMINDER,
+        SystemMessageKind.QUESTIONNAIRE_RECEIPT,
+        SystemMessageKind.LABEL_RESULT,
+        SystemMessageKind.JURY_INVITATION,
+    }
+)
 ROLE_LABELS = {"admin": "administrateur·rice", "editor": "éditeur·rice", "viewer": "lecture seule"}
 
 SYSTEM_MESSAGES = OutboxTable(
@@ -47,7 +57,11 @@ SYSTEM_MESSAGES = OutboxTable(
     # The address now: the person's, or the invited staff member's.
     address="CASE WHEN t.kind = 'subscription_confirmation' "
     "THEN (SELECT p.email FROM person p WHERE p.id = t.subject_id) "
-    "ELSE (SELECT s.email FROM staff_invitation i JOIN staff s ON s.id = i.staff_id WHERE i.id = t.subject_id) END",
+    "WHEN t.kind = 'staff_invitation' "
+    "THEN (SELECT s.email FROM staff_invitation i JOIN staff s ON s.id = i.staff_id WHERE i.id = t.subject_id) "
+    # Questionnaire mail names the person written to (or an outside juror's address) in its payload.
+    "ELSE COALESCE((SELECT p.email FROM person p WHERE p.id = (t.payload->>'person_id')::uuid), "
+    "t.payload->>'email') END",
 )
 
 
@@ -115,6 +129,8 @@ class SystemMail:
         async with open_session(self.db_config) as session:
             if row.kind == SystemMessageKind.STAFF_INVITATION:
                 return await self.invitation(session, row.subject_id)
+            if row.kind in QUESTIONNAIRE_KINDS:
+                return await self.questionnaire_mail(session, row.kind, row.subject_id, row.payload)
             return await self.confirmation(session, row.subject_id, [UUID(i) for i in row.payload["subscriptions"]])
 
     def _message(self, to: str, subject: str, template: str, context: dict[str, Any]) -> EmailMessage:
@@ -156,6 +172,79 @@ class SystemMail:
             },
         )
         return message, invitation.id
+
+    async def questionnaire_mail(
+        self, session: AsyncSession, kind: SystemMessageKind, subject_id: UUID, payload: dict[str, Any]
+    ) -> tuple[EmailMessage, None] | Answer:
+        """Invitations and reminders to answer (rendered now: a reminder to someone who has answered
+        meanwhile is not sent), the copy of a submitted answer, a label result, a juror's link."""
+        settings = self.settings
+        person = await session.get(Person, UUID(payload["person_id"])) if payload.get("person_id") else None
+        if person is not None and not person.email:
+            return Answer("skipped", "not sent: no address")
+        name = " ".join(filter(None, [person.first_name, person.last_name])) if person else payload.get("name", "")
+        to = person.email if person else payload.get("email")
+        if not to:
+            return Answer("skipped", "not sent: no address")
+        context: dict[str, Any] = {"name": name, "accept_url": "", "button": "", "copy": ""}
+        if kind in (SystemMessageKind.QUESTIONNAIRE_INVITATION, SystemMessageKind.QUESTIONNAIRE_REMINDER):
+            recipient = await session.get(QuestionnaireRecipient, subject_id)
+            questionnaire = await session.get(Questionnaire, recipient.questionnaire_id) if recipient else None
+            if recipient is None or questionnaire is None or person is None:
+                return Answer("skipped", "not sent: the questionnaire or the person is gone")
+            if questionnaire.status != QuestionnaireStatus.OPEN:
+                return Answer("skipped", "not sent: the questionnaire is not open")
+            if kind == SystemMessageKind.QUESTIONNAIRE_REMINDER and recipient.answered_on is not None:
+                return Answer("skipped", "not sent: answered meanwhile")
+            deadline = (
+                f" Vous pouvez répondre jusqu'au {_when(questionnaire.closes_at)}." if questionnaire.closes_at else ""
+            )
+            who = (
+                "Une seule réponse est attendue par collectivité : vos collègues qui ont reçu ce message "
+                "complètent la même réponse que vous."
+                if questionnaire.answered_by == AnsweredBy.ORGANISATION
+                else ""
+            )
+            reminded = (
+                "Petit rappel : nous n'avons pas encore reçu votre réponse. " if kind.endswith("reminder") else ""
+            )
+            context |= {
+                "title": questionnaire.title,
+                "intro": f"{reminded}{settings.organisation.name} vous invite à répondre au questionnaire "
+                f"« {questionnaire.title} ».{deadline} Vos réponses sont enregistrées au fur et à mesure : "
+                f"vous pouvez vous interrompre et revenir par le même lien. {who}",
+                "accept_url": questionnaire_url(settings, questionnaire.id, person.id, recipient.organisation_id),
+                "button": "Répondre au questionnaire",
+                "reason": "Vous recevez ce message en tant que contact de notre réseau.",
+            }
+            subject = ("Rappel : " if reminded else "") + questionnaire.title
+        elif kind == SystemMessageKind.QUESTIONNAIRE_RECEIPT:
+            copy = "\n\n".join(f"{question}\n→ {answer or '(sans réponse)'}" for question, answer in payload["answers"])
+            context |= {
+                "title": f"Votre réponse : {payload['title']}",
+                "intro": "Merci : votre réponse est bien enregistrée. En voici la copie.",
+                "copy": copy,
+                "reason": "Vous recevez ce message parce que vous avez envoyé cette réponse.",
+            }
+            subject = f"Votre réponse est enregistrée – {payload['title']}"
+        elif kind == SystemMessageKind.LABEL_RESULT:
+            context |= {
+                "title": payload["title"],
+                "intro": payload["text"],
+                "reason": "Vous recevez ce message parce que votre collectivité a candidaté au label.",
+            }
+            subject = payload["title"]
+        else:  # a juror's link
+            context |= {
+                "title": payload["title"],
+                "intro": "Vous faites partie du jury. Ce lien personnel ouvre les candidatures qui vous sont "
+                "confiées, pour les noter sur les critères de l'année et les commenter.",
+                "accept_url": jury_url(settings, subject_id),
+                "button": "Ouvrir mes candidatures",
+                "reason": "Vous recevez ce message parce que vous êtes membre du jury.",
+            }
+            subject = payload["title"]
+        return self._message(to, subject, "questionnaire", context), None
 
     async def confirmation(
         self, session: AsyncSession, person_id: UUID, subscription_ids: list[UUID]
