@@ -17,12 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign
-from crm.db.models.suppression import SuppressionReason
 from crm.domain.campaigns.rendering import RECIPIENT_COLUMNS, render_for
 from crm.domain.campaigns.services import CampaignService
 from crm.domain.outbox.engine import Answer, Halt
 from crm.domain.outbox.queries import LIST_NAME, OutboxTable
-from crm.domain.outbox.suppression import suppress
+from crm.domain.outbox.suppression import suppress_unknown_mailbox
 from crm.lib.actor import Actor, acting_as
 from crm.lib.mail import CompiledTemplate, SmtpError, SmtpPool, TemplateError
 from crm.lib.mime import address, build_message, header_value
@@ -130,12 +129,7 @@ class CampaignDeliveries:
 
     async def refused(self, row: Any, refusal: SmtpError) -> Answer:
         # 5.1.x: the mailbox does not exist. Never write to it again.
-        if refusal.message.lstrip().startswith("5.1."):
-            with acting_as(Actor(kind="system")):
-                async with open_session(self.db_config) as session:
-                    await suppress(
-                        session, row.email, SuppressionReason.HARD_BOUNCE, f"bounced on campaign {self.campaign.id}"
-                    )
+        if await suppress_unknown_mailbox(self.db_config, refusal, f"bounced on campaign {self.campaign.id}"):
             return Answer("bounced", str(refusal)[:1000])
         return Answer("failed", str(refusal)[:1000])
 
