@@ -33,7 +33,9 @@ DELIVERIES = OutboxTable(
     name="delivery",
     status_type="delivery_status",
     columns=("t.person_id", "t.email", *RECIPIENT_COLUMNS),
-    joins="JOIN person p ON p.id = t.person_id "
+    # LEFT: a person erased while their campaign was starting leaves a row with nobody behind it
+    # (the delivery table has no foreign key); it is then no longer wanted, and recorded so.
+    joins="LEFT JOIN person p ON p.id = t.person_id "
     "LEFT JOIN subscription s ON s.person_id = t.person_id AND s.list_id = :list_id",
     group="campaign_id",
     claimable="EXISTS (SELECT 1 FROM campaign c WHERE c.id = :group AND c.status = 'running')",
