@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign
-from crm.domain.campaigns.rendering import RECIPIENT_COLUMNS, render_for
+from crm.domain.campaigns.rendering import RECIPIENT_COLUMNS, CampaignRenderer
 from crm.domain.campaigns.services import CampaignService
 from crm.domain.outbox.engine import Answer, Halt
 from crm.domain.outbox.queries import LIST_NAME, OutboxTable
@@ -70,7 +70,7 @@ class CampaignDeliveries:
         self.campaign = campaign
         self.template = template
         self.domain = settings.organisation.mail_domain
-        self.list_name = ""
+        self.renderer = CampaignRenderer(settings, campaign, template, "")
         self.common_headers = [
             ("From", address(campaign.from_name, campaign.from_email)),
             ("Auto-Submitted", "auto-generated"),
@@ -83,7 +83,7 @@ class CampaignDeliveries:
 
     async def load_list(self, conn: AsyncConnection) -> None:
         row = (await conn.execute(LIST_NAME, {"id": self.campaign.list_id})).one()
-        self.list_name = row.name
+        self.renderer = CampaignRenderer(self.settings, self.campaign, self.template, row.name)
         # RFC 2919: only the phrase may be an encoded word; the id itself stays plain.
         self.common_headers.append(("List-Id", f"{header_value(row.name)} <{row.slug}.{self.domain}>"))
 
@@ -103,7 +103,7 @@ class CampaignDeliveries:
             legal_basis=row.legal_basis,
             subscribed_at=row.subscribed_at,
         )
-        rendered = render_for(self.settings, self.campaign, self.template, self.list_name, person)
+        rendered = self.renderer.render(person)
         mailbox = self.settings.organisation.unsubscribe_address
         mailto = f"mailto:{mailbox}?subject={quote('unsubscribe ' + str(row.id))}"
         headers = [
