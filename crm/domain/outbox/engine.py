@@ -186,16 +186,8 @@ class Run(Generic[Outgoing]):
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.claiming = asyncio.Lock()
         self.exhausted = False
-        self.pending: list[tuple[tuple[Any, Answer | Retry] | None, Any, asyncio.Future[bool | None]]] = []
-        self.ready = asyncio.Event()
         async with leases_kept(self.engine, self.adapter.table, self.owner, lease):
-            self.writer = asyncio.create_task(self.write_steps())
-            try:
-                await asyncio.gather(*(self.lane() for _ in range(self.lanes)))
-            finally:
-                self.writer.cancel()
-                with suppress(asyncio.CancelledError):
-                    await self.writer
+            await asyncio.gather(*(self.lane() for _ in range(self.lanes)))
             leftover = []
             while not self.queue.empty():
                 leftover.append(self.queue.get_nowait().id)
@@ -313,60 +305,10 @@ class Run(Generic[Outgoing]):
         return Answer("sent", answer[:1000], sent=True)
 
     async def step(self, conn: AsyncConnection, done: tuple[Any, Answer | Retry] | None, row: Any) -> bool | None:
-        """Records `done` and confirms `row` (None when `row` is no longer ours). The statement is
-        shared with the other lanes ready at the same moment (`write_steps`); this lane waits for
-        its answer to be on disk all the same."""
-        if self.writer.done():
-            # The writer stopped on a fault: this run cannot record anything more.
-            self.writer.result()
-            raise RuntimeError("the outbox writer has stopped")
-        answer: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
-        self.pending.append((done, row, answer))
-        self.ready.set()
-        return await answer
-
-    async def write_steps(self) -> None:
-        """One connection writes the steps of every lane: whatever lanes asked while a statement
-        ran go together in the next one, so with ten lanes a message costs a fraction of a round
-        trip, and a single lane (event and system mail) one, as before."""
-        async with self.autocommit() as conn:
-            while True:
-                await self.ready.wait()
-                self.ready.clear()
-                while self.pending:
-                    batch, self.pending = self.pending, []
-                    try:
-                        wanted = await self._write(conn, batch)
-                    except BaseException as exc:
-                        for _, _, answer in batch:
-                            if not answer.done():
-                                answer.set_exception(exc)
-                        for _, _, answer in self.pending:
-                            if not answer.done():
-                                answer.set_exception(exc)
-                        raise
-                    for _, row, answer in batch:
-                        if not answer.done():
-                            answer.set_result(wanted.get(row.id) if row is not None else None)
-
-    async def _write(self, conn: AsyncConnection, batch: list[Any]) -> dict[Any, bool]:
-        if len(batch) == 1:
-            done, row, _ = batch[0]
-            params = self._params(done) | {"next": row.id if row is not None else None}
-            self.counters.round_trips += 1
-            found = (await conn.execute(self.queries.step, params)).scalar_one_or_none()
-            return {row.id: found} if row is not None and found is not None else {}
-        answers = [self._params(done) for done, _, _ in batch if done is not None]
-        params = {
-            "owner": self.owner,
-            "lease": self.settings.lease_seconds,
-            "max_attempts": self.settings.max_attempts,
-            "next": [row.id for _, row, _ in batch if row is not None],
-            **{key: [a[key] for a in answers] for key in ("done", "retry", "status", "delay", "sent_at", "response")},
-            **self.adapter.wanted_params(),
-        }
+        """Records `done` and confirms `row`, in one statement: None when `row` is no longer ours."""
+        params = self._params(done) | {"next": row.id if row is not None else None}
         self.counters.round_trips += 1
-        return {found.id: found.wanted for found in await conn.execute(self.queries.steps, params)}
+        return (await conn.execute(self.queries.step, params)).scalar_one_or_none()
 
 
 async def sweep_expired(conn: AsyncConnection, table: OutboxTable) -> list[Any]:

@@ -39,7 +39,6 @@ class OutboxTable:
 class Queries:
     claim: TextClause
     step: TextClause
-    steps: TextClause
     release: TextClause
     expired: TextClause
     renew_all: TextClause
@@ -103,32 +102,6 @@ WITH {_record(t, status)}
 UPDATE {t} t SET lease_expires_at = now() + make_interval(secs => :lease)
 WHERE t.id = :next AND t.status = 'leased' AND t.leased_by = :owner
 RETURNING {wanted} AS wanted
-"""),
-        # The steps of several lanes in one statement (the lanes that were ready while the
-        # previous statement ran): each lane's previous answer recorded, each lane's next row
-        # confirmed. Each lane still waits for its own answer to be on disk before it sends again,
-        # so the duplicate window stays one message per lane; the round trip is shared.
-        steps=text(f"""
-WITH answers AS (
-    SELECT * FROM unnest(CAST(:done AS uuid[]), CAST(:retry AS boolean[]), CAST(:status AS text[]),
-                         CAST(:delay AS float8[]), CAST(:sent_at AS timestamptz[]), CAST(:response AS text[]))
-        AS a(id, retry, status, delay, sent_at, response)
-),
-recorded AS (
-    UPDATE {t} SET
-        status = CASE WHEN NOT a.retry THEN CAST(a.status AS {status})
-                      WHEN {t}.attempts >= :max_attempts THEN 'failed'::{status}
-                      ELSE 'queued'::{status} END,
-        next_attempt_at = CASE WHEN a.retry THEN now() + make_interval(secs => a.delay) ELSE {t}.next_attempt_at END,
-        leased_by = CASE WHEN a.retry THEN NULL ELSE {t}.leased_by END,
-        sent_at = a.sent_at, smtp_response = a.response, lease_expires_at = NULL, updated_at = now()
-    FROM answers a
-    WHERE {t}.id = a.id AND {t}.status = 'leased' AND {t}.leased_by = :owner
-    RETURNING {t}.id
-)
-UPDATE {t} t SET lease_expires_at = now() + make_interval(secs => :lease)
-WHERE t.id = ANY(CAST(:next AS uuid[])) AND t.status = 'leased' AND t.leased_by = :owner
-RETURNING t.id, {wanted} AS wanted
 """),
         # Rows a run leased but did not reach (it stopped early): back to the queue, the attempt
         # not counted.
