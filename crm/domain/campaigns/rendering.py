@@ -145,11 +145,13 @@ class _Pieces:
 
     texts: tuple[str, ...]
     fields: tuple[str, ...]
+    used: frozenset[str]
 
     @classmethod
     def of(cls, rendered: str) -> _Pieces:
         parts = _MARKERS.split(rendered)
-        return cls(tuple(parts[0::2]), tuple(_RECIPIENT_FIELDS[int(i)] for i in parts[1::2]))
+        fields = tuple(_RECIPIENT_FIELDS[int(i)] for i in parts[1::2])
+        return cls(tuple(parts[0::2]), fields, frozenset(fields))
 
     def fill(self, values: dict[str, str]) -> str:
         out = [self.texts[0]]
@@ -204,9 +206,8 @@ class CampaignRenderer:
         else:
             html_pieces, text_pieces = self._prepared()
             # What Jinja writes for a value: str() of it, escaped in the HTML.
-            as_text = {name: str(value) for name, value in fields.items()}
-            html = html_pieces.fill({name: str(escape(value)) for name, value in fields.items()})
-            plain = text_pieces.fill(as_text)
+            html = html_pieces.fill({name: str(escape(fields[name])) for name in html_pieces.used})
+            plain = text_pieces.fill({name: str(fields[name]) for name in text_pieces.used})
             if len(html) + len(plain) > MAX_RENDER_CHARS:
                 raise TemplateError(f"{self.template.name}: the message would exceed {MAX_RENDER_CHARS} characters")
         return Rendered(
