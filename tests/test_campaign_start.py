@@ -50,14 +50,21 @@ async def test_a_start_cut_off_while_writing_deliveries_leaves_none_and_the_next
     )
     campaign_id = created.json()["id"]
 
-    # Another transaction holds the row of the last person: the start, past the other recipients'
-    # rows, waits on it (its foreign-key check locks each person it refers to). There it is cut off,
-    # as if its process had died: its connection is terminated.
+    # Another transaction is writing, uncommitted, the delivery of the last person: the start, past
+    # the other recipients' rows, waits on it (one delivery per person and campaign). There it is
+    # cut off, as if its process had died: its connection is terminated.
     last_person = max(person_id for person_id, _ in people[1:])
     config = alchemy_config(settings)
     try:
         async with engine.connect() as blocker:
-            await blocker.execute(text("SELECT 1 FROM person WHERE id = :id FOR UPDATE"), {"id": last_person})
+            await blocker.execute(
+                text(
+                    "INSERT INTO delivery (id, campaign_id, person_id, email, status, attempts, next_attempt_at, "
+                    "created_at, updated_at) VALUES (gen_random_uuid(), :c, :p, 'x@example.org', 'queued', 0, "
+                    "now(), now(), now())"
+                ),
+                {"c": campaign_id, "p": last_person},
+            )
             blocker_pid = await blocker.scalar(text("SELECT pg_backend_pid()"))
 
             async def start() -> None:
@@ -92,3 +99,8 @@ async def test_a_start_cut_off_while_writing_deliveries_leaves_none_and_the_next
     assert (row.audience_count, row.suppressed_count) == (RECIPIENTS, 1)
     assert (await admin_client.post(f"/api/v1/campaigns/{campaign_id}/send")).status_code == 409
     assert await deliveries(engine, campaign_id) == (RECIPIENTS - 1, RECIPIENTS - 1)
+
+    # An erased person's deliveries go with them (a trigger, as the foreign key's cascade did).
+    erased = await admin_client.delete(f"/api/v1/people/{people[1][0]}")
+    assert erased.status_code == 204, erased.text
+    assert await deliveries(engine, campaign_id) == (RECIPIENTS - 2, RECIPIENTS - 2)

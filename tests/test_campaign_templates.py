@@ -288,3 +288,53 @@ async def test_the_blocks_of_a_message_are_bounded_in_total(
     too_long = await admin_client.post("/api/v1/campaigns", json=body(list_id, content={"blocks": [block] * 25}))
     assert too_long.status_code == 422
     assert any(e["field"].startswith("content") for e in too_long.json()["errors"])
+
+
+def test_a_message_filled_from_the_campaign_rendered_once_is_what_jinja_renders_for_that_person(
+    settings: Any,
+) -> None:
+    """The worker renders a campaign once and fills each recipient's fields in; what it sends must
+    be, byte for byte, what the template renders for that person, whatever their names hold."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+    from uuid import uuid4
+
+    from crm.db.models.campaign import Campaign
+    from crm.domain.campaigns.rendering import CampaignRenderer, fill_line, recipient_context
+
+    html = (
+        '<p title="{{ full_name }}">Bonjour {{ first_name }} {{ last_name|default("ami") }}, de {{ organisation }}'
+        ' ({{ association.name }})</p>{{ preheader }}<a href="{{ unsubscribe_url }}">x</a>'
+        '<a href="{{ rsvp_yes_url }}">oui</a>{{ reason }}{{ first_name }}\n'
+    )
+    plain = "Bonjour {{ first_name }} {{ last_name }} {{ organisation }}\n{{ unsubscribe_url }}\n{{ reason }}\n"
+    template = from_sources("campaign", html, plain, sandboxed=True)
+    campaign = Campaign(
+        id=uuid4(), list_id=uuid4(), event_id=uuid4(), subject="Pour {{ first_name }}", preheader="{{ full_name }} !"
+    )
+    people = [
+        SimpleNamespace(
+            id=uuid4(),
+            first_name=first,
+            last_name=last,
+            organisation=org,
+            legal_basis=basis,
+            subscribed_at=datetime(2026, 3, 1, tzinfo=UTC),
+        )
+        for first, last, org, basis in [
+            ("Zoé", "Lefèvre", "Ville d'Ajaccio", "consent"),
+            ('<b>"A&B"</b>', None, None, "legitimate_interest"),
+            ("", "", "", "consent"),
+        ]
+    ]
+    for preview in (False, True):
+        renderer = CampaignRenderer(settings, campaign, template, "La lettre", preview=preview)
+        for person in people:
+            rendered = renderer.render(person)
+            context = recipient_context(settings, campaign, "La lettre", person, preview=preview)
+            assert (rendered.html, rendered.text) == template.render(context)
+            assert rendered.subject == fill_line(campaign.subject, context)
+    assert (
+        "&lt;b&gt;&#34;A&amp;B&#34;&lt;/b&gt;"
+        in CampaignRenderer(settings, campaign, template, "l").render(people[1]).html
+    )

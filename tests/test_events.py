@@ -468,3 +468,28 @@ async def test_an_address_suppressed_after_its_message_was_queued_gets_nothing(
     assert by_person[people[0][0]].status == "skipped"
     assert "suppressed" in by_person[people[0][0]].smtp_response
     assert by_person[people[1][0]].status == "sent"
+
+
+async def test_an_event_message_to_a_mailbox_that_does_not_exist_suppresses_the_address(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, settings: Any
+) -> None:
+    """5.1.x to an event message: the address is suppressed as a campaign's bounce would, and the
+    next message to that invitee is not sent."""
+    from crm.domain.outbox.suppression import suppression_hash
+
+    event = await make_event(admin_client, capacity=10)
+    people = await make_audience(engine, await make_list(engine, "l"), 1)
+    ((person_id, email),) = people
+    await invite(engine, event["id"], people)
+    smtp.refuse_recipients[email] = "550 5.1.1 User unknown"
+    await _answer(admin_client, settings, event["id"], person_id, "yes")
+    await run_worker()
+    async with engine.connect() as conn:
+        reason = await conn.scalar(
+            text("SELECT reason FROM suppression WHERE email_hash = :h"), {"h": suppression_hash(email)}
+        )
+    assert reason == "hard_bounce"
+    smtp.refuse_recipients.clear()
+    await _answer(admin_client, settings, event["id"], person_id, "no")
+    await run_worker()
+    assert smtp.to(email) == []

@@ -404,6 +404,24 @@ async def test_a_suppressed_address_gets_the_same_answer_and_nothing_is_sent(
     assert await count(engine, Subscription) == 1
 
 
+async def test_a_confirmation_to_a_mailbox_that_does_not_exist_suppresses_the_address(
+    client: Any, engine: AsyncEngine, smtp: Any, run_worker: Any
+) -> None:
+    """The platform's own mail reads a 5.1.x refusal as a campaign does: the address goes on the
+    suppression list, so nothing is written to it again."""
+    await make_list(engine, "lettre")
+    smtp.refuse_recipients["personne@ville.fr"] = "550 5.1.1 User unknown"
+    form = {"lists": ["lettre"], "consent": "yes"}
+    assert (await client.post("/subscribe", data=form | {"email": "personne@ville.fr"})).status_code == 200
+    assert (await client.post("/subscribe", data=form | {"email": "refus@ville.fr"})).status_code == 200
+    smtp.refuse_recipients["refus@ville.fr"] = "550 5.7.1 Policy refusal"  # refused, but it exists
+    await run_worker()
+    entry = await suppressed(engine, "personne@ville.fr")
+    assert entry is not None
+    assert entry.reason == SuppressionReason.HARD_BOUNCE
+    assert await suppressed(engine, "refus@ville.fr") is None
+
+
 async def test_a_known_person_keeps_their_name_and_an_existing_subscriber_gets_no_mail(
     client: Any, engine: AsyncEngine, smtp: Any, run_worker: Any
 ) -> None:

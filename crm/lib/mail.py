@@ -236,10 +236,17 @@ class SmtpPool:
 class SmtpError(Exception):
     """The server refused: `code` tells whether to retry (4xx, connection) or give up (5xx)."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, recipient: str | None = None) -> None:
         super().__init__(f"{code} {message}")
         self.code = code
         self.message = message
+        # The address the server refused (RCPT), so that an unknown mailbox can be suppressed.
+        self.recipient = recipient
+
+    @property
+    def unknown_mailbox(self) -> bool:
+        """5.1.x (RFC 3463): the address does not exist; writing to it again harms the sender's name."""
+        return self.permanent and self.message.lstrip().startswith("5.1.")
 
     @property
     def permanent(self) -> bool:
@@ -289,10 +296,10 @@ class Mailer:
                 _refused, answer = await client.sendmail(sender, [recipient], data, mail_options=options)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 refusal = exc.recipients[0]
-                raise SmtpError(refusal.code, refusal.message) from exc
+                raise SmtpError(refusal.code, refusal.message, recipient) from exc
             except aiosmtplib.SMTPResponseException as exc:
                 await self._drop()
-                raise SmtpError(exc.code, exc.message) from exc
+                raise SmtpError(exc.code, exc.message, recipient) from exc
             except (aiosmtplib.SMTPException, OSError) as exc:
                 await self._drop()
                 # No answer at all is as temporary as a 4xx: retry later.

@@ -7,7 +7,6 @@ import re
 from datetime import date
 from typing import Annotated, Generic, TypeVar
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
 from pydantic_core import PydanticCustomError
 
@@ -28,6 +27,10 @@ class Page(BaseModel, Generic[T]):
 def normalise_email(value: str) -> str:
     """One spelling per address, checked for syntax (not deliverability: a typo'd domain is the
     sender's to notice). Lower-cased whole: real mailboxes ignore case, and uniqueness needs one form."""
+    # Imported here: the worker, which imports this module for its schemas, checks an address
+    # only when one bounces.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:

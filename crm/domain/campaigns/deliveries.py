@@ -17,12 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign
-from crm.db.models.suppression import SuppressionReason
-from crm.domain.campaigns.rendering import RECIPIENT_COLUMNS, render_for
+from crm.domain.campaigns.rendering import RECIPIENT_COLUMNS, CampaignRenderer
 from crm.domain.campaigns.services import CampaignService
 from crm.domain.outbox.engine import Answer, Halt
 from crm.domain.outbox.queries import LIST_NAME, OutboxTable
-from crm.domain.outbox.suppression import suppress
+from crm.domain.outbox.suppression import suppress_unknown_mailbox
 from crm.lib.actor import Actor, acting_as
 from crm.lib.mail import CompiledTemplate, SmtpError, SmtpPool, TemplateError
 from crm.lib.mime import address, build_message, header_value
@@ -34,7 +33,9 @@ DELIVERIES = OutboxTable(
     name="delivery",
     status_type="delivery_status",
     columns=("t.person_id", "t.email", *RECIPIENT_COLUMNS),
-    joins="JOIN person p ON p.id = t.person_id "
+    # LEFT: a person erased while their campaign was starting leaves a row with nobody behind it
+    # (the delivery table has no foreign key); it is then no longer wanted, and recorded so.
+    joins="LEFT JOIN person p ON p.id = t.person_id "
     "LEFT JOIN subscription s ON s.person_id = t.person_id AND s.list_id = :list_id",
     group="campaign_id",
     claimable="EXISTS (SELECT 1 FROM campaign c WHERE c.id = :group AND c.status = 'running')",
@@ -69,7 +70,7 @@ class CampaignDeliveries:
         self.campaign = campaign
         self.template = template
         self.domain = settings.organisation.mail_domain
-        self.list_name = ""
+        self.renderer = CampaignRenderer(settings, campaign, template, "")
         self.common_headers = [
             ("From", address(campaign.from_name, campaign.from_email)),
             ("Auto-Submitted", "auto-generated"),
@@ -82,7 +83,7 @@ class CampaignDeliveries:
 
     async def load_list(self, conn: AsyncConnection) -> None:
         row = (await conn.execute(LIST_NAME, {"id": self.campaign.list_id})).one()
-        self.list_name = row.name
+        self.renderer = CampaignRenderer(self.settings, self.campaign, self.template, row.name)
         # RFC 2919: only the phrase may be an encoded word; the id itself stays plain.
         self.common_headers.append(("List-Id", f"{header_value(row.name)} <{row.slug}.{self.domain}>"))
 
@@ -102,7 +103,7 @@ class CampaignDeliveries:
             legal_basis=row.legal_basis,
             subscribed_at=row.subscribed_at,
         )
-        rendered = render_for(self.settings, self.campaign, self.template, self.list_name, person)
+        rendered = self.renderer.render(person)
         mailbox = self.settings.organisation.unsubscribe_address
         mailto = f"mailto:{mailbox}?subject={quote('unsubscribe ' + str(row.id))}"
         headers = [
@@ -130,12 +131,7 @@ class CampaignDeliveries:
 
     async def refused(self, row: Any, refusal: SmtpError) -> Answer:
         # 5.1.x: the mailbox does not exist. Never write to it again.
-        if refusal.message.lstrip().startswith("5.1."):
-            with acting_as(Actor(kind="system")):
-                async with open_session(self.db_config) as session:
-                    await suppress(
-                        session, row.email, SuppressionReason.HARD_BOUNCE, f"bounced on campaign {self.campaign.id}"
-                    )
+        if await suppress_unknown_mailbox(self.db_config, refusal, f"bounced on campaign {self.campaign.id}"):
             return Answer("bounced", str(refusal)[:1000])
         return Answer("failed", str(refusal)[:1000])
 

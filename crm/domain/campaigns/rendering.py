@@ -3,12 +3,14 @@ test send, so that what staff preview is what recipients get."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 import jinja2
+from markupsafe import escape
 from sqlalchemy import func, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,7 +23,7 @@ from crm.domain.events.links import rsvp_url
 from crm.lib import frenchdates
 from crm.lib.links import preferences_url, unsubscribe_url
 from crm.lib.mail import CompiledTemplate, TemplateError, base_context, from_sources
-from crm.lib.placeholders import PlaceholderEnvironment, PlaceholderError, bounded_render
+from crm.lib.placeholders import MAX_RENDER_CHARS, PlaceholderEnvironment, PlaceholderError, bounded_render
 
 # A position current today, the one rule (`Position.held_on`) written out for the text queries
 # below, over the alias `pos`; today is the database's, as the query runs.
@@ -75,10 +77,11 @@ def inert_links(settings: Settings) -> dict[str, str]:
     return dict.fromkeys(PERSONAL_LINKS, f"{settings.public_url}{PREVIEW_LINK}")
 
 
-def recipient_context(
+def recipient_fields(
     settings: Settings, campaign: Campaign, list_name: str, person: Any, *, preview: bool = False
 ) -> dict[str, Any]:
-    """`preview`: the recipient's fields with inert links (staff preview and test send)."""
+    """What differs from one recipient to the next: names, organisation, the footer's reason and
+    the personal links. `preview`: inert links (staff preview and test send)."""
     if preview:
         links = inert_links(settings)
     else:
@@ -101,10 +104,19 @@ def recipient_context(
     }
     return {
         **links,
-        **base_context(settings.organisation),
         **fields,
         "preheader": fill_line(campaign.preheader or "", fields),
         "reason": reason(list_name, person),
+    }
+
+
+def recipient_context(
+    settings: Settings, campaign: Campaign, list_name: str, person: Any, *, preview: bool = False
+) -> dict[str, Any]:
+    """The whole context of one recipient's message: the sender's (the campaign's) and theirs."""
+    return {
+        **base_context(settings.organisation),
+        **recipient_fields(settings, campaign, list_name, person, preview=preview),
     }
 
 
@@ -119,6 +131,94 @@ class Rendered:
     unsubscribe_url: str
 
 
+# Each recipient field as a marker that nothing else in a message holds (Unicode private use
+# characters, which escaping leaves alone): the campaign is rendered by Jinja once with these in
+# place of the recipient's values, and a message is then its pieces joined with the values.
+_MARKER = "\ue000{}\ue001"
+_MARKERS = re.compile("\ue000(\\d+)\ue001")
+_RECIPIENT_FIELDS = (*PERSONAL_LINKS, "first_name", "last_name", "full_name", "organisation", "preheader", "reason")
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """A body rendered once: the text between the recipient fields, and which field goes between."""
+
+    texts: tuple[str, ...]
+    fields: tuple[str, ...]
+    used: frozenset[str]
+
+    @classmethod
+    def of(cls, rendered: str) -> _Pieces:
+        parts = _MARKERS.split(rendered)
+        fields = tuple(_RECIPIENT_FIELDS[int(i)] for i in parts[1::2])
+        return cls(tuple(parts[0::2]), fields, frozenset(fields))
+
+    def fill(self, values: dict[str, str]) -> str:
+        out = [self.texts[0]]
+        for field, text_after in zip(self.fields, self.texts[1:], strict=True):
+            out.append(values[field])
+            out.append(text_after)
+        return "".join(out)
+
+
+class CampaignRenderer:
+    """Rendering a campaign for one person, the one function behind the worker, the preview and
+    the test send, so that what staff preview is what recipients get. The template is rendered by
+    Jinja once per campaign (`prepare`), with a marker for each recipient field; each message is
+    then those pieces joined with the recipient's values, escaped in the HTML as Jinja escapes
+    them. A template holds placeholders only (crm.lib.placeholders), so a field's value only ever
+    lands where its placeholder stood; a template that holds a marker itself is rendered by Jinja
+    for each person instead."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        campaign: Campaign,
+        template: CompiledTemplate,
+        list_name: str,
+        *,
+        preview: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.campaign = campaign
+        self.template = template
+        self.list_name = list_name
+        self.preview = preview
+        self.sender = base_context(settings.organisation)
+        self._pieces: tuple[_Pieces, _Pieces] | None = None
+        self._per_person = any(
+            "\ue000" in source or "\ue001" in source for source in (template.html_source, template.text_source)
+        )
+
+    def _prepared(self) -> tuple[_Pieces, _Pieces]:
+        """Raises TemplateError when the template cannot be rendered (for anyone)."""
+        if self._pieces is None:
+            markers = {name: _MARKER.format(i) for i, name in enumerate(_RECIPIENT_FIELDS)}
+            html, plain = self.template.render({**self.sender, **markers})
+            self._pieces = (_Pieces.of(html), _Pieces.of(plain))
+        return self._pieces
+
+    def render(self, person: Any) -> Rendered:
+        """The campaign for one person. Raises TemplateError when the message cannot be composed."""
+        fields = recipient_fields(self.settings, self.campaign, self.list_name, person, preview=self.preview)
+        if self._per_person:
+            html, plain = self.template.render({**self.sender, **fields})
+        else:
+            html_pieces, text_pieces = self._prepared()
+            # What Jinja writes for a value: str() of it, escaped in the HTML.
+            html = html_pieces.fill({name: str(escape(fields[name])) for name in html_pieces.used})
+            plain = text_pieces.fill({name: str(fields[name]) for name in text_pieces.used})
+            if len(html) + len(plain) > MAX_RENDER_CHARS:
+                raise TemplateError(f"{self.template.name}: the message would exceed {MAX_RENDER_CHARS} characters")
+        return Rendered(
+            subject=fill_line(self.campaign.subject, {**self.sender, **fields}),
+            html=html,
+            text=plain,
+            full_name=fields["full_name"],
+            unsubscribe_url=fields["unsubscribe_url"],
+        )
+
+
 def render_for(
     settings: Settings,
     campaign: Campaign,
@@ -128,18 +228,9 @@ def render_for(
     *,
     preview: bool = False,
 ) -> Rendered:
-    """The campaign for one person: the one function behind the worker, the preview and the test
-    send, so that what staff preview is what recipients get. `preview`: inert links. Raises
+    """The campaign for one person (see CampaignRenderer). `preview`: inert links. Raises
     TemplateError when the message cannot be composed."""
-    context = recipient_context(settings, campaign, list_name, person, preview=preview)
-    html, plain = template.render(context)
-    return Rendered(
-        subject=fill_line(campaign.subject, context),
-        html=html,
-        text=plain,
-        full_name=context["full_name"],
-        unsubscribe_url=context["unsubscribe_url"],
-    )
+    return CampaignRenderer(settings, campaign, template, list_name, preview=preview).render(person)
 
 
 @lru_cache(maxsize=64)

@@ -29,6 +29,7 @@ from crm.domain.events.links import rsvp_url
 from crm.domain.events.services import queue_for_answers
 from crm.domain.outbox.engine import Answer, run_in_order
 from crm.domain.outbox.queries import DECLINES, INVITEE, OutboxTable
+from crm.domain.outbox.suppression import suppress_unknown_mailbox
 from crm.lib.mail import OutgoingMessage, SmtpError, SmtpPool, base_context, load_template
 from crm.lib.services import open_session
 from crm.lib.timezones import PARIS
@@ -261,6 +262,8 @@ class EventNotifications:
         return await self.pool.send(message)
 
     async def refused(self, row: Any, refusal: SmtpError) -> Answer:
+        # 5.1.x: the mailbox does not exist; the address is suppressed as a campaign would.
+        await suppress_unknown_mailbox(self.db_config, refusal, f"bounced on event message {row.id}")
         return Answer("failed", str(refusal)[:1000])
 
     async def halt(self, reason: str) -> None:

@@ -7,14 +7,17 @@ The list holds SHA-256 hashes of normalised addresses, never the addresses: it o
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Protocol
 
+from advanced_alchemy.config import SQLAlchemyAsyncConfig
 from sqlalchemy import exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models.suppression import Suppression, SuppressionReason
+from crm.lib.actor import Actor, acting_as
 from crm.lib.schemas import normalise_email
+from crm.lib.services import open_session
 
 
 def suppression_hash(email: str) -> str:
@@ -62,4 +65,26 @@ async def suppress(session: AsyncSession, email: str, reason: SuppressionReason,
             session.add(Suppression(email_hash=digest, reason=reason, note=note))
     except IntegrityError:
         return False
+    return True
+
+
+class Refused(Protocol):
+    """A permanent refusal as the SMTP transport reports it (crm.lib.mail.SmtpError)."""
+
+    @property
+    def unknown_mailbox(self) -> bool: ...
+
+    recipient: str | None
+
+
+async def suppress_unknown_mailbox(db_config: SQLAlchemyAsyncConfig, refusal: Refused, note: str) -> bool:
+    """The one reading of a permanent refusal for every consumer that writes to a mailbox: 5.1.x
+    means the mailbox does not exist, so the address is never written to again (a hard bounce),
+    whether a campaign, an event message or the platform's own mail found out. True when it was
+    such a refusal (the row is then recorded as bounced where the consumer has that status)."""
+    if not refusal.unknown_mailbox or not refusal.recipient:
+        return False
+    with acting_as(Actor(kind="system")):
+        async with open_session(db_config) as session:
+            await suppress(session, refusal.recipient, SuppressionReason.HARD_BOUNCE, note)
     return True

@@ -30,6 +30,7 @@ from crm.db.models.staff import Staff, StaffInvitation
 from crm.db.models.system import SystemMessage, SystemMessageKind
 from crm.domain.outbox.engine import Answer, run_in_order
 from crm.domain.outbox.queries import OutboxTable
+from crm.domain.outbox.suppression import suppress_unknown_mailbox
 from crm.lib import frenchdates
 from crm.lib.links import CONFIRM_MAX_AGE, confirm_url, invitation_token, jury_url, questionnaire_url
 from crm.lib.mail import OutgoingMessage, SmtpError, SmtpPool, base_context, load_template
@@ -298,6 +299,8 @@ class SystemMail:
         return answer
 
     async def refused(self, row: Any, refusal: SmtpError) -> Answer:
+        # 5.1.x: the mailbox does not exist; the address is suppressed as a campaign would.
+        await suppress_unknown_mailbox(self.db_config, refusal, f"bounced on system message {row.id}")
         return Answer("failed", str(refusal)[:1000])
 
     async def halt(self, reason: str) -> None:

@@ -1,8 +1,8 @@
 """Partner webhooks: the endpoints partners register, and `webhook_delivery`, the fourth consumer
 of the sending engine (the engine's lease columns, one row per message and endpoint).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Created: 2026-12-02 08:45:00.000000+00:00
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
