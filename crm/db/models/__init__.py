@@ -1,6 +1,17 @@
 """Every table, imported here so that Alembic and the metadata see them all."""
 
 from crm.db.models.association import AssociationSettings
+from crm.db.models.atlaas import (
+    Action,
+    ActionOrganisation,
+    ActionPerson,
+    ActionPlace,
+    ActionStatus,
+    ActionTheme,
+    Proposal,
+    ProposalStatus,
+    Theme,
+)
 from crm.db.models.audit import AuditEntry
 from crm.db.models.board import BoardRole, Mandate
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
@@ -30,6 +41,12 @@ from crm.db.models.system import SystemMessage, SystemMessageKind, SystemMessage
 from crm.db.models.tag import Tag, Tagging
 
 __all__ = [
+    "Action",
+    "ActionOrganisation",
+    "ActionPerson",
+    "ActionPlace",
+    "ActionStatus",
+    "ActionTheme",
     "AssociationSettings",
     "AuditEntry",
     "BoardRole",
@@ -69,6 +86,8 @@ __all__ = [
     "Person",
     "Position",
     "PositionKind",
+    "Proposal",
+    "ProposalStatus",
     "Publication",
     "PublicationKind",
     "Region",
@@ -86,4 +105,5 @@ __all__ = [
     "SystemMessageStatus",
     "Tag",
     "Tagging",
+    "Theme",
 ]
