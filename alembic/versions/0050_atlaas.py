@@ -35,6 +35,24 @@ SEARCH_CONFIG = (
 )
 
 
+# The action's text, weighted: title (A); subtitle, hyphen-joined words, themes, places (B);
+# synthesis (C); the rest (D).
+SEARCH_DOCUMENT = (
+    "setweight(to_tsvector('crm_french'::regconfig, coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('crm_french'::regconfig, coalesce(subtitle, '')), 'B') || "
+    "setweight(to_tsvector('crm_french'::regconfig, coalesce(translate(title || "
+    "' ' || "
+    "coalesce(subtitle, ''), '-', ''), '')), 'B') || "
+    "setweight(to_tsvector('crm_french'::regconfig, coalesce(theme_text, '')), 'B') || "
+    "setweight(to_tsvector('crm_french'::regconfig, coalesce(place_text, '')), 'B') || "
+    "setweight(to_tsvector('crm_french'::regconfig, coalesce(synthesis, '')), 'C') || "
+    "setweight(to_tsvector('crm_french'::regconfig, coalesce(actions_carried_out, '')), 'D') || "
+    "setweight(to_tsvector('crm_french'::regconfig, coalesce(results, '')), 'D') || "
+    "setweight(to_tsvector('crm_french'::regconfig, coalesce(recommendations, '')), 'D') || "
+    "setweight(to_tsvector('crm_french'::regconfig, coalesce(tools_text, '')), 'D')"
+)
+
+
 def upgrade() -> None:
     for statement in SEARCH_CONFIG:
         op.execute(statement)
@@ -69,7 +87,7 @@ def upgrade() -> None:
             "search_document",
             postgresql.TSVECTOR(),
             sa.Computed(
-                "setweight(to_tsvector('crm_french'::regconfig, coalesce(title, '')), 'A') || setweight(to_tsvector('crm_french'::regconfig, coalesce(subtitle, '')), 'B') || setweight(to_tsvector('crm_french'::regconfig, coalesce(theme_text, '')), 'B') || setweight(to_tsvector('crm_french'::regconfig, coalesce(place_text, '')), 'B') || setweight(to_tsvector('crm_french'::regconfig, coalesce(synthesis, '')), 'C') || setweight(to_tsvector('crm_french'::regconfig, coalesce(actions_carried_out, '')), 'D') || setweight(to_tsvector('crm_french'::regconfig, coalesce(results, '')), 'D') || setweight(to_tsvector('crm_french'::regconfig, coalesce(recommendations, '')), 'D') || setweight(to_tsvector('crm_french'::regconfig, coalesce(tools_text, '')), 'D')",
+                SEARCH_DOCUMENT,
                 persisted=True,
             ),
             nullable=False,

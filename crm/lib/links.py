@@ -64,3 +64,18 @@ def confirm_url(settings: Settings, person_id: UUID | str, subscription_ids: lis
 def invitation_token(secret_key: str, invitation_id: UUID) -> str:
     """The token of a staff invitation's link: derived from its id, so that only its hash is stored."""
     return derived_token(secret_key, "staff-invitation", invitation_id)
+
+
+ATLAAS_PROPOSAL = "atlaas-proposal"
+# Sent to a member's contact to describe an action for the Atlaas: long enough to write it up.
+ATLAAS_PROPOSAL_MAX_AGE = 60 * 24 * 3600
+
+
+def atlaas_proposal_url(
+    settings: Settings, person_id: UUID | str, organisation_id: UUID | str, action_id: UUID | str | None = None
+) -> str:
+    """The page where a contact proposes an action of their organisation (or changes to one) for
+    the Atlaas; staff review it before anything is published."""
+    payload = {"person_id": str(person_id), "organisation_id": str(organisation_id), "action_id": _str(action_id)}
+    token = make_token(_secret(settings), ATLAAS_PROPOSAL, payload)
+    return f"{settings.public_url}/atlaas/proposer/{token}"

@@ -52,6 +52,8 @@ SEARCH_DOCUMENT = " || ".join(
     (
         _weighted("title", "A"),
         _weighted("subtitle", "B"),
+        # Hyphenated words joined as well: "wifi" finds "Wi-Fi", "tierslieu" finds "tiers-lieu".
+        _weighted("translate(title || ' ' || coalesce(subtitle, ''), '-', '')", "B"),
         _weighted("theme_text", "B"),
         _weighted("place_text", "B"),
         _weighted("synthesis", "C"),
