@@ -1,18 +1,26 @@
-"""What the facets count and how they read, and the one statement that computes an action's
-denormalised facet columns from its places, organisations and themes.
+"""What the facets count and how they read, and the one function that computes an action's
+denormalised facet columns from its places, organisations and themes (`columns`).
 
-The facet columns are written by `refresh` only, after any change to an action's links (a staff
-edit, an accepted proposal, an import, the demo): one UPDATE for one action or for thousands."""
+Every write of an action (a staff edit, an accepted proposal, an import, the demo) computes them
+before the row is written: a bulk insert writes each row once, with its search document, instead
+of inserting then updating thousands of rows under their GIN indexes. A city's label level is the
+one it had when the action was last written."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.db.models.organisation import OrganisationKind
+from crm.db.models.atlaas import Theme
+from crm.db.models.label import LabelAward
+from crm.db.models.organisation import Organisation, OrganisationKind
+from crm.db.models.reference import Commune
 
 # Population bands (strates de population) of the action's communes, by their lower bound.
 POPULATION_BANDS: tuple[tuple[int, int, str], ...] = (
@@ -45,63 +53,75 @@ def population_band(population: int | None) -> int | None:
     return max(band for band, floor, _ in POPULATION_BANDS if population >= floor)
 
 
-def _band_sql(column: str) -> str:
-    cases = " ".join(f"WHEN {column} >= {floor} THEN {band}" for band, floor, _ in reversed(POPULATION_BANDS))
-    return f"CASE {cases} END"
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What the facet columns of a batch of actions are computed from, read once per batch."""
+
+    communes: dict[str, tuple[str, str, str, int | None]]  # code -> name, département, région, population
+    label_levels: dict[str, int]  # commune code -> its latest label level
+    organisation_kinds: dict[UUID, str]
+    themes: dict[UUID, tuple[UUID | None, str]]  # id -> parent, name
 
 
-# Places, with the commune's latest label level (0 without one); organisation kinds; the chosen
-# themes with their ancestors (the tree has four levels, so three parents at most).
-REFRESH = f"""
-UPDATE atlaas_action AS a SET
-  insee_codes = coalesce(pl.codes, '{{}}'),
-  departement_codes = coalesce(pl.departements, '{{}}'),
-  region_codes = coalesce(pl.regions, '{{}}'),
-  population_bands = coalesce(pl.bands, '{{}}'),
-  label_levels = coalesce(pl.levels, '{{}}'),
-  place_text = coalesce(pl.names, ''),
-  organisation_kinds = coalesce(og.kinds, '{{}}'),
-  theme_ids = coalesce(th.ids, '{{}}'),
-  theme_text = coalesce(th.names, ''),
-  tools_text = array_to_string(a.tools || a.providers, ' ')
-FROM atlaas_action AS s
-LEFT JOIN LATERAL (
-  SELECT array_agg(c.insee_code ORDER BY c.insee_code) AS codes,
-         array_agg(DISTINCT c.departement_code) AS departements,
-         array_agg(DISTINCT c.region_code) AS regions,
-         array_remove(array_agg(DISTINCT ({_band_sql("c.population")})::smallint), NULL) AS bands,
-         array_agg(DISTINCT coalesce(lv.level, 0)::smallint) AS levels,
-         string_agg(c.name || ' (' || c.departement_code || ')', ', ' ORDER BY c.name) AS names
-  FROM atlaas_action_place AS p
-  JOIN ref_commune AS c ON c.insee_code = p.insee_code
-  LEFT JOIN LATERAL (
-    SELECT la.level FROM organisation AS o JOIN label_award AS la ON la.organisation_id = o.id
-    WHERE o.insee_code = c.insee_code ORDER BY la.year DESC LIMIT 1
-  ) AS lv ON true
-  WHERE p.action_id = s.id
-) AS pl ON true
-LEFT JOIN LATERAL (
-  SELECT array_agg(DISTINCT o.kind::text) AS kinds
-  FROM atlaas_action_organisation AS ao JOIN organisation AS o ON o.id = ao.organisation_id
-  WHERE ao.action_id = s.id
-) AS og ON true
-LEFT JOIN LATERAL (
-  SELECT array_agg(DISTINCT up.id) AS ids, string_agg(DISTINCT up.name, ' ') AS names
-  FROM atlaas_action_theme AS at
-  JOIN atlaas_theme AS t1 ON t1.id = at.theme_id
-  LEFT JOIN atlaas_theme AS t2 ON t2.id = t1.parent_id
-  LEFT JOIN atlaas_theme AS t3 ON t3.id = t2.parent_id
-  LEFT JOIN atlaas_theme AS t4 ON t4.id = t3.parent_id
-  CROSS JOIN LATERAL (VALUES (t1.id, t1.name), (t2.id, t2.name), (t3.id, t3.name), (t4.id, t4.name)) AS up(id, name)
-  WHERE at.action_id = s.id AND up.id IS NOT NULL
-) AS th ON true
-WHERE a.id = s.id
-"""
+async def lookups(session: AsyncSession, codes: Iterable[str], organisation_ids: Iterable[UUID]) -> Lookups:
+    codes, organisation_ids = list(set(codes)), list(set(organisation_ids))
+    communes = {
+        code: (name, dep, reg, pop)
+        for code, name, dep, reg, pop in await session.execute(
+            select(
+                Commune.insee_code, Commune.name, Commune.departement_code, Commune.region_code, Commune.population
+            ).where(Commune.insee_code.in_(codes))
+        )
+    }
+    latest = (
+        select(Organisation.insee_code, LabelAward.level)
+        .join(LabelAward, LabelAward.organisation_id == Organisation.id)
+        .where(Organisation.insee_code.in_(codes))
+        .order_by(Organisation.insee_code, LabelAward.year.desc())
+        .ext(distinct_on(Organisation.insee_code))
+    )
+    kinds = await session.execute(
+        select(Organisation.id, Organisation.kind).where(Organisation.id.in_(organisation_ids))
+    )
+    themes = await session.execute(select(Theme.id, Theme.parent_id, Theme.name))
+    return Lookups(
+        communes=communes,
+        label_levels={code: level for code, level in await session.execute(latest)},
+        organisation_kinds={i: k.value for i, k in kinds},
+        themes={i: (parent, name) for i, parent, name in themes},
+    )
 
 
-async def refresh(session: AsyncSession, action_ids: Sequence[UUID] | None = None) -> None:
-    """Computes the facet columns (and the search text they feed) of these actions, or of all."""
-    if action_ids is None:
-        await session.execute(text(REFRESH))
-    elif action_ids:
-        await session.execute(text(REFRESH + " AND s.id = ANY(CAST(:ids AS uuid[]))"), {"ids": list(action_ids)})
+def columns(
+    places: Sequence[str],
+    organisation_ids: Sequence[UUID],
+    theme_ids: Sequence[UUID],
+    tools: Sequence[str],
+    providers: Sequence[str],
+    found: Lookups,
+) -> dict[str, Any]:
+    """The facet columns of one action: one value per place, organisation or theme (and the
+    themes' ancestors), with the texts the search reads."""
+    known = sorted((found.communes[c], c) for c in dict.fromkeys(places) if c in found.communes)
+    bands = {population_band(pop) for (_, _, _, pop), _ in known}
+    ancestry: dict[UUID, str] = {}
+    for theme_id in theme_ids:
+        node: UUID | None = theme_id
+        while node is not None and node in found.themes and node not in ancestry:
+            parent, name = found.themes[node]
+            ancestry[node] = name
+            node = parent
+    return {
+        "insee_codes": sorted(c for _, c in known),
+        "departement_codes": sorted({dep for (_, dep, _, _), _ in known}),
+        "region_codes": sorted({reg for (_, _, reg, _), _ in known}),
+        "population_bands": sorted(b for b in bands if b is not None),
+        "label_levels": sorted({found.label_levels.get(c, 0) for _, c in known}),
+        "place_text": ", ".join(f"{name} ({dep})" for (name, dep, _, _), _ in known),
+        "organisation_kinds": sorted(
+            {found.organisation_kinds[o] for o in organisation_ids if o in found.organisation_kinds}
+        ),
+        "theme_ids": sorted(ancestry),
+        "theme_text": " ".join(sorted(set(ancestry.values()))),
+        "tools_text": " ".join([*tools, *providers]),
+    }

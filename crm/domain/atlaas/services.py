@@ -203,11 +203,29 @@ class ActionService(Service[Action]):
                 ActionTheme(action_id=action_id, theme_id=UUID(str(t))) for t in dict.fromkeys(values["theme_ids"])
             )
         await session.flush()
-        await facets.refresh(session, [action_id])
-        # The row's computed columns changed in the database, not in the session's copy.
+        # The facet columns from the links as stored now (those not sent are unchanged).
+        codes = list(
+            (await session.execute(select(ActionPlace.insee_code).where(ActionPlace.action_id == action_id))).scalars()
+        )
+        orgs = list(
+            (
+                await session.execute(
+                    select(ActionOrganisation.organisation_id).where(ActionOrganisation.action_id == action_id)
+                )
+            ).scalars()
+        )
+        themes = list(
+            (await session.execute(select(ActionTheme.theme_id).where(ActionTheme.action_id == action_id))).scalars()
+        )
         action = await session.get(Action, action_id)
-        if action is not None:
-            await session.refresh(action)
+        if action is None:
+            return
+        found = await facets.lookups(session, codes, orgs)
+        for key, value in facets.columns(codes, orgs, themes, action.tools, action.providers, found).items():
+            setattr(action, key, value)
+        await session.flush()
+        # The stored search document is computed by the database.
+        await session.refresh(action)
 
     async def visible(self, action_id: UUID, *, public: bool) -> Action:
         """The action, or a 404 when it does not exist or (for the public) is not published."""
