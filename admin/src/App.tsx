@@ -15,6 +15,8 @@ import GroupsIcon from "@mui/icons-material/Groups";
 import AlternateEmailIcon from "@mui/icons-material/AlternateEmail";
 import FilterAltIcon from "@mui/icons-material/FilterAlt";
 import UploadFileIcon from "@mui/icons-material/UploadFile";
+import TravelExploreIcon from "@mui/icons-material/TravelExplore";
+import RateReviewIcon from "@mui/icons-material/RateReview";
 import { authProvider } from "./authProvider";
 import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
@@ -37,6 +39,7 @@ const imports = () => import("./resources/imports");
 const segments = () => import("./resources/segments");
 const labelResults = () => import("./resources/labelResults");
 const settings = () => import("./resources/settings");
+const atlaas = () => import("./resources/atlaas");
 
 const PersonList = lazyScreen(people, "PersonList");
 const PersonShow = lazyScreen(people, "PersonShow");
@@ -80,6 +83,10 @@ const SegmentCreate = lazyScreen(segments, "SegmentCreate");
 const SegmentEdit = lazyScreen(segments, "SegmentEdit");
 const LabelResults = lazyScreen(labelResults, "LabelResults");
 const SettingsPage = lazyScreen(settings, "SettingsPage");
+const ActionList = lazyScreen(atlaas, "ActionList");
+const ActionCreate = lazyScreen(atlaas, "ActionCreate");
+const ActionEdit = lazyScreen(atlaas, "ActionEdit");
+const ProposalList = lazyScreen(atlaas, "ProposalList");
 
 export function App() {
   return (
@@ -122,6 +129,9 @@ export function App() {
       <Resource name="publications" list={PublicationList} create={PublicationCreate} edit={PublicationEdit} icon={MenuBookIcon} recordRepresentation="title" />
       <Resource name="suppressions" list={SuppressionList} create={SuppressionCreate} icon={BlockIcon} />
       <Resource name="imports" list={ImportList} icon={UploadFileIcon} />
+      <Resource name="actions" list={ActionList} create={ActionCreate} edit={ActionEdit} icon={TravelExploreIcon} recordRepresentation="title" />
+      <Resource name="atlaas-proposals" list={ProposalList} icon={RateReviewIcon} />
+      <Resource name="atlaas-themes" />
       <Resource name="segments" list={SegmentList} create={SegmentCreate} edit={SegmentEdit} icon={FilterAltIcon} recordRepresentation="name" />
       <Resource name="deliveries" />
       <Resource name="positions" />

@@ -2,6 +2,17 @@
 export const fr = {
   ra: { auth: { username: "Adresse e-mail" } },
   crm: {
+    atlaas: {
+      status: { draft: "Brouillon", published: "Publiée" },
+      proposal: { pending: "À relire", accepted: "Acceptée", rejected: "Refusée" },
+      field: "Champ",
+      before: "Avant",
+      after: "Proposé",
+      accept: "Accepter et publier",
+      reject: "Refuser",
+      accepted: "Proposition acceptée et publiée",
+      rejected: "Proposition refusée",
+    },
     title: "CRM du réseau",
     role: { admin: "Administrateur·rice", editor: "Éditeur·rice", viewer: "Lecteur·rice" },
     kind: {
@@ -307,6 +318,36 @@ export const fr = {
     },
   },
   resources: {
+    actions: {
+      name: "Action de l’Atlaas |||| Atlaas",
+      fields: {
+        q: "Rechercher",
+        title: "Titre",
+        subtitle: "Sous-titre",
+        year: "Année",
+        city: "Communes",
+        status: "État",
+        places: "Communes (codes INSEE)",
+        insee_code: "Code INSEE",
+        latitude: "Latitude",
+        longitude: "Longitude",
+        organisation_ids: "Organisations",
+        theme_ids: "Thèmes (services)",
+        synthesis: "Synthèse",
+        actions_carried_out: "Actions menées",
+        results: "Résultats",
+        recommendations: "Recommandations",
+        links: "Liens",
+        tools: "Outils",
+        providers: "Prestataires",
+        videos: "Vidéos",
+        photos: "Photos",
+      },
+    },
+    "atlaas-proposals": {
+      name: "Proposition |||| Propositions (Atlaas)",
+      fields: { created_at: "Reçue le", "values.title": "Titre proposé", status: "État" },
+    },
     "member-events": {
       name: "Événement |||| Événements",
       fields: {
@@ -549,6 +590,17 @@ export const fr = {
 export const en = {
   ra: { auth: { username: "E-mail address" } },
   crm: {
+    atlaas: {
+      status: { draft: "Draft", published: "Published" },
+      proposal: { pending: "To review", accepted: "Accepted", rejected: "Rejected" },
+      field: "Field",
+      before: "Before",
+      after: "Proposed",
+      accept: "Accept and publish",
+      reject: "Reject",
+      accepted: "Proposal accepted and published",
+      rejected: "Proposal rejected",
+    },
     settings: {
       title: "Association settings",
       menu: "Settings",
@@ -648,6 +700,8 @@ export const en = {
     },
   },
   resources: {
+    actions: { name: "Atlaas action |||| Atlaas" },
+    "atlaas-proposals": { name: "Proposal |||| Proposals (Atlaas)" },
     "member-events": {
       name: "Event |||| Events",
       fields: { title: "Event", starts_at: "Date", person_name: "Invitee", status: "Answer", checked_in_at: "Attendance" },

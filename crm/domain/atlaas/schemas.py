@@ -142,6 +142,8 @@ class ActionRead(Schema):
     themes: list[ThemeRef]
     organisations: list[NamedRef]
     people: list[NamedRef]
+    organisation_ids: list[UUID] = Field(description="The organisations' ids, as written")
+    theme_ids: list[UUID] = Field(description="The themes chosen, as written")
     url: str = Field(description="The action's public page (shareable once published)")
     created_at: datetime
     updated_at: datetime

@@ -324,7 +324,9 @@ async def describe(session: AsyncSession, action: Action, public_url: str, *, pu
             .order_by(Person.last_name)
         )
     ).all()
-    chosen = (await session.execute(select(ActionTheme.theme_id).where(ActionTheme.action_id == action.id))).scalars()
+    chosen = list(
+        (await session.execute(select(ActionTheme.theme_id).where(ActionTheme.action_id == action.id))).scalars()
+    )
     tree = await theme_tree(session)
     return {
         **{k: getattr(action, k) for k in CONTENT_FIELDS},
@@ -350,6 +352,8 @@ async def describe(session: AsyncSession, action: Action, public_url: str, *, pu
         "themes": sorted((r for r in (tree.ref(t) for t in chosen) if r), key=lambda r: r["path"]),
         "organisations": [{"id": i, "name": n, "kind": k.value} for i, n, k in organisations],
         "people": [{"id": i, "name": f"{f} {last}".strip(), "role": r} for i, f, last, r in people],
+        "organisation_ids": [i for i, _, _ in organisations],
+        "theme_ids": chosen,
         "url": action_url(public_url, action.id),
     }
 
