@@ -368,8 +368,10 @@ async def insert_many(session: AsyncSession, actions: Sequence[dict[str, Any]]) 
 # ---- export ----------------------------------------------------------------------------------
 
 
-async def export_rows(session: AsyncSession, filters: search.Filters) -> AsyncIterator[dict[str, Any]]:
-    ids = list(await search.all_ids(session, filters, EXPORT_LIMIT))
+async def export_rows(
+    session: AsyncSession, filters: search.Filters, limit: int = EXPORT_LIMIT
+) -> AsyncIterator[dict[str, Any]]:
+    ids = list(await search.all_ids(session, filters, limit))
     tree = await theme_tree(session)
     for i in range(0, len(ids), 1_000):
         chunk = ids[i : i + 1_000]
@@ -397,13 +399,14 @@ async def export_rows(session: AsyncSession, filters: search.Filters) -> AsyncIt
             }
 
 
-def export_stream(request: Request[Any, Any, Any], filters: search.Filters) -> Stream:
-    """The rows are read in a session of their own, as the response is sent."""
+def export_stream(request: Request[Any, Any, Any], filters: search.Filters, limit: int = EXPORT_LIMIT) -> Stream:
+    """The rows (the search's first `limit`, in its order) are read in a session of their own, as
+    the response is sent."""
     config = request.app.state.db_config
 
     async def chunks() -> AsyncIterator[bytes]:
         async with config.get_session() as session:
-            rows = [row async for row in export_rows(session, filters)]
+            rows = [row async for row in export_rows(session, filters, limit)]
             for line in csv_lines(COLUMNS, rows):
                 yield line.encode()
 

@@ -41,6 +41,9 @@ from crm.lib.problems import ProblemError
 
 PAGE_SIZE = 20
 MAX_PAGE_OFFSET = 10_000
+# Anyone may export a search: its first rows only, so that one request cannot make the server
+# read the whole catalogue (staff export everything from the API).
+PUBLIC_EXPORT_LIMIT = 5_000
 FACET_TITLES = {
     "theme": "Thèmes",
     "region": "Région",
@@ -160,11 +163,11 @@ class AtlaasPages(PublicPages):
         "/atlaas/export.csv",
         operation_id="exportAtlaas",
         summary="A search's published actions as CSV",
-        description="The columns of the import.",
+        description="The columns of the import; the search's first 5,000 actions.",
         media_type=atlaas_imports.CSV_MEDIA_TYPE,
     )
     async def export(self, request: Request[Any, Any, Any], filters: NamedDependency[Filters]) -> Stream:
-        return atlaas_imports.export_stream(request, Filters(q=filters.q, facets=filters.facets))
+        return atlaas_imports.export_stream(request, Filters(q=filters.q, facets=filters.facets), PUBLIC_EXPORT_LIMIT)
 
     # ---- proposals through a signed link ----------------------------------------------------
 
