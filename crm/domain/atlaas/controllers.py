@@ -56,9 +56,11 @@ def provide_filters(
         str | None, Parameter(max_length=MAX_SEARCH, description="Words to find (French, accents forgiven)")
     ] = None,
     theme: Annotated[UUID | None, Parameter(description="A theme at any level (axe, enjeu, usage, service)")] = None,
-    region: Annotated[str | None, Parameter(pattern=r"^\d{2}$", description="Région INSEE code, e.g. 53")] = None,
+    region: Annotated[
+        str | None, Parameter(max_length=2, pattern=r"^\d{2}$", description="Région INSEE code, e.g. 53")
+    ] = None,
     departement: Annotated[
-        str | None, Parameter(pattern=r"^(\d{2}|2[AB]|97\d)$", description="Département code, e.g. 29")
+        str | None, Parameter(max_length=3, pattern=r"^(\d{2}|2[AB]|97\d)$", description="Département code, e.g. 29")
     ] = None,
     population_band: Annotated[int | None, Parameter(ge=1, le=5, description="Population band, 1 to 5")] = None,
     year: Annotated[int | None, Parameter(ge=1990, le=2100, description="Year of the action")] = None,
@@ -92,11 +94,12 @@ class ActionController(Controller):
     path = "/api/v1/actions"
     tags = ["Atlaas"]
     guards = [requires_viewer]
-    dependencies = {"action_service": Provide(provide_action_service, sync_to_thread=False), "filters": FILTERS}
+    dependencies = {"action_service": Provide(provide_action_service, sync_to_thread=False)}
 
     @get(
         "/",
         operation_id="listActions",
+        dependencies={"filters": FILTERS},
         summary="Search the Atlaas's actions (staff)",
         description="Like the public search, over every status (`status` narrows), with facet counts.",
     )
@@ -220,6 +223,7 @@ class ActionController(Controller):
     @get(
         "/export.csv",
         operation_id="exportActions",
+        dependencies={"filters": FILTERS},
         summary="Export a search's actions as CSV",
         description="The actions the search selects (any status), in the import's columns.",
         media_type=atlaas_imports.CSV_MEDIA_TYPE,
@@ -381,11 +385,12 @@ class AtlaasApiController(Controller):
     path = "/api/v1/atlaas"
     tags = ["Atlaas (public)"]
     guards = [open_to_anyone]
-    dependencies = {"action_service": Provide(provide_action_service, sync_to_thread=False), "filters": FILTERS}
+    dependencies = {"action_service": Provide(provide_action_service, sync_to_thread=False)}
 
     @get(
         "/actions",
         operation_id="searchAtlaas",
+        dependencies={"filters": FILTERS},
         summary="Search the Atlaas",
         description="Published actions matching `q` (French words: accents, case and word forms forgiven) and the "
         "facets given (one value each), best first, with each facet's counts over the results.",

@@ -108,15 +108,21 @@ def _facet_groups(filters: Filters, found: dict[str, list[dict[str, Any]]]) -> l
 
 
 class AtlaasPages(PublicPages):
-    dependencies = {"action_service": Provide(provide_action_service, sync_to_thread=False), "filters": FILTERS}
+    dependencies = {"action_service": Provide(provide_action_service, sync_to_thread=False)}
 
-    @get("/atlaas", operation_id="showAtlaas", summary="Search the Atlaas", description="Public search page.")
+    @get(
+        "/atlaas",
+        operation_id="showAtlaas",
+        dependencies={"filters": FILTERS},
+        summary="Search the Atlaas",
+        description="Public search page.",
+    )
     async def search_page(
         self,
         request: Request[Any, Any, Any],
         action_service: NamedDependency[ActionService],
         filters: NamedDependency[Filters],
-        offset: Annotated[int, Parameter(ge=0, description="Results to skip")] = 0,
+        offset: Annotated[int, Parameter(ge=0, le=MAX_PAGE_OFFSET, description="Results to skip")] = 0,
     ) -> Response[str]:
         offset = max(0, min(offset, MAX_PAGE_OFFSET))
         public_url = request.app.state.settings.public_url
@@ -162,6 +168,7 @@ class AtlaasPages(PublicPages):
     @get(
         "/atlaas/export.csv",
         operation_id="exportAtlaas",
+        dependencies={"filters": FILTERS},
         summary="A search's published actions as CSV",
         description="The columns of the import; the search's first 5,000 actions.",
         media_type=atlaas_imports.CSV_MEDIA_TYPE,

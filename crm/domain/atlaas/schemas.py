@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import Field
@@ -12,6 +12,7 @@ from crm.db.models.atlaas import ActionStatus, ProposalStatus
 from crm.lib.schemas import HttpLink, Schema, SingleLine
 
 MAX_LIST = 30
+ShortLine = Annotated[SingleLine, Field(min_length=1, max_length=200)]  # a tool's or a provider's name
 TEXT = 20_000
 
 
@@ -56,8 +57,8 @@ class ActionContent(Schema):
     results: str | None = Field(default=None, max_length=TEXT)
     recommendations: str | None = Field(default=None, max_length=TEXT)
     links: list[HttpLink] = Field(default_factory=list, max_length=MAX_LIST)
-    tools: list[SingleLine] = Field(default_factory=list, max_length=MAX_LIST)
-    providers: list[SingleLine] = Field(default_factory=list, max_length=MAX_LIST, description="Prestataires")
+    tools: list[ShortLine] = Field(default_factory=list, max_length=MAX_LIST)
+    providers: list[ShortLine] = Field(default_factory=list, max_length=MAX_LIST, description="Prestataires")
     videos: list[HttpLink] = Field(default_factory=list, max_length=MAX_LIST)
     photos: list[HttpLink] = Field(default_factory=list, max_length=MAX_LIST)
     places: list[PlaceWrite] = Field(min_length=1, max_length=MAX_LIST)
@@ -83,8 +84,8 @@ class ActionUpdate(Schema):
     results: str | None = Field(default=None, max_length=TEXT)
     recommendations: str | None = Field(default=None, max_length=TEXT)
     links: list[HttpLink] | None = Field(default=None, max_length=MAX_LIST)
-    tools: list[SingleLine] | None = Field(default=None, max_length=MAX_LIST)
-    providers: list[SingleLine] | None = Field(default=None, max_length=MAX_LIST)
+    tools: list[ShortLine] | None = Field(default=None, max_length=MAX_LIST)
+    providers: list[ShortLine] | None = Field(default=None, max_length=MAX_LIST)
     videos: list[HttpLink] | None = Field(default=None, max_length=MAX_LIST)
     photos: list[HttpLink] | None = Field(default=None, max_length=MAX_LIST)
     places: list[PlaceWrite] | None = Field(default=None, min_length=1, max_length=MAX_LIST)
