@@ -416,7 +416,8 @@ class ProposalService(Service[Proposal]):
     async def changes(self, proposal: Proposal) -> list[dict[str, Any]]:
         """Field by field, what accepting the proposal would change (all of it for a new action)."""
         after = _comparable(proposal.values)
-        before: dict[str, Any] = dict.fromkeys(after)
+        # A new action starts from nothing: empty lists are no change worth showing.
+        before: dict[str, Any] = {k: [] if isinstance(v, list) else None for k, v in after.items()}
         if proposal.action_id is not None:
             action = await self.session.get(Action, proposal.action_id)
             if action is not None:
