@@ -206,6 +206,9 @@ async def main(requests: int, seconds: float, keep: bool) -> None:
 
 
 if __name__ == "__main__":
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per series, at most")
     parser.add_argument("--seconds", type=float, default=30, help="seconds per series, at most")
