@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from crm.adminui import admin_handlers
 from crm.config import Settings, get_settings
 from crm.domain.association.controllers import AssociationSettingsController
+from crm.domain.atlaas.controllers import ActionController, AtlaasApiController, ProposalController, ThemeController
+from crm.domain.atlaas.public_pages import AtlaasPages
 from crm.domain.audit.controllers import AuditController
 from crm.domain.auth.guards import open_to_anyone
 from crm.domain.auth.middleware import CSRF_EXEMPT, staff_session_middleware
@@ -99,6 +101,11 @@ ROUTE_HANDLERS: list[type] = [
     SegmentController,
     PublicationController,
     PublicController,
+    ActionController,
+    ThemeController,
+    ProposalController,
+    AtlaasApiController,
+    AtlaasPages,
     # events: staff side, a person's and a member's events, the public answer page
     EventController,
     PersonEventsController,

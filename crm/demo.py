@@ -59,6 +59,8 @@ from crm.db.models import (
     Tagging,
 )
 from crm.demo_mailing import Contact, MailingPlan, plan_mailing, write_mailing
+from crm.domain.atlaas.demo import ACTIONS as ATLAAS_ACTIONS
+from crm.domain.atlaas.demo import seed_atlaas
 
 DEFAULT_SEED = 2003  # the year the label was first awarded; any integer works
 MEMBERS = 450
@@ -184,7 +186,8 @@ class SeedResult:
             f"{c['dues']} dues, {c['label_award']} labels, {c['convention']} conventions, "
             f"{c['mailing_list']} mailing lists, {c['subscription']} subscriptions, {c['publication']} publications, "
             f"{c['campaign']} past campaigns, {c['event']} events, "
-            f"{c.get('questionnaire_response', 0)} questionnaire answers (label applications and a survey)."
+            f"{c.get('questionnaire_response', 0)} questionnaire answers (label applications and a survey), "
+            f"{c['atlaas_action']} Atlaas actions."
         )
 
 
@@ -780,6 +783,7 @@ async def seed_demo(
     today: date | None = None,
     members: int = MEMBERS,
     people: int = PEOPLE,
+    actions: int = ATLAAS_ACTIONS,
     settings: Settings | None = None,
 ) -> SeedResult:
     """Seeds the demo data in the session's transaction (the caller commits). Does nothing when
@@ -812,6 +816,9 @@ async def seed_demo(
         session, plan_questionnaires(plan.rows, seed, today or date.today())
     )
     counts = {table.name: plan.count(table) for table in INSERT_ORDER} | plan.mailing.counts() | questionnaire_counts
+    counts["atlaas_action"] = await seed_atlaas(
+        session, seed=seed, this_year=(today or date.today()).year, total=actions
+    )
     record(session, "seed", MARKER_ENTITY, None, seed=seed, **counts)
     await session.flush()
     return SeedResult(True, counts, time.perf_counter() - started)

@@ -7,6 +7,7 @@ they are how a user first judges the product."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -693,4 +694,45 @@ async def test_survey_results_as_charts_and_the_label_jury_side_by_side(
     await expect(jury).to_be_visible(timeout=UI_TIMEOUT_MS)
     await expect(page.get_by_role("cell", name=re.compile(r" : \d+")).first).to_be_visible()
     await screenshot(page, "21-label-jury-scores")
+    assert page.errors == []
+
+
+async def test_search_the_atlaas_and_accept_a_contacts_proposal(
+    server: str, browser: Any, demo: dict[str, StaffAccount], engine: AsyncEngine
+) -> None:
+    # A contact's proposal waiting in the moderation queue (as the signed-link page stores it).
+    async with engine.begin() as conn:
+        person_id, organisation_id, insee_code = (
+            await conn.execute(
+                text(
+                    "SELECT p.person_id, o.id, o.insee_code FROM position p JOIN organisation o"
+                    " ON o.id = p.organisation_id WHERE o.kind = 'commune' AND p.ended_on IS NULL LIMIT 1"
+                )
+            )
+        ).one()
+        values = {"title": "Guichet numérique itinérant", "year": 2026, "places": [{"insee_code": insee_code}]}
+        await conn.execute(
+            text(
+                "INSERT INTO atlaas_proposal (id, person_id, organisation_id, values, status, created_at, updated_at)"
+                " VALUES (gen_random_uuid(), :person, :organisation, CAST(:values AS jsonb), 'pending', now(), now())"
+            ),
+            {"person": person_id, "organisation": organisation_id, "values": json.dumps(values)},
+        )
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.get_by_role("menuitem", name="Atlaas", exact=True).click()
+    await page.get_by_role("textbox", name="Rechercher").fill("médiathèques numériques")
+    await page.get_by_role("cell", name=re.compile("Médiathèque numérique")).first.wait_for()
+    await screenshot(page, "19-atlaas-search")
+
+    await page.get_by_role("menuitem", name="Propositions (Atlaas)").click()
+    await page.get_by_role("cell", name="Guichet numérique itinérant").click()
+    await page.get_by_role("columnheader", name="Proposé", exact=True).wait_for()
+    await page.get_by_role("cell", name="Titre", exact=True).wait_for()
+    await screenshot(page, "20-atlaas-moderation")
+    await page.get_by_role("button", name="Accepter et publier").click()
+    await page.get_by_text("Proposition acceptée et publiée").wait_for()
+    async with httpx.AsyncClient() as client:
+        found = (await client.get(f"{server}/api/v1/atlaas/actions", params={"q": "guichet itinerant"})).json()
+    assert [item["title"] for item in found["items"]] == ["Guichet numérique itinérant"]
     assert page.errors == []

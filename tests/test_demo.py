@@ -81,9 +81,12 @@ async def _snapshot(database_url: str) -> dict[str, Any]:
     try:
         async with AsyncSession(engine) as session:
             counts = {t: await session.scalar(text(f'SELECT count(*) FROM "{t}"')) for t in COUNTED}
+            # Member communes: the Atlaas's demo adds other communes as the authors of actions.
             communes = (
                 await session.execute(
-                    select(Organisation.population, Organisation.region_code).where(Organisation.kind == "commune")
+                    select(Organisation.population, Organisation.region_code)
+                    .join(Membership, Membership.organisation_id == Organisation.id)
+                    .where(Organisation.kind == "commune")
                 )
             ).all()
             roles = (await session.execute(select(Mandate.role))).scalars().all()

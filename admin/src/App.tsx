@@ -17,6 +17,8 @@ import FilterAltIcon from "@mui/icons-material/FilterAlt";
 import UploadFileIcon from "@mui/icons-material/UploadFile";
 import WebhookIcon from "@mui/icons-material/Webhook";
 import QuizIcon from "@mui/icons-material/Quiz";
+import TravelExploreIcon from "@mui/icons-material/TravelExplore";
+import RateReviewIcon from "@mui/icons-material/RateReview";
 import { authProvider } from "./authProvider";
 import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
@@ -41,6 +43,7 @@ const labelResults = () => import("./resources/labelResults");
 const settings = () => import("./resources/settings");
 const webhooks = () => import("./resources/webhooks");
 const questionnaires = () => import("./resources/questionnaires");
+const atlaas = () => import("./resources/atlaas");
 
 const PersonList = lazyScreen(people, "PersonList");
 const PersonShow = lazyScreen(people, "PersonShow");
@@ -90,6 +93,10 @@ const WebhookCreate = lazyScreen(webhooks, "WebhookCreate");
 const QuestionnaireList = lazyScreen(questionnaires, "QuestionnaireList");
 const QuestionnaireCreate = lazyScreen(questionnaires, "QuestionnaireCreate");
 const QuestionnaireEdit = lazyScreen(questionnaires, "QuestionnaireEdit");
+const ActionList = lazyScreen(atlaas, "ActionList");
+const ActionCreate = lazyScreen(atlaas, "ActionCreate");
+const ActionEdit = lazyScreen(atlaas, "ActionEdit");
+const ProposalList = lazyScreen(atlaas, "ProposalList");
 
 export function App() {
   return (
@@ -132,6 +139,9 @@ export function App() {
       <Resource name="publications" list={PublicationList} create={PublicationCreate} edit={PublicationEdit} icon={MenuBookIcon} recordRepresentation="title" />
       <Resource name="suppressions" list={SuppressionList} create={SuppressionCreate} icon={BlockIcon} />
       <Resource name="imports" list={ImportList} icon={UploadFileIcon} />
+      <Resource name="actions" list={ActionList} create={ActionCreate} edit={ActionEdit} icon={TravelExploreIcon} recordRepresentation="title" />
+      <Resource name="atlaas-proposals" list={ProposalList} icon={RateReviewIcon} />
+      <Resource name="atlaas-themes" />
       <Resource name="segments" list={SegmentList} create={SegmentCreate} edit={SegmentEdit} icon={FilterAltIcon} recordRepresentation="name" />
       <Resource name="webhooks" list={WebhookList} show={WebhookShow} create={WebhookCreate} icon={WebhookIcon} recordRepresentation="url" />
       <Resource name="webhook-deliveries" />

@@ -31,6 +31,12 @@ function cleaned(data: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+// Resources the API serves under another's path (the Atlaas's moderation queue and theme tree).
+const PATHS: Record<string, string> = {
+  "atlaas-proposals": "actions/proposals",
+  "atlaas-themes": "actions/themes",
+};
+
 async function getList(resource: string, params: {
   pagination?: { page: number; perPage: number };
   sort?: { field: string; order: string };
@@ -45,8 +51,9 @@ async function getList(resource: string, params: {
   if (params.sort?.field && params.sort.field !== "id") {
     query.sort = params.sort.order === "DESC" ? `-${params.sort.field}` : params.sort.field;
   }
-  const result = await api<Page<Rec>>(`${BASE}/${resource}${queryString(query)}`);
-  return { data: result.items, total: result.total };
+  const answer = await api<Page<Rec> | Rec[]>(`${BASE}/${PATHS[resource] ?? resource}${queryString(query)}`);
+  // The theme tree comes whole, as a plain array.
+  return Array.isArray(answer) ? { data: answer, total: answer.length } : { data: answer.items, total: answer.total };
 }
 
 // Lists the API serves under their owner (/organisations/{id}/events), read-only, for a tab of the

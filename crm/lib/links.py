@@ -101,3 +101,18 @@ def respondent_key(
     return "h:" + derived_token(
         _secret(settings), "questionnaire-respondent", f"{questionnaire_id}:{prefix}:{subject_id}"
     )
+
+
+ATLAAS_PROPOSAL = "atlaas-proposal"
+# Sent to a member's contact to describe an action for the Atlaas: long enough to write it up.
+ATLAAS_PROPOSAL_MAX_AGE = 60 * 24 * 3600
+
+
+def atlaas_proposal_url(
+    settings: Settings, person_id: UUID | str, organisation_id: UUID | str, action_id: UUID | str | None = None
+) -> str:
+    """The page where a contact proposes an action of their organisation (or changes to one) for
+    the Atlaas; staff review it before anything is published."""
+    payload = {"person_id": str(person_id), "organisation_id": str(organisation_id), "action_id": _str(action_id)}
+    token = make_token(_secret(settings), ATLAAS_PROPOSAL, payload)
+    return f"{settings.public_url}/atlaas/proposer/{token}"

@@ -1,6 +1,17 @@
 """Every table, imported here so that Alembic and the metadata see them all."""
 
 from crm.db.models.association import AssociationSettings
+from crm.db.models.atlaas import (
+    Action,
+    ActionOrganisation,
+    ActionPerson,
+    ActionPlace,
+    ActionStatus,
+    ActionTheme,
+    Proposal,
+    ProposalStatus,
+    Theme,
+)
 from crm.db.models.audit import AuditEntry
 from crm.db.models.board import BoardRole, Mandate
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
@@ -45,6 +56,12 @@ from crm.db.models.tag import Tag, Tagging
 from crm.db.models.webhook import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent
 
 __all__ = [
+    "Action",
+    "ActionOrganisation",
+    "ActionPerson",
+    "ActionPlace",
+    "ActionStatus",
+    "ActionTheme",
     "AnsweredBy",
     "AssociationSettings",
     "AuditEntry",
@@ -87,6 +104,8 @@ __all__ = [
     "Person",
     "Position",
     "PositionKind",
+    "Proposal",
+    "ProposalStatus",
     "Publication",
     "PublicationKind",
     "Questionnaire",
@@ -113,6 +132,7 @@ __all__ = [
     "SystemMessageStatus",
     "Tag",
     "Tagging",
+    "Theme",
     "WebhookDelivery",
     "WebhookDeliveryStatus",
     "WebhookEndpoint",

@@ -1,0 +1,1 @@
+"""The Atlaas: the searchable catalogue of the members' local digital actions."""
