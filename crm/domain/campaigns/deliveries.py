@@ -27,6 +27,7 @@ from crm.lib.actor import Actor, acting_as
 from crm.lib.mail import CompiledTemplate, SmtpError, SmtpPool, TemplateError
 from crm.lib.mime import address, build_message, header_value
 from crm.lib.services import open_session
+from crm.lib.verp import UNSUBSCRIBE_PREFIX, make_tag, return_path, tagged_address
 
 log = structlog.get_logger("crm.campaigns.deliveries")
 
@@ -69,6 +70,8 @@ class CampaignDeliveries:
         self.campaign = campaign
         self.template = template
         self.domain = settings.organisation.mail_domain
+        self.secret = settings.security.secret_key.get_secret_value()
+        self.bounce_domain = settings.deliverability.domain(settings.organisation)
         self.list_name = ""
         self.common_headers = [
             ("From", address(campaign.from_name, campaign.from_email)),
@@ -103,8 +106,10 @@ class CampaignDeliveries:
             subscribed_at=row.subscribed_at,
         )
         rendered = render_for(self.settings, self.campaign, self.template, self.list_name, person)
-        mailbox = self.settings.organisation.unsubscribe_address
-        mailto = f"mailto:{mailbox}?subject={quote('unsubscribe ' + str(row.id))}"
+        # The signed tag in the address and in the subject: either one unsubscribes (crm inbound).
+        tag = make_tag(self.secret, UNSUBSCRIBE_PREFIX, row.id)
+        mailbox = tagged_address(self.settings.organisation.unsubscribe_address, tag)
+        mailto = f"mailto:{mailbox}?subject={quote('unsubscribe ' + tag)}"
         headers = [
             *self.common_headers,
             ("Subject", header_value(rendered.subject)),
@@ -114,9 +119,10 @@ class CampaignDeliveries:
         ]
         return build_message(headers, rendered.text, rendered.html)
 
-    async def compose(self, conn: AsyncConnection, row: Any) -> tuple[str, bytes] | Answer:
+    async def compose(self, conn: AsyncConnection, row: Any) -> tuple[str, bytes, str] | Answer:
         try:
-            return row.email, self.build(row)
+            # The envelope sender names the delivery (VERP), so that a later bounce finds it.
+            return row.email, self.build(row), return_path(self.secret, self.bounce_domain, row.id)
         except TemplateError as exc:
             # A template that fails for one recipient fails for the next ones too: the campaign
             # pauses with the reason, and the rest stays queued.
@@ -124,9 +130,9 @@ class CampaignDeliveries:
                 cannot_compose(exc), Answer("failed", f"not sent: the message cannot be composed: {exc}")
             ) from exc
 
-    async def transmit(self, message: tuple[str, bytes]) -> str:
-        recipient, data = message
-        return await self.pool.send_bytes(self.campaign.from_email, recipient, data)
+    async def transmit(self, message: tuple[str, bytes, str]) -> str:
+        recipient, data, envelope_from = message
+        return await self.pool.send_bytes(envelope_from, recipient, data)
 
     async def refused(self, row: Any, refusal: SmtpError) -> Answer:
         # 5.1.x: the mailbox does not exist. Never write to it again.
