@@ -26,6 +26,7 @@ from crm.domain.board.controllers import MandateController
 from crm.domain.campaigns.controllers import CampaignController, DeliveryController, OrganisationCampaignsController
 from crm.domain.conventions.controllers import ConventionController
 from crm.domain.dashboard.controllers import DashboardController
+from crm.domain.deliverability.controllers import BounceController
 from crm.domain.events.controllers import EventController, OrganisationEventsController, PersonEventsController
 from crm.domain.geo.controllers import GeoController
 from crm.domain.imports.controllers import ImportController, OrganisationExportController, PeopleExportController
@@ -87,6 +88,7 @@ ROUTE_HANDLERS: list[type] = [
     # lists, subscriptions, segments, publications, campaigns, deliveries
     CampaignController,
     DeliveryController,
+    BounceController,
     MailingListController,
     SubscriptionController,
     SuppressionController,
