@@ -35,6 +35,7 @@ from crm.domain.lists.controllers import MailingListController, SubscriptionCont
 from crm.domain.memberships.controllers import DuesController, FeeBandController, MembershipController
 from crm.domain.organisations.controllers import OrganisationController
 from crm.domain.people.controllers import PersonController, PositionController
+from crm.domain.privacy.controllers import PersonRightsController, RetentionController
 from crm.domain.public.controllers import PublicController
 from crm.domain.public.layout import public_content_changed
 from crm.domain.public.rsvp import RsvpController
@@ -78,6 +79,8 @@ ROUTE_HANDLERS: list[type] = [
     # people, positions, mandates, conventions, tags
     PersonController,
     PositionController,
+    PersonRightsController,
+    RetentionController,
     MandateController,
     ConventionController,
     TagController,
