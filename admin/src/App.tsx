@@ -15,6 +15,7 @@ import GroupsIcon from "@mui/icons-material/Groups";
 import AlternateEmailIcon from "@mui/icons-material/AlternateEmail";
 import FilterAltIcon from "@mui/icons-material/FilterAlt";
 import UploadFileIcon from "@mui/icons-material/UploadFile";
+import ReportIcon from "@mui/icons-material/Report";
 import { authProvider } from "./authProvider";
 import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
@@ -37,6 +38,7 @@ const imports = () => import("./resources/imports");
 const segments = () => import("./resources/segments");
 const labelResults = () => import("./resources/labelResults");
 const settings = () => import("./resources/settings");
+const deliverability = () => import("./resources/deliverability");
 
 const PersonList = lazyScreen(people, "PersonList");
 const PersonShow = lazyScreen(people, "PersonShow");
@@ -80,6 +82,7 @@ const SegmentCreate = lazyScreen(segments, "SegmentCreate");
 const SegmentEdit = lazyScreen(segments, "SegmentEdit");
 const LabelResults = lazyScreen(labelResults, "LabelResults");
 const SettingsPage = lazyScreen(settings, "SettingsPage");
+const BounceList = lazyScreen(deliverability, "BounceList");
 
 export function App() {
   return (
@@ -121,6 +124,7 @@ export function App() {
       <Resource name="subscriptions" list={SubscriptionList} show={SubscriptionShow} create={SubscriptionCreate} icon={HowToRegIcon} />
       <Resource name="publications" list={PublicationList} create={PublicationCreate} edit={PublicationEdit} icon={MenuBookIcon} recordRepresentation="title" />
       <Resource name="suppressions" list={SuppressionList} create={SuppressionCreate} icon={BlockIcon} />
+      <Resource name="bounces" list={BounceList} icon={ReportIcon} />
       <Resource name="imports" list={ImportList} icon={UploadFileIcon} />
       <Resource name="segments" list={SegmentList} create={SegmentCreate} edit={SegmentEdit} icon={FilterAltIcon} recordRepresentation="name" />
       <Resource name="deliveries" />

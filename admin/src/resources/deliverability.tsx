@@ -1,0 +1,127 @@
+import { useEffect, useState } from "react";
+import { Box, Card, CardContent, Table, TableBody, TableCell, TableHead, TableRow, Typography } from "@mui/material";
+import {
+  BooleanField,
+  BooleanInput,
+  Button,
+  Datagrid,
+  DateField,
+  FunctionField,
+  List,
+  SelectField,
+  SelectInput,
+  TextField,
+  useCanAccess,
+  useNotify,
+  useRecordContext,
+  useRefresh,
+  useTranslate,
+} from "react-admin";
+import { api } from "../api";
+
+export const bounceKindChoices = [
+  { id: "hard", name: "crm.bounces.kind.hard" },
+  { id: "soft", name: "crm.bounces.kind.soft" },
+  { id: "complaint", name: "crm.bounces.kind.complaint" },
+];
+
+const filters = [
+  <SelectInput key="kind" source="kind" choices={bounceKindChoices} />,
+  <BooleanInput key="reviewed" source="reviewed" />,
+];
+
+interface Rate {
+  campaign_id: string;
+  campaign_name: string;
+  sent: number;
+  hard_bounces: number;
+  soft_bounces: number;
+  complaints: number;
+  hard_bounce_rate: number;
+  soft_bounce_rate: number;
+  complaint_rate: number;
+}
+
+const percent = (value: number) => `${(value * 100).toLocaleString("fr-FR", { maximumFractionDigits: 2 })} %`;
+
+// Rates per campaign above the list: a hard-bounce rate past 2 % or complaints past 0.3 % are what
+// mailbox providers act on, so they are the figures staff watch.
+function Rates() {
+  const translate = useTranslate();
+  const [rates, setRates] = useState<Rate[] | null>(null);
+  useEffect(() => {
+    api<{ items: Rate[] }>("/api/v1/bounces/rates?limit=10")
+      .then((page) => setRates(page.items))
+      .catch(() => setRates([]));
+  }, []);
+  if (!rates || rates.length === 0) return null;
+  return (
+    <Card variant="outlined" sx={{ mb: 2 }}>
+      <CardContent>
+        <Typography variant="h6">{translate("crm.bounces.rates")}</Typography>
+        <Table size="small">
+          <TableHead>
+            <TableRow>
+              <TableCell>{translate("crm.bounces.campaign")}</TableCell>
+              <TableCell align="right">{translate("crm.bounces.sent")}</TableCell>
+              <TableCell align="right">{translate("crm.bounces.kind.hard")}</TableCell>
+              <TableCell align="right">{translate("crm.bounces.kind.soft")}</TableCell>
+              <TableCell align="right">{translate("crm.bounces.kind.complaint")}</TableCell>
+            </TableRow>
+          </TableHead>
+          <TableBody>
+            {rates.map((r) => (
+              <TableRow key={r.campaign_id}>
+                <TableCell>{r.campaign_name}</TableCell>
+                <TableCell align="right">{r.sent}</TableCell>
+                <TableCell align="right">{`${r.hard_bounces} (${percent(r.hard_bounce_rate)})`}</TableCell>
+                <TableCell align="right">{`${r.soft_bounces} (${percent(r.soft_bounce_rate)})`}</TableCell>
+                <TableCell align="right">{`${r.complaints} (${percent(r.complaint_rate)})`}</TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+      </CardContent>
+    </Card>
+  );
+}
+
+function ReviewButton() {
+  const record = useRecordContext();
+  const notify = useNotify();
+  const refresh = useRefresh();
+  const { canAccess } = useCanAccess({ resource: "bounces", action: "edit" });
+  if (!record || !canAccess) return null;
+  const toggle = async () => {
+    try {
+      await api(`/api/v1/bounces/${record.id}`, { method: "PATCH", body: JSON.stringify({ reviewed: !record.reviewed }) });
+      refresh();
+    } catch (error) {
+      notify((error as Error).message, { type: "error" });
+    }
+  };
+  return <Button label={record.reviewed ? "crm.bounces.unreview" : "crm.bounces.review"} onClick={toggle} />;
+}
+
+export function BounceList() {
+  return (
+    <Box>
+      <Rates />
+      <List filters={filters} filterDefaultValues={{ reviewed: false }} sort={{ field: "received_at", order: "DESC" }}>
+        <Datagrid bulkActionButtons={false} rowClick={false}>
+          <DateField source="received_at" showTime locales="fr-FR" />
+          <SelectField source="kind" choices={bounceKindChoices} />
+          <TextField source="status" emptyText="—" />
+          <TextField source="diagnostic" emptyText="—" />
+          <FunctionField
+            source="person_id"
+            render={(r: { person_id?: string }) => (r.person_id ? <a href={`#/people/${r.person_id}/show`}>↗</a> : "—")}
+          />
+          <BooleanField source="suppressed" />
+          <BooleanField source="reviewed" />
+          <ReviewButton />
+        </Datagrid>
+      </List>
+    </Box>
+  );
+}
