@@ -26,7 +26,7 @@ from crm.domain.board.controllers import MandateController
 from crm.domain.campaigns.controllers import CampaignController, DeliveryController, OrganisationCampaignsController
 from crm.domain.conventions.controllers import ConventionController
 from crm.domain.dashboard.controllers import DashboardController
-from crm.domain.deliverability.controllers import BounceController
+from crm.domain.deliverability.controllers import BounceController, DkimKeyController
 from crm.domain.events.controllers import EventController, OrganisationEventsController, PersonEventsController
 from crm.domain.geo.controllers import GeoController
 from crm.domain.imports.controllers import ImportController, OrganisationExportController, PeopleExportController
@@ -92,6 +92,7 @@ ROUTE_HANDLERS: list[type] = [
     CampaignController,
     DeliveryController,
     BounceController,
+    DkimKeyController,
     MailingListController,
     SubscriptionController,
     SuppressionController,

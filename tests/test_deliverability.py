@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import aiosmtplib
+import dkim
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -192,11 +193,18 @@ async def test_bounces_complaints_and_mailto_requests_through_crm_inbound(
 
 
 async def test_three_soft_bounces_on_different_days_within_30_days_suppress(
-    admin_client: Any, engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, inbound: int
+    admin_client: Any, engine: AsyncEngine, smtp: SmtpSink, run_worker: Any, inbound: int, settings: Any
 ) -> None:
+    # With DKIM on and a key made by staff, the campaign goes out signed with it.
+    key = await admin_client.post("/api/v1/dkim-keys", json={"selector": "crm2026"})
+    assert key.status_code == 201, key.text
+    assert key.json()["dns_name"] == "crm2026._domainkey.example.org"
+    settings.deliverability.dkim_enabled = True
     _, people = await sent_campaign(admin_client, engine, run_worker, 1)
     [(person_id, email)] = people
-    bounce_to = smtp.to(email)[0].envelope_from
+    received = smtp.to(email)[0]
+    assert dkim.verify(received.raw, dnsfunc=lambda name, timeout=5: key.json()["dns_txt"].encode())
+    bounce_to = received.envelope_from
 
     async def earlier_soft_bounce(days_ago: int) -> None:
         # What an earlier campaign's bounce left behind (the same address, another day).

@@ -13,10 +13,12 @@ from uuid import UUID
 
 import structlog
 from advanced_alchemy.config import SQLAlchemyAsyncConfig
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign
+from crm.db.models.deliverability import DkimKey
 from crm.db.models.suppression import SuppressionReason
 from crm.domain.campaigns.rendering import RECIPIENT_COLUMNS, render_for
 from crm.domain.campaigns.services import CampaignService
@@ -24,6 +26,7 @@ from crm.domain.outbox.engine import Answer, Halt
 from crm.domain.outbox.queries import LIST_NAME, OutboxTable
 from crm.domain.outbox.suppression import suppress
 from crm.lib.actor import Actor, acting_as
+from crm.lib.dkim import Signer
 from crm.lib.mail import CompiledTemplate, SmtpError, SmtpPool, TemplateError
 from crm.lib.mime import address, build_message, header_value
 from crm.lib.services import open_session
@@ -82,12 +85,15 @@ class CampaignDeliveries:
         if campaign.reply_to:
             self.common_headers.append(("Reply-To", campaign.reply_to))
         self._params = {"list_id": campaign.list_id}
+        self.signer: Signer | None = None  # DKIM, when turned on and a key was made
 
     async def load_list(self, conn: AsyncConnection) -> None:
         row = (await conn.execute(LIST_NAME, {"id": self.campaign.list_id})).one()
         self.list_name = row.name
         # RFC 2919: only the phrase may be an encoded word; the id itself stays plain.
         self.common_headers.append(("List-Id", f"{header_value(row.name)} <{row.slug}.{self.domain}>"))
+        if self.settings.deliverability.dkim_enabled:
+            self.signer = await newest_signer(conn)
 
     def wanted_params(self) -> dict[str, Any]:
         return self._params
@@ -117,7 +123,8 @@ class CampaignDeliveries:
             ("Message-ID", f"<{row.id}@{self.domain}>"),
             ("List-Unsubscribe", f"<{rendered.unsubscribe_url}>, <{mailto}>"),
         ]
-        return build_message(headers, rendered.text, rendered.html)
+        message = build_message(headers, rendered.text, rendered.html)
+        return self.signer.sign(message) if self.signer else message
 
     async def compose(self, conn: AsyncConnection, row: Any) -> tuple[str, bytes, str] | Answer:
         try:
@@ -147,6 +154,15 @@ class CampaignDeliveries:
 
     async def halt(self, reason: str) -> None:
         await halt_campaign(self.db_config, self.campaign.id, reason)
+
+
+async def newest_signer(conn: AsyncConnection) -> Signer | None:
+    key = (
+        await conn.execute(
+            select(DkimKey.selector, DkimKey.domain, DkimKey.private_key).order_by(DkimKey.created_at.desc()).limit(1)
+        )
+    ).one_or_none()
+    return Signer(key.selector, key.domain, key.private_key) if key else None
 
 
 async def halt_campaign(db_config: SQLAlchemyAsyncConfig, campaign_id: UUID, reason: str) -> None:

@@ -4,23 +4,26 @@ per campaign. What acts on them is `crm inbound` (crm.domain.deliverability.inbo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
-from litestar import Controller, get, patch
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from pydantic import Field
 
 from crm.db.models.deliverability import BounceKind
-from crm.domain.auth.guards import requires_editor, requires_viewer
-from crm.domain.deliverability.services import BounceService
+from crm.domain.auth.guards import requires_admin, requires_editor, requires_viewer
+from crm.domain.deliverability.services import BounceService, DkimKeyService
+from crm.lib.dkim import DkimError, dns_name, dns_record
 from crm.lib.listing import ListQuery, list_query, page
-from crm.lib.schemas import Page, Schema
+from crm.lib.problems import ProblemError
+from crm.lib.schemas import Page, Schema, SingleLine
 
 SORTABLE = frozenset({"received_at", "kind", "status"})
 provide_bounce_service = create_service_provider(BounceService)
+provide_dkim_key_service = create_service_provider(DkimKeyService)
 
 
 class BounceRead(Schema):
@@ -110,3 +113,77 @@ class BounceController(Controller):
         self, bounce_id: FromPath[UUID], data: JSONBody[BounceReview], bounce_service: NamedDependency[BounceService]
     ) -> BounceRead:
         return BounceRead.model_validate(await bounce_service.mark_reviewed(bounce_id, data.reviewed))
+
+
+class DkimKeyCreate(Schema):
+    selector: SingleLine = Field(
+        default="crm", min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$", description="The DNS selector"
+    )
+    domain: SingleLine | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$",
+        description="The signing domain; the sender's domain when left out",
+    )
+
+
+class DkimKeyRead(Schema):
+    id: UUID
+    selector: str
+    domain: str
+    created_at: datetime
+    dns_name: str = Field(description="Where to publish the TXT record")
+    dns_txt: str = Field(description="The TXT record's value")
+
+
+def _key_read(key: Any) -> DkimKeyRead:
+    return DkimKeyRead(
+        id=key.id,
+        selector=key.selector,
+        domain=key.domain,
+        created_at=key.created_at,
+        dns_name=dns_name(key.selector, key.domain),
+        dns_txt=dns_record(key.public_key),
+    )
+
+
+class DkimKeyController(Controller):
+    path = "/api/v1/dkim-keys"
+    tags = ["Deliverability"]
+    guards = [requires_admin]
+    dependencies = {"dkim_key_service": provide_dkim_key_service, "listing": list_query(frozenset({"created_at"}))}
+
+    @get(
+        "/",
+        operation_id="listDkimKeys",
+        summary="List DKIM keys",
+        description="Newest first (the newest signs campaign mail when CRM_DELIVERABILITY_DKIM_ENABLED is on), each "
+        "with the DNS TXT record to publish. The private key is never shown.",
+    )
+    async def list_keys(
+        self, dkim_key_service: NamedDependency[DkimKeyService], listing: NamedDependency[ListQuery]
+    ) -> Page[DkimKeyRead]:
+        items, total = await dkim_key_service.get_many_and_count(
+            *listing.filters(frozenset({"created_at"}), "-created_at")
+        )
+        return Page[DkimKeyRead](**page([_key_read(k) for k in items], total, listing))
+
+    @post(
+        "/",
+        operation_id="createDkimKey",
+        summary="Generate a DKIM key pair",
+        description="Makes an RSA 2048 key pair and answers the DNS TXT record to publish before turning "
+        "signing on. 503 when the server cannot make keys (no openssl).",
+    )
+    async def create_key(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[DkimKeyCreate],
+        dkim_key_service: NamedDependency[DkimKeyService],
+    ) -> DkimKeyRead:
+        settings = request.app.state.settings
+        try:
+            key = await dkim_key_service.generate(data.selector, data.domain or settings.organisation.mail_domain)
+        except DkimError as exc:
+            raise ProblemError(503, str(exc)) from exc
+        return _key_read(key)

@@ -5,6 +5,7 @@ them. Suppressing goes through crm.domain.outbox.suppression, the one home of it
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,12 +16,13 @@ from sqlalchemy import Date, cast, func, select, update
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign, Delivery, DeliveryStatus
-from crm.db.models.deliverability import Bounce, BounceKind
+from crm.db.models.deliverability import Bounce, BounceKind, DkimKey
 from crm.db.models.suppression import SuppressionReason
 from crm.domain.deliverability.reports import Report, ReportKind, read_report
 from crm.domain.lists.services import SubscriptionService
 from crm.domain.outbox.suppression import suppress, suppression_hash
 from crm.lib.actor import Actor, acting_as
+from crm.lib.dkim import generate_key_pair
 from crm.lib.listing import ListQuery
 from crm.lib.services import Service
 
@@ -217,3 +219,12 @@ class BounceService(Service[Bounce]):
                 }
             )
         return items, total or 0
+
+
+class DkimKeyService(Service[DkimKey]):
+    async def generate(self, selector: str, domain: str) -> DkimKey:
+        """A new key pair; the newest one signs from the next campaign run on."""
+        private_key, public_key = await asyncio.to_thread(generate_key_pair)
+        return await self.create(
+            DkimKey(selector=selector, domain=domain, private_key=private_key, public_key=public_key)
+        )
