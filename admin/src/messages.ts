@@ -204,6 +204,12 @@ export const fr = {
       review: "Marquer comme vu",
       unreview: "Remettre à revoir",
     },
+    dkim: {
+      title: "Signature DKIM",
+      help: "Seulement si vos messages partent directement vers Internet (sans relais qui signe) : publiez cet enregistrement TXT dans le DNS du domaine, puis activez CRM_DELIVERABILITY_DKIM_ENABLED.",
+      generate: "Générer une clé",
+      regenerate: "Générer une nouvelle clé",
+    },
     privacy: {
       title: "Données personnelles (RGPD)",
       export_json: "Exporter ses données (JSON)",
@@ -635,6 +641,12 @@ export const en = {
       kind: { hard: "Hard bounce", soft: "Soft bounce", complaint: "Complaint (spam)" },
       review: "Mark as reviewed",
       unreview: "Back to review",
+    },
+    dkim: {
+      title: "DKIM signature",
+      help: "Only if your mail goes straight to the internet (no relay that signs): publish this TXT record in the domain's DNS, then turn CRM_DELIVERABILITY_DKIM_ENABLED on.",
+      generate: "Generate a key",
+      regenerate: "Generate a new key",
     },
     privacy: {
       title: "Personal data (GDPR)",

@@ -103,10 +103,61 @@ function ReviewButton() {
   return <Button label={record.reviewed ? "crm.bounces.unreview" : "crm.bounces.review"} onClick={toggle} />;
 }
 
+interface DkimKey {
+  id: string;
+  selector: string;
+  domain: string;
+  dns_name: string;
+  dns_txt: string;
+}
+
+// For operators who send straight to the internet: make a key pair and publish its TXT record,
+// then turn CRM_DELIVERABILITY_DKIM_ENABLED on. Admins only (the API refuses the others).
+function Dkim() {
+  const translate = useTranslate();
+  const notify = useNotify();
+  const { canAccess } = useCanAccess({ resource: "audit-log", action: "list" });
+  const [keys, setKeys] = useState<DkimKey[]>([]);
+  const load = () =>
+    api<{ items: DkimKey[] }>("/api/v1/dkim-keys?limit=1")
+      .then((p) => setKeys(p.items))
+      .catch(() => setKeys([]));
+  useEffect(() => {
+    if (canAccess) load();
+  }, [canAccess]);
+  if (!canAccess) return null;
+  const generate = async () => {
+    try {
+      await api("/api/v1/dkim-keys", { method: "POST", body: JSON.stringify({}) });
+      await load();
+    } catch (error) {
+      notify((error as Error).message, { type: "error" });
+    }
+  };
+  return (
+    <Card variant="outlined" sx={{ mb: 2 }}>
+      <CardContent>
+        <Typography variant="h6">{translate("crm.dkim.title")}</Typography>
+        <Typography variant="body2" sx={{ mb: 1 }}>
+          {translate("crm.dkim.help")}
+        </Typography>
+        {keys.map((k) => (
+          <Box key={k.id} sx={{ fontFamily: "monospace", fontSize: 13, wordBreak: "break-all", mb: 1 }}>
+            <div>{k.dns_name} TXT</div>
+            <div>"{k.dns_txt}"</div>
+          </Box>
+        ))}
+        <Button label={keys.length ? "crm.dkim.regenerate" : "crm.dkim.generate"} onClick={generate} />
+      </CardContent>
+    </Card>
+  );
+}
+
 export function BounceList() {
   return (
     <Box>
       <Rates />
+      <Dkim />
       <List filters={filters} filterDefaultValues={{ reviewed: false }} sort={{ field: "received_at", order: "DESC" }}>
         <Datagrid bulkActionButtons={false} rowClick={false}>
           <DateField source="received_at" showTime locales="fr-FR" />
