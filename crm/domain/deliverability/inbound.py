@@ -112,7 +112,7 @@ def _imap_delete(url: str, numbers: list[bytes]) -> None:
         client.login(unquote(parts.username or ""), unquote(parts.password or ""))
         client.select(unquote(parts.path.lstrip("/")) or "INBOX")
         for number in numbers:
-            client.store(number, "+FLAGS", "\\Deleted")
+            client.store(number.decode(), "+FLAGS", "\\Deleted")
         client.expunge()
     finally:
         client.logout()

@@ -55,7 +55,7 @@ class Report:
     @property
     def counts(self) -> bool:
         """A bounce worth recording: failed or delayed (a 'delivered' notice is not)."""
-        return self.kind is ReportKind.BOUNCE and bool(self.status) and self.status[0] in "45"
+        return self.kind is ReportKind.BOUNCE and self.status is not None and self.status[:1] in ("4", "5")
 
 
 def parse_message(raw: bytes) -> Message:
@@ -104,7 +104,7 @@ def _original_headers(message: Message) -> Message | None:
         ctype = part.get_content_type()
         if ctype == "message/rfc822":
             payload = part.get_payload()
-            if isinstance(payload, list) and payload:
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 return payload[0]
         if ctype == "text/rfc822-headers":
             return email.message_from_string(_decoded(part), policy=email.policy.compat32)
@@ -142,7 +142,8 @@ def read_report(raw: bytes, envelope_recipients: list[str], secret: str, unsubsc
     )
     recipients = [*envelope_recipients, *headers]
     content_type = message.get_content_type()
-    report_type = (message.get_param("report-type") or "").lower() if content_type == "multipart/report" else ""
+    param = message.get_param("report-type") if content_type == "multipart/report" else None
+    report_type = param.lower() if isinstance(param, str) else ""
     parts = {part.get_content_type(): part for part in message.walk()}
 
     if report_type == "feedback-report" or "message/feedback-report" in parts:
@@ -208,14 +209,15 @@ def _bounce(message: Message, part: Message | None, recipients: list[str], secre
         delivery,
         status=code.group(0) if code else None,
         action=(_value(chosen, "Action") or "").lower() or None,
-        diagnostic=(_typed(diagnostic) or None) and _typed(diagnostic)[:1000],  # type: ignore[index]
+        diagnostic=(_typed(diagnostic) or "")[:1000] or None,
         reporter=reporter,
         addresses=tag_places,
     )
 
 
 def _complaint(message: Message, part: Message | None, recipients: list[str], secret: str) -> Report:
-    block = (_fields(part) or [None])[0] if part is not None else None
+    blocks = _fields(part) if part is not None else []
+    block = blocks[0] if blocks else None
     original = _original_headers(message)
     tag_places = [*recipients]
     unsubscribe_places: list[str] = []

@@ -68,7 +68,7 @@ class BounceService(Service[Bounce]):
             status=report.status,
             action=report.action,
             diagnostic=report.diagnostic,
-            reporter=(report.reporter or None) and report.reporter[:255],  # type: ignore[index]
+            reporter=(report.reporter or "")[:255] or None,
             received_at=now,
             suppressed=False,
             reviewed=False,

@@ -329,9 +329,8 @@ async def scrub_free_text(session: AsyncSession, values: Sequence[str]) -> int:
                 elif isinstance(current, str):
                     cleaned = _replace_all(current, values)
                     if cleaned != current:
-                        values_now[column.name] = (
-                            cleaned[: column.type.length] if getattr(column.type, "length", None) else cleaned
-                        )
+                        length = getattr(column.type, "length", None)
+                        values_now[column.name] = cleaned[:length] if length else cleaned
             if values_now:
                 await session.execute(update(table).where(table.c.id == row.id).values(**values_now))
                 changed += 1
