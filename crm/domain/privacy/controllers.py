@@ -3,12 +3,11 @@ erasure, and the retention rule's purge (listed first, confirmed by staff, then 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 from pydantic import Field
@@ -78,11 +77,10 @@ class PersonRightsController(Controller):
     )
     async def access_export(
         self, person_id: FromPath[UUID], db_session: NamedDependency[AsyncSession]
-    ) -> Response[str]:
+    ) -> Response[dict[str, Any]]:
         document = await services.access_export(db_session, person_id)
         return Response(
-            json.dumps(document, ensure_ascii=False, indent=2, default=str),
-            media_type="application/json",
+            document,
             headers={"Content-Disposition": f'attachment; filename="donnees-{person_id}.json"'},
         )
 
@@ -91,6 +89,7 @@ class PersonRightsController(Controller):
         operation_id="exportPersonDataSummary",
         summary="Everything held about a person (readable summary)",
         description="The same export as plain text in French, to send to the person. Audited.",
+        media_type=MediaType.TEXT,
     )
     async def access_summary(
         self, person_id: FromPath[UUID], db_session: NamedDependency[AsyncSession]
@@ -98,7 +97,7 @@ class PersonRightsController(Controller):
         document = await services.access_export(db_session, person_id)
         return Response(
             services.summary_text(document),
-            media_type="text/plain; charset=utf-8",
+            media_type=MediaType.TEXT,
             headers={"Content-Disposition": f'attachment; filename="donnees-{person_id}.txt"'},
         )
 
