@@ -26,7 +26,10 @@ def _settings(request: Request[Any, Any, Any]) -> Settings:
 
 class ErasureRequest(Schema):
     reason: str = Field(
-        default="request", pattern="^(request)$", description="`request`: the person asked (RGPD art. 17)"
+        default="request",
+        max_length=20,
+        pattern="^(request)$",
+        description="`request`: the person asked (RGPD art. 17)",
     )
 
 
