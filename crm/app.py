@@ -28,6 +28,7 @@ from crm.domain.board.controllers import MandateController
 from crm.domain.campaigns.controllers import CampaignController, DeliveryController, OrganisationCampaignsController
 from crm.domain.conventions.controllers import ConventionController
 from crm.domain.dashboard.controllers import DashboardController
+from crm.domain.deliverability.controllers import BounceController, DkimKeyController
 from crm.domain.events.controllers import EventController, OrganisationEventsController, PersonEventsController
 from crm.domain.geo.controllers import GeoController
 from crm.domain.imports.controllers import ImportController, OrganisationExportController, PeopleExportController
@@ -36,6 +37,7 @@ from crm.domain.lists.controllers import MailingListController, SubscriptionCont
 from crm.domain.memberships.controllers import DuesController, FeeBandController, MembershipController
 from crm.domain.organisations.controllers import OrganisationController
 from crm.domain.people.controllers import PersonController, PositionController
+from crm.domain.privacy.controllers import PersonRightsController, RetentionController
 from crm.domain.public.controllers import PublicController
 from crm.domain.public.layout import public_content_changed
 from crm.domain.public.rsvp import RsvpController
@@ -82,6 +84,8 @@ ROUTE_HANDLERS: list[type] = [
     # people, positions, mandates, conventions, tags
     PersonController,
     PositionController,
+    PersonRightsController,
+    RetentionController,
     MandateController,
     ConventionController,
     TagController,
@@ -95,6 +99,8 @@ ROUTE_HANDLERS: list[type] = [
     # lists, subscriptions, segments, publications, campaigns, deliveries
     CampaignController,
     DeliveryController,
+    BounceController,
+    DkimKeyController,
     MailingListController,
     SubscriptionController,
     SuppressionController,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import os
 import signal
@@ -246,6 +247,39 @@ def worker(check: bool, burst: bool) -> None:
     run_worker(WorkerSettings, burst=burst)  # type: ignore[arg-type]
 
 
+@main.command()
+@click.option("--host", help="Address to listen on [default: CRM_DELIVERABILITY_INBOUND_HOST]")
+@click.option("--port", type=int, help="Port to listen on [default: CRM_DELIVERABILITY_INBOUND_PORT]")
+def inbound(host: str | None, port: int | None) -> None:
+    """Receive bounces, feedback-loop reports and mailto unsubscribes over SMTP (the MX of the
+    bounce domain and of the unsubscribe mailbox leads here); with CRM_DELIVERABILITY_IMAP_URL,
+    also poll that mailbox."""
+    from crm.domain.deliverability.inbound import poll_imap, start_inbound
+    from crm.lib.logging import configure_logging
+    from crm.lib.services import alchemy_config
+
+    settings = _settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    host = host or settings.deliverability.inbound_host
+    port = port or settings.deliverability.inbound_port
+
+    async def run() -> None:
+        db_config = alchemy_config(settings)
+        controller = start_inbound(settings, db_config, host, port)
+        click.echo(f"Receiving bounces and unsubscribe requests on {host}:{port} (SMTP)")
+        try:
+            if settings.deliverability.imap_url is not None:
+                await poll_imap(settings, db_config)
+            else:
+                await asyncio.Event().wait()
+        finally:
+            controller.stop()
+            await db_config.get_engine().dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
 def _build_admin(*, force: bool = False, quiet: bool = False) -> None:
     from crm import adminui
 
@@ -277,7 +311,7 @@ def up(host: str, port: int, data_dir: Path | None) -> None:
     """Run everything locally: PostgreSQL, Redis and an SMTP sink embedded (unless CRM_DATABASE_URL,
     CRM_REDIS_URL, CRM_SMTP_URL name servers), migrations, first admin, demo data, API and worker.
     A process that dies is started again; Ctrl-C or SIGTERM stops it all."""
-    from crm.embedded import EmbeddedPostgres, EmbeddedRedis, MailSink, secret_key_file
+    from crm.embedded import EmbeddedPostgres, EmbeddedRedis, MailSink, free_port, secret_key_file
 
     started = time.monotonic()
     settings = _settings()
@@ -308,6 +342,8 @@ def up(host: str, port: int, data_dir: Path | None) -> None:
             click.echo(f"Mail goes to the local SMTP sink: every message is kept in {sink.dir}")
         os.environ.setdefault("CRM_SECURITY_SECRET_KEY", secret_key_file(data_dir))
         os.environ.setdefault("CRM_PUBLIC_URL", f"http://{host}:{port}")
+        # Bounces and mailto unsubscribes come back to `crm inbound`: a free port unless chosen.
+        os.environ.setdefault("CRM_DELIVERABILITY_INBOUND_PORT", str(free_port(settings.deliverability.inbound_port)))
         # A local run is plain HTTP: a Secure cookie would never come back.
         os.environ.setdefault("CRM_SECURITY_SECURE_COOKIES", "false")
         settings = _settings()
@@ -326,6 +362,7 @@ def up(host: str, port: int, data_dir: Path | None) -> None:
         command = [sys.executable, "-m", "crm.cli"]
         children.append(_Child("API", [*command, "serve", "--host", host, "--port", str(port)]))
         children.append(_Child("worker", [*command, "worker"]))
+        children.append(_Child("inbound", [*command, "inbound"]))
         _wait_until_serving(host, port, [child.process for child in children])
         click.echo("")
         click.echo(f"CRM is running at http://{host}:{port}/admin  (API: /api/v1, docs: /schema)")

@@ -211,6 +211,46 @@ class OrganisationSettings(BaseSettings):
         return self.unsubscribe_mailbox.strip() or f"desinscription@{self.mail_domain}"
 
 
+class DeliverabilitySettings(BaseSettings):
+    """Bounces, complaints and mailto unsubscribes coming back (`crm inbound`, or IMAP polling),
+    and the optional DKIM signature of campaign mail."""
+
+    model_config = _group("CRM_DELIVERABILITY_")
+
+    # The domain of each campaign message's return path (`bounce+<tag>@<domain>`, VERP): its MX
+    # must lead to `crm inbound`, or to the mailbox polled below. Empty: the sender's domain.
+    bounce_domain: str = ""
+    # Where `crm inbound` listens (SMTP); `crm up` runs it on the same settings.
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = Field(default=2525, ge=1, le=65535)
+    # Messages larger than this are refused: a DSN or a feedback report is a few kilobytes.
+    inbound_max_bytes: int = Field(default=2_000_000, ge=10_000, le=50_000_000)
+    # IMAP polling instead of (or beside) `crm inbound`: `imaps://user:password@host:993/INBOX`.
+    imap_url: SecretStr | None = None
+    imap_poll_seconds: int = Field(default=60, ge=5, le=86_400)
+    # Three soft bounces (mailbox full, over quota) on different days within 30 days suppress.
+    soft_bounce_limit: int = Field(default=3, ge=1, le=100)
+    soft_bounce_window_days: int = Field(default=30, ge=1, le=365)
+    # DKIM: campaign mail is signed when a key was generated (admin, or POST /api/v1/dkim-keys)
+    # and this is on; leave off when the relay signs.
+    dkim_enabled: bool = False
+
+    def domain(self, organisation: OrganisationSettings) -> str:
+        return self.bounce_domain.strip() or organisation.mail_domain
+
+
+class PrivacySettings(BaseSettings):
+    """Retention of personal data (CNIL: three years after the last contact for prospects)."""
+
+    model_config = _group("CRM_PRIVACY_")
+
+    # A person with no position, no mandate, no subscription and nothing received or answered for
+    # this long is listed for purging (staff confirm, then they are erased).
+    prospect_retention_days: int = Field(default=3 * 365, ge=30, le=36_500)
+    # Audit entries older than this are deleted by the same purge.
+    audit_retention_days: int = Field(default=6 * 365, ge=365, le=36_500)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CRM_", env_file=ENV_FILE, extra="ignore")
 
@@ -233,6 +273,8 @@ class Settings(BaseSettings):
     sending: SendingSettings = Field(default_factory=SendingSettings)
     events: EventSettings = Field(default_factory=EventSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    deliverability: DeliverabilitySettings = Field(default_factory=DeliverabilitySettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

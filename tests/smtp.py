@@ -20,6 +20,7 @@ class Received:
     envelope_from: str
     recipients: list[str]
     message: EmailMessage
+    raw: bytes = b""  # as received, for what re-serialising would change (a DKIM signature)
 
     @property
     def html(self) -> str:
@@ -59,7 +60,7 @@ class SmtpSink:
             return self.refuse_all_with
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed, envelope.content))  # type: ignore[arg-type]
         return "250 Message accepted"
 
     def to(self, address: str) -> list[Received]:

@@ -736,3 +736,51 @@ async def test_search_the_atlaas_and_accept_a_contacts_proposal(
         found = (await client.get(f"{server}/api/v1/atlaas/actions", params={"q": "guichet itinerant"})).json()
     assert [item["title"] for item in found["items"]] == ["Guichet numérique itinérant"]
     assert page.errors == []
+
+
+async def test_staff_review_bounces_and_erase_a_person_from_their_page(
+    server: str, browser: Any, demo: dict[str, StaffAccount], engine: AsyncEngine
+) -> None:
+    from crm.domain.outbox.suppression import suppression_hash
+
+    async with engine.begin() as conn:
+        delivery = (
+            await conn.execute(
+                text("SELECT id, campaign_id, person_id, email FROM delivery WHERE status = 'sent' LIMIT 1")
+            )
+        ).one()
+        await conn.execute(
+            text(
+                "INSERT INTO bounce (id, delivery_id, campaign_id, person_id, email_hash, kind, status, action, "
+                "diagnostic, received_at, suppressed, reviewed, created_at, updated_at) VALUES (gen_random_uuid(), "
+                ":d, :c, :p, :h, 'hard', '5.1.1', 'failed', '550 5.1.1 user unknown', now(), true, false, now(), now())"
+            ),
+            {
+                "d": delivery.id,
+                "c": delivery.campaign_id,
+                "p": delivery.person_id,
+                "h": suppression_hash(delivery.email),
+            },
+        )
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.goto(f"{server}/admin/#/bounces")
+    await page.get_by_text("Taux de retours par campagne").wait_for()
+    await page.get_by_text("550 5.1.1 user unknown").wait_for()
+    await screenshot(page, "20-bounce-review")
+    await page.get_by_role("button", name="Marquer comme vu").click()
+    await page.get_by_text("550 5.1.1 user unknown").wait_for(state="detached")  # off the list to review
+
+    api = await api_client(server, demo["admin"])
+    person = await api.post(
+        "/people", json={"first_name": "Ondine", "last_name": "Effaçable", "email": "ondine@example.org"}
+    )
+    await api.aclose()
+    await page.goto(f"{server}/admin/#/people/{person.json()['id']}/show")
+    await page.get_by_role("link", name="Exporter ses données (JSON)").wait_for()
+    await page.get_by_role("button", name="Effacer cette personne").click()
+    await page.get_by_role("button", name="Confirmer").click()
+    await page.get_by_text("Personne effacée").first.wait_for()
+    await page.get_by_text("effacée", exact=True).wait_for()
+    await screenshot(page, "21-person-erased")
+    assert page.errors == []

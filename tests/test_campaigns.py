@@ -101,7 +101,11 @@ async def test_a_newsletter_reaches_each_subscriber_once_with_the_right_headers(
     assert msg["Auto-Submitted"] == "auto-generated"
     https_link, mailto = re.findall(r"<([^>]+)>", msg["List-Unsubscribe"])
     assert https_link.startswith(f"{settings.public_url}/u/")
-    assert mailto.startswith("mailto:desinscription@example.org?subject=unsubscribe")
+    # The address and the subject carry the delivery's signed tag (crm inbound reads either).
+    assert re.fullmatch(
+        r"mailto:desinscription\+[a-z0-9]{26}-[a-z0-9]{13}@example\.org\?subject=unsubscribe%20.+", mailto
+    )
+    assert re.fullmatch(r"bounce\+[a-z0-9]{26}-[a-z0-9]{13}@example\.org", message.envelope_from)
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     for body in (message.text, message.html):
         assert "Prénom5" in body
@@ -540,4 +544,4 @@ async def test_message_ids_list_ids_and_the_unsubscribe_mailbox_use_the_senders_
     assert msg["Message-ID"].endswith("@villes-internet.net>")
     assert msg["List-Id"] == "La lettre des villes <lettre.villes-internet.net>"
     _, mailto = re.findall(r"<([^>]+)>", msg["List-Unsubscribe"])
-    assert mailto.startswith("mailto:desinscription@villes-internet.net?subject=unsubscribe")
+    assert re.match(r"mailto:desinscription\+[a-z0-9-]+@villes-internet\.net\?subject=unsubscribe", mailto)

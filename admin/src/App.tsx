@@ -19,6 +19,7 @@ import WebhookIcon from "@mui/icons-material/Webhook";
 import QuizIcon from "@mui/icons-material/Quiz";
 import TravelExploreIcon from "@mui/icons-material/TravelExplore";
 import RateReviewIcon from "@mui/icons-material/RateReview";
+import ReportIcon from "@mui/icons-material/Report";
 import { authProvider } from "./authProvider";
 import { dataProvider } from "./dataProvider";
 import { i18nProvider } from "./i18n";
@@ -44,6 +45,7 @@ const settings = () => import("./resources/settings");
 const webhooks = () => import("./resources/webhooks");
 const questionnaires = () => import("./resources/questionnaires");
 const atlaas = () => import("./resources/atlaas");
+const deliverability = () => import("./resources/deliverability");
 
 const PersonList = lazyScreen(people, "PersonList");
 const PersonShow = lazyScreen(people, "PersonShow");
@@ -97,6 +99,7 @@ const ActionList = lazyScreen(atlaas, "ActionList");
 const ActionCreate = lazyScreen(atlaas, "ActionCreate");
 const ActionEdit = lazyScreen(atlaas, "ActionEdit");
 const ProposalList = lazyScreen(atlaas, "ProposalList");
+const BounceList = lazyScreen(deliverability, "BounceList");
 
 export function App() {
   return (
@@ -138,6 +141,7 @@ export function App() {
       <Resource name="subscriptions" list={SubscriptionList} show={SubscriptionShow} create={SubscriptionCreate} icon={HowToRegIcon} />
       <Resource name="publications" list={PublicationList} create={PublicationCreate} edit={PublicationEdit} icon={MenuBookIcon} recordRepresentation="title" />
       <Resource name="suppressions" list={SuppressionList} create={SuppressionCreate} icon={BlockIcon} />
+      <Resource name="bounces" list={BounceList} icon={ReportIcon} />
       <Resource name="imports" list={ImportList} icon={UploadFileIcon} />
       <Resource name="actions" list={ActionList} create={ActionCreate} edit={ActionEdit} icon={TravelExploreIcon} recordRepresentation="title" />
       <Resource name="atlaas-proposals" list={ProposalList} icon={RateReviewIcon} />

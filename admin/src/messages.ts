@@ -275,6 +275,30 @@ export const fr = {
       would: "À enregistrer : %{created} nouveaux, %{updated} modifiés, %{unchanged} inchangés ; %{organisations} villes à créer",
       done: "Enregistré : %{created} nouveaux, %{updated} modifiés, %{unchanged} inchangés ; %{organisations} villes créées",
     },
+    bounces: {
+      rates: "Taux de retours par campagne",
+      campaign: "Campagne",
+      sent: "Envoyés",
+      kind: { hard: "Retour définitif", soft: "Retour temporaire", complaint: "Plainte (spam)" },
+      review: "Marquer comme vu",
+      unreview: "Remettre à revoir",
+    },
+    dkim: {
+      title: "Signature DKIM",
+      help: "Seulement si vos messages partent directement vers Internet (sans relais qui signe) : publiez cet enregistrement TXT dans le DNS du domaine, puis activez CRM_DELIVERABILITY_DKIM_ENABLED.",
+      generate: "Générer une clé",
+      regenerate: "Générer une nouvelle clé",
+    },
+    privacy: {
+      title: "Données personnelles (RGPD)",
+      export_json: "Exporter ses données (JSON)",
+      export_summary: "Résumé lisible",
+      erase: "Effacer cette personne",
+      erase_title: "Effacer définitivement cette personne ?",
+      erase_content:
+        "Ses données personnelles seront supprimées partout. Ses mandats au conseil et les chiffres des campagnes restent, anonymisés ; son adresse reste bloquée et ne pourra plus être importée. Cette action est irréversible.",
+      erased: "Personne effacée",
+    },
     people: {
       job_change: "Nouvelle fonction",
       job_changed: "Changement de fonction enregistré",
@@ -595,6 +619,18 @@ export const fr = {
         unsubscribe_reason: "Motif",
       },
     },
+    bounces: {
+      name: "Retour en erreur |||| Retours en erreur",
+      fields: {
+        received_at: "Reçu le",
+        kind: "Type",
+        status: "Code",
+        diagnostic: "Diagnostic",
+        person_id: "Contact",
+        suppressed: "Adresse bloquée",
+        reviewed: "Vu",
+      },
+    },
     suppressions: {
       name: "Adresse bloquée |||| Adresses bloquées",
       fields: { email: "E-mail", reason: "Motif", note: "Note", email_hash: "Empreinte", created_at: "Depuis le" },
@@ -825,6 +861,30 @@ export const en = {
       none: "Type an INSEE code (e.g. 2A004) or an intercommunality's SIREN.",
       population: "inhabitants",
     },
+    bounces: {
+      rates: "Bounce rates per campaign",
+      campaign: "Campaign",
+      sent: "Sent",
+      kind: { hard: "Hard bounce", soft: "Soft bounce", complaint: "Complaint (spam)" },
+      review: "Mark as reviewed",
+      unreview: "Back to review",
+    },
+    dkim: {
+      title: "DKIM signature",
+      help: "Only if your mail goes straight to the internet (no relay that signs): publish this TXT record in the domain's DNS, then turn CRM_DELIVERABILITY_DKIM_ENABLED on.",
+      generate: "Generate a key",
+      regenerate: "Generate a new key",
+    },
+    privacy: {
+      title: "Personal data (GDPR)",
+      export_json: "Export their data (JSON)",
+      export_summary: "Readable summary",
+      erase: "Erase this person",
+      erase_title: "Erase this person for good?",
+      erase_content:
+        "Their personal data will be removed everywhere. Board seats and campaign figures stay, anonymised; their address stays blocked and can no longer be imported. This cannot be undone.",
+      erased: "Person erased",
+    },
     dashboard: {
       title: "Dashboard",
       members_by_status: "Members by status",
@@ -935,6 +995,7 @@ export const en = {
     lists: { name: "List |||| Lists" },
     subscriptions: { name: "Subscription |||| Subscriptions" },
     suppressions: { name: "Suppressed address |||| Suppressed addresses" },
+    bounces: { name: "Bounce |||| Bounces" },
     segments: { name: "Segment |||| Segments" },
     questionnaires: { name: "Questionnaire |||| Questionnaires" },
     publications: { name: "Publication |||| Publications" },

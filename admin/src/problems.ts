@@ -55,6 +55,7 @@ export const problemsFr = {
   required: "Obligatoire.",
   already_used: "Déjà utilisé par un autre enregistrement.",
   unknown_id: "Aucun enregistrement ne porte cet identifiant.",
+  erased: "Les données de cette personne ont été effacées à sa demande : son adresse ne peut plus être importée.",
   ends_before_start: "La fin ne peut pas précéder le début.",
   mandate_overlaps: "Chevauche le même mandat, commencé le %{start}.",
   one_holder_at_a_time: "Un·e seul·e %{role} à la fois : %{holder} l’est depuis le %{start}.",
@@ -105,5 +106,6 @@ export const problemsEn: Partial<typeof problemsFr> = {
   one_holder_at_a_time: "One %{role} at a time: %{holder} has been since %{start}.",
   not_a_date: "“%{value}” is not a date: write 31/01/2024 or 2024-01-31.",
   duplicate_line: "Also on line %{line}: one line per record.",
+  erased: "This person's data was erased at their request: the address may not be imported again.",
   at_line: "Line %{line}: %{reason}",
 };

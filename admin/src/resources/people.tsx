@@ -36,6 +36,7 @@ import {
 import { api } from "../api";
 import { positionKindChoices } from "../choices";
 import { CreateKeepingDraft, EditKeepingDraft, KeepDraft } from "../KeepDraft";
+import { PersonalData } from "./privacy";
 
 const filters = [
   <SearchInput key="q" source="q" alwaysOn />,
@@ -172,6 +173,7 @@ export function PersonShow() {
         <TextField source="language" />
         <TextField source="notes" emptyText="—" />
         <JobChange />
+        <PersonalData />
         <ReferenceManyField
           reference="positions"
           target="person_id"

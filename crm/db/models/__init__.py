@@ -16,6 +16,7 @@ from crm.db.models.audit import AuditEntry
 from crm.db.models.board import BoardRole, Mandate
 from crm.db.models.campaign import Campaign, CampaignKind, CampaignStatus, Delivery, DeliveryStatus
 from crm.db.models.convention import Convention, ConventionStatus, Renewal
+from crm.db.models.deliverability import Bounce, BounceKind, DkimKey
 from crm.db.models.event import (
     Event,
     EventKind,
@@ -32,6 +33,7 @@ from crm.db.models.lists import LegalBasis, ListKind, MailingList, Subscription,
 from crm.db.models.membership import Dues, DuesStatus, FeeBand, Membership, MembershipStatus, MembershipStatusChange
 from crm.db.models.organisation import Organisation, OrganisationKind
 from crm.db.models.person import Person, Position, PositionKind
+from crm.db.models.privacy import Erasure
 from crm.db.models.publication import Publication, PublicationKind
 from crm.db.models.questionnaire import (
     AnsweredBy,
@@ -66,6 +68,8 @@ __all__ = [
     "AssociationSettings",
     "AuditEntry",
     "BoardRole",
+    "Bounce",
+    "BounceKind",
     "Campaign",
     "CampaignKind",
     "CampaignStatus",
@@ -75,9 +79,11 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Departement",
+    "DkimKey",
     "Dues",
     "DuesStatus",
     "Epci",
+    "Erasure",
     "Event",
     "EventKind",
     "EventNotification",

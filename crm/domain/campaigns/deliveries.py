@@ -13,19 +13,23 @@ from uuid import UUID
 
 import structlog
 from advanced_alchemy.config import SQLAlchemyAsyncConfig
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.config import Settings
 from crm.db.models.campaign import Campaign
+from crm.db.models.deliverability import DkimKey
 from crm.domain.campaigns.rendering import RECIPIENT_COLUMNS, CampaignRenderer
 from crm.domain.campaigns.services import CampaignService
 from crm.domain.outbox.engine import Answer, Halt
 from crm.domain.outbox.queries import LIST_NAME, OutboxTable
 from crm.domain.outbox.suppression import suppress_unknown_mailbox
 from crm.lib.actor import Actor, acting_as
+from crm.lib.dkim import Signer
 from crm.lib.mail import CompiledTemplate, SmtpError, SmtpPool, TemplateError
 from crm.lib.mime import address, build_message, header_value
 from crm.lib.services import open_session
+from crm.lib.verp import UNSUBSCRIBE_PREFIX, make_tag, return_path, tagged_address
 
 log = structlog.get_logger("crm.campaigns.deliveries")
 
@@ -71,6 +75,8 @@ class CampaignDeliveries:
         self.template = template
         self.domain = settings.organisation.mail_domain
         self.renderer = CampaignRenderer(settings, campaign, template, "")
+        self.secret = settings.security.secret_key.get_secret_value()
+        self.bounce_domain = settings.deliverability.domain(settings.organisation)
         self.common_headers = [
             ("From", address(campaign.from_name, campaign.from_email)),
             ("Auto-Submitted", "auto-generated"),
@@ -80,12 +86,15 @@ class CampaignDeliveries:
         if campaign.reply_to:
             self.common_headers.append(("Reply-To", campaign.reply_to))
         self._params = {"list_id": campaign.list_id}
+        self.signer: Signer | None = None  # DKIM, when turned on and a key was made
 
     async def load_list(self, conn: AsyncConnection) -> None:
         row = (await conn.execute(LIST_NAME, {"id": self.campaign.list_id})).one()
         self.renderer = CampaignRenderer(self.settings, self.campaign, self.template, row.name)
         # RFC 2919: only the phrase may be an encoded word; the id itself stays plain.
         self.common_headers.append(("List-Id", f"{header_value(row.name)} <{row.slug}.{self.domain}>"))
+        if self.settings.deliverability.dkim_enabled:
+            self.signer = await newest_signer(conn)
 
     def wanted_params(self) -> dict[str, Any]:
         return self._params
@@ -104,8 +113,10 @@ class CampaignDeliveries:
             subscribed_at=row.subscribed_at,
         )
         rendered = self.renderer.render(person)
-        mailbox = self.settings.organisation.unsubscribe_address
-        mailto = f"mailto:{mailbox}?subject={quote('unsubscribe ' + str(row.id))}"
+        # The signed tag in the address and in the subject: either one unsubscribes (crm inbound).
+        tag = make_tag(self.secret, UNSUBSCRIBE_PREFIX, row.id)
+        mailbox = tagged_address(self.settings.organisation.unsubscribe_address, tag)
+        mailto = f"mailto:{mailbox}?subject={quote('unsubscribe ' + tag)}"
         headers = [
             *self.common_headers,
             ("Subject", header_value(rendered.subject)),
@@ -113,11 +124,13 @@ class CampaignDeliveries:
             ("Message-ID", f"<{row.id}@{self.domain}>"),
             ("List-Unsubscribe", f"<{rendered.unsubscribe_url}>, <{mailto}>"),
         ]
-        return build_message(headers, rendered.text, rendered.html)
+        message = build_message(headers, rendered.text, rendered.html)
+        return self.signer.sign(message) if self.signer else message
 
-    async def compose(self, conn: AsyncConnection, row: Any) -> tuple[str, bytes] | Answer:
+    async def compose(self, conn: AsyncConnection, row: Any) -> tuple[str, bytes, str] | Answer:
         try:
-            return row.email, self.build(row)
+            # The envelope sender names the delivery (VERP), so that a later bounce finds it.
+            return row.email, self.build(row), return_path(self.secret, self.bounce_domain, row.id)
         except TemplateError as exc:
             # A template that fails for one recipient fails for the next ones too: the campaign
             # pauses with the reason, and the rest stays queued.
@@ -125,9 +138,9 @@ class CampaignDeliveries:
                 cannot_compose(exc), Answer("failed", f"not sent: the message cannot be composed: {exc}")
             ) from exc
 
-    async def transmit(self, message: tuple[str, bytes]) -> str:
-        recipient, data = message
-        return await self.pool.send_bytes(self.campaign.from_email, recipient, data)
+    async def transmit(self, message: tuple[str, bytes, str]) -> str:
+        recipient, data, envelope_from = message
+        return await self.pool.send_bytes(envelope_from, recipient, data)
 
     async def refused(self, row: Any, refusal: SmtpError) -> Answer:
         # 5.1.x: the mailbox does not exist. Never write to it again.
@@ -137,6 +150,15 @@ class CampaignDeliveries:
 
     async def halt(self, reason: str) -> None:
         await halt_campaign(self.db_config, self.campaign.id, reason)
+
+
+async def newest_signer(conn: AsyncConnection) -> Signer | None:
+    key = (
+        await conn.execute(
+            select(DkimKey.selector, DkimKey.domain, DkimKey.private_key).order_by(DkimKey.created_at.desc()).limit(1)
+        )
+    ).one_or_none()
+    return Signer(key.selector, key.domain, key.private_key) if key else None
 
 
 async def halt_campaign(db_config: SQLAlchemyAsyncConfig, campaign_id: UUID, reason: str) -> None:

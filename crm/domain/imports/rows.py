@@ -56,6 +56,7 @@ from crm.domain.memberships.schemas import MembershipCreate, MembershipUpdate
 from crm.domain.memberships.services import MembershipService
 from crm.domain.organisations.schemas import OrganisationCreate, OrganisationUpdate
 from crm.domain.organisations.services import OrganisationService
+from crm.domain.outbox.suppression import erased_addresses
 from crm.domain.people.schemas import PersonCreate, PersonUpdate, PositionCreate
 from crm.domain.people.services import PersonService, single_seat
 from crm.domain.tags.schemas import TagCreate
@@ -285,6 +286,7 @@ class _Run:
         self.positions_of: dict[UUID, list[Position]] = defaultdict(list)
         self.tags_of: dict[UUID, set[str]] = {}  # record id -> lower-case names of its tags
         self.emails: dict[str, str | ValueError] = {}
+        self.erased: set[str] = set()  # addresses of this file whose person was erased
         self.prefetched: set[UUID] = set()  # the organisations whose membership and tags were read
         self.places: Gazetteer | None = None
         self.place_found: dict[int, tuple[str | None, str | None] | str] = {}  # line -> (insee, siren) or why not
@@ -340,6 +342,7 @@ class _Run:
             for chunk in _chunks(emails):
                 for person in await scalars(select(Person).where(Person.email.in_(chunk))):
                     self.people_by_email[person.email or ""] = person
+            self.erased = await erased_addresses(self.session, emails)
             found = list({p.id for p in (*self.people_by_id.values(), *self.people_by_email.values())})
             for chunk in _chunks(found):
                 for position in await scalars(select(Position).where(Position.person_id.in_(chunk))):
@@ -699,6 +702,9 @@ class _Run:
         if by_id is not None and by_email is not None and by_email.id != by_id.id:
             c.fail("email", f"{email} is the address of {_person_label(by_email)}, not of the person with this id")
         existing = by_id or by_email
+        if email in self.erased:
+            # The right to erasure outlives the data: only the address's hash remains, to refuse it.
+            c.fail("email", Reason("this person's data was erased at their request: not imported again", "erased"))
         if existing is not None:
             self.first_row_of(c, existing, _person_label(existing), "id" if by_id is not None else "email")
         organisation = None

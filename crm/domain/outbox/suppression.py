@@ -7,6 +7,7 @@ The list holds SHA-256 hashes of normalised addresses, never the addresses: it o
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from advanced_alchemy.config import SQLAlchemyAsyncConfig
@@ -88,3 +89,32 @@ async def suppress_unknown_mailbox(db_config: SQLAlchemyAsyncConfig, refusal: Re
         async with open_session(db_config) as session:
             await suppress(session, refusal.recipient, SuppressionReason.HARD_BOUNCE, note)
     return True
+
+
+async def erased_addresses(session: AsyncSession, emails: Iterable[str]) -> set[str]:
+    """Which of these addresses belonged to an erased person: imports and partner pushes refuse
+    them, whatever their other suppression reasons (the hash outlives the person)."""
+    by_hash = {suppression_hash(e): e for e in emails}
+    found: set[str] = set()
+    hashes = list(by_hash)
+    for start in range(0, len(hashes), 5000):
+        chunk = hashes[start : start + 5000]
+        rows = await session.scalars(
+            select(Suppression.email_hash).where(
+                Suppression.email_hash.in_(chunk), Suppression.reason == SuppressionReason.ERASED
+            )
+        )
+        found.update(by_hash[h] for h in rows)
+    return found
+
+
+async def suppress_erased(session: AsyncSession, email: str) -> None:
+    """The erasure's suppression: whatever suppressed the address before (a bounce, a "leave
+    everything"), it now says "erased", so that imports refuse it with that reason."""
+    digest = suppression_hash(email)
+    existing = await session.scalar(select(Suppression).where(Suppression.email_hash == digest))
+    if existing is None:
+        await suppress(session, email, SuppressionReason.ERASED, "right to erasure")
+    elif existing.reason is not SuppressionReason.ERASED:
+        existing.reason = SuppressionReason.ERASED
+        existing.note = "right to erasure"
