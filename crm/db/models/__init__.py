@@ -20,6 +20,15 @@ from crm.db.models.label import LabelAward
 from crm.db.models.lists import LegalBasis, ListKind, MailingList, Subscription, SubscriptionStatus
 from crm.db.models.membership import Dues, DuesStatus, FeeBand, Membership, MembershipStatus, MembershipStatusChange
 from crm.db.models.organisation import Organisation, OrganisationKind
+from crm.db.models.partner import (
+    ApiClient,
+    ApiKey,
+    PartnerContact,
+    PartnerIdempotentRequest,
+    PartnerSharingConsent,
+    contact_change,
+    partner_share,
+)
 from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.publication import Publication, PublicationKind
 from crm.db.models.reference import Commune, Departement, Epci, Region
@@ -30,6 +39,8 @@ from crm.db.models.system import SystemMessage, SystemMessageKind, SystemMessage
 from crm.db.models.tag import Tag, Tagging
 
 __all__ = [
+    "ApiClient",
+    "ApiKey",
     "AssociationSettings",
     "AuditEntry",
     "BoardRole",
@@ -66,6 +77,9 @@ __all__ = [
     "NotificationStatus",
     "Organisation",
     "OrganisationKind",
+    "PartnerContact",
+    "PartnerIdempotentRequest",
+    "PartnerSharingConsent",
     "Person",
     "Position",
     "PositionKind",
@@ -86,4 +100,6 @@ __all__ = [
     "SystemMessageStatus",
     "Tag",
     "Tagging",
+    "contact_change",
+    "partner_share",
 ]
