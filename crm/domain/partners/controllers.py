@@ -147,7 +147,7 @@ class PartnerContactController(Controller):
     path = f"{PARTNER_API_PREFIX}/contacts"
     tags = ["Partner API"]
     guards = [requires_partner_key]
-    dependencies = {**PARTNER_DEPENDENCIES, "contacts": provide_partner_contacts}
+    dependencies = {**PARTNER_DEPENDENCIES, "partner_contacts": provide_partner_contacts}
     security = [{"partnerKey": []}]
 
     @post(
@@ -170,7 +170,7 @@ class PartnerContactController(Controller):
         data: JSONBody[PushBatch],
         db_session: NamedDependency[AsyncSession],
         partner_client: NamedDependency[PartnerClient],
-        contacts: NamedDependency[PartnerContactService],
+        partner_contacts: NamedDependency[PartnerContactService],
         idempotency_key: Annotated[
             str,
             Parameter(
@@ -189,7 +189,7 @@ class PartnerContactController(Controller):
                 status_code=state.replay.status_code,
                 headers={"Idempotent-Replayed": "true"},
             )
-        answer = await contacts.push(data.contacts)
+        answer = await partner_contacts.push(data.contacts)
         idempotency.remember(db_session, partner_client.id, state, 200, answer.model_dump(mode="json"))
         return Response(answer, status_code=200)
 
@@ -205,11 +205,11 @@ class PartnerContactController(Controller):
     )
     async def partner_list_contacts(
         self,
-        contacts: NamedDependency[PartnerContactService],
+        partner_contacts: NamedDependency[PartnerContactService],
         cursor: Annotated[str | None, Parameter(max_length=1000, description="From the previous page")] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_BATCH, description="Page size")] = 100,
     ) -> ContactPage:
-        return await contacts.listing(cursor, limit)
+        return await partner_contacts.listing(cursor, limit)
 
     @get(
         "/changes",
@@ -224,11 +224,11 @@ class PartnerContactController(Controller):
     )
     async def partner_contact_changes(
         self,
-        contacts: NamedDependency[PartnerContactService],
+        partner_contacts: NamedDependency[PartnerContactService],
         sync_token: Annotated[str, Parameter(min_length=1, max_length=1000, description="From your last call")],
         limit: Annotated[int, Parameter(ge=1, le=MAX_BATCH, description="Changes per page")] = 100,
     ) -> ChangePage:
-        return await contacts.changes(sync_token, limit)
+        return await partner_contacts.changes(sync_token, limit)
 
     @get(
         "/{contact_id:uuid}",
@@ -239,6 +239,6 @@ class PartnerContactController(Controller):
         responses=_problems(401, 403, 429),
     )
     async def partner_get_contact(
-        self, contact_id: FromPath[UUID], contacts: NamedDependency[PartnerContactService]
+        self, contact_id: FromPath[UUID], partner_contacts: NamedDependency[PartnerContactService]
     ) -> SharedContact:
-        return await contacts.one(contact_id)
+        return await partner_contacts.one(contact_id)

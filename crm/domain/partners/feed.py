@@ -7,8 +7,9 @@ place a change is written; triggers on `person`, `partner_sharing_consent`, `par
 anyone remembering to. Application code with a change no trigger sees calls the Python function.
 
 Reading: each change row carries its transaction's id (`xid`, an xid8 as bigint). Transactions
-whose id is below `pg_snapshot_xmin(pg_current_snapshot())` (the horizon) have all finished, so
-the set of rows with `xid` below it is final: no later commit can add to it. A sync token holds the
+whose id is below the horizon (`horizon()`: the snapshot's xmin, counting only transactions of this
+database) have all finished, so the set of rows with `xid` below it is final: no later commit can
+add to it. A transaction that stays open holds the horizon back: the feed waits (never skips). A sync token holds the
 horizon of the previous round; the next round takes the rows with `lo <= xid < hi`, hi being the
 horizon when the round begins. The rounds partition the xid line, so each change is read in exactly
 one round; a transaction still running simply waits for a later round. Within a round, rows are
@@ -34,9 +35,30 @@ async def record_contact_change(session: AsyncSession, person_ids: Iterable[UUID
         )
 
 
+# The transactions of *this* database still running when the snapshot was taken (xids are
+# cluster-wide: another database's long transaction must not hold the feed back). Read after the
+# snapshot, so that every transaction of the snapshot's in-progress list that writes here is seen
+# running (its xid was assigned before the snapshot); xip holds them as xid8, pg_stat_activity as
+# 32-bit xids, hence the modulo.
+_HORIZON = text(
+    """
+    SELECT coalesce(
+        (SELECT min(x::text::bigint) FROM pg_snapshot_xip(CAST(CAST(:snapshot AS text) AS pg_snapshot)) AS x
+         WHERE (x::text::bigint % 4294967296) IN (
+             SELECT backend_xid::text::bigint FROM pg_stat_activity
+             WHERE datname = current_database() AND backend_xid IS NOT NULL
+         )),
+        pg_snapshot_xmax(CAST(CAST(:snapshot AS text) AS pg_snapshot))::text::bigint
+    )
+    """
+)
+
+
 async def horizon(session: AsyncSession) -> int:
-    """The xid below which every transaction has finished."""
-    return int(await session.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")))
+    """The xid below which every transaction that could write the change log has finished: the
+    oldest still running in this database, else the next xid to be given."""
+    snapshot = await session.scalar(text("SELECT pg_current_snapshot()::text"))
+    return int(await session.scalar(_HORIZON, {"snapshot": snapshot}))
 
 
 # One page of a round: each person changed in [lo, hi) once, at their latest change, after `seq`.
