@@ -42,7 +42,8 @@ async def test_admins_create_rotate_and_revoke_a_client_whose_key_shows_once(
     refused = await admin_client.post(
         "/api/v1/api-clients", json={"organisation_id": str(plain.id), "name": "x", "scopes": ["contacts:read"]}
     )
-    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "organisation_id"
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "organisation_id"
 
     created = await admin_client.post(
         "/api/v1/api-clients",
@@ -51,7 +52,8 @@ async def test_admins_create_rotate_and_revoke_a_client_whose_key_shows_once(
     assert created.status_code == 201, created.text
     first = created.json()["key"]
     # Recognisable by a scanner, checked without the database, stored only as its hash.
-    assert first.startswith("crmp_") and lookup_id_of(first) is not None
+    assert first.startswith("crmp_")
+    assert lookup_id_of(first) is not None
     assert lookup_id_of(first[:-1] + ("A" if first[-1] != "A" else "B")) is None
     assert checksum(first[:-6]) == first[-6:]
     async with engine.connect() as conn:
@@ -59,12 +61,14 @@ async def test_admins_create_rotate_and_revoke_a_client_whose_key_shows_once(
     assert stored == [hashlib.sha256(first.encode()).hexdigest()]
     client_id = created.json()["id"]
     shown = await admin_client.get(f"/api/v1/api-clients/{client_id}")
-    assert "key" not in shown.json() and shown.json()["keys"][0]["hint"] == first[-4:]
+    assert "key" not in shown.json()
+    assert shown.json()["keys"][0]["hint"] == first[-4:]
 
     bearer = {"Authorization": f"Bearer {first}"}
     assert (await admin_client.get(CONTACTS, headers=bearer)).status_code == 200
     seen = (await admin_client.get(f"/api/v1/api-clients/{client_id}")).json()
-    assert seen["last_used_at"] is not None and seen["last_used_from"]
+    assert seen["last_used_at"] is not None
+    assert seen["last_used_from"]
     # The read-only key may not write.
     assert (
         await admin_client.post(
@@ -86,7 +90,8 @@ async def test_admins_create_rotate_and_revoke_a_client_whose_key_shows_once(
 
     assert (await admin_client.post(f"/api/v1/api-clients/{client_id}/revoke")).json()["revoked_at"]
     answer = await admin_client.get(CONTACTS, headers={"Authorization": f"Bearer {third}"})
-    assert answer.status_code == 401 and answer.json()["code"] == "api_key_revoked"
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "api_key_revoked"
     assert (await admin_client.get(CONTACTS)).status_code == 401
 
 
@@ -118,11 +123,13 @@ async def test_a_partner_never_reads_or_writes_another_partners_contacts(
     )
     seen_by_a = (await client.get(f"{CONTACTS}/{shared}", headers=a.headers)).json()
     seen_by_b = (await client.get(f"{CONTACTS}/{shared}", headers=b.headers)).json()
-    assert seen_by_a["external_id"] is None and seen_by_b["external_id"] == "b-shared"
+    assert seen_by_a["external_id"] is None
+    assert seen_by_b["external_id"] == "b-shared"
     # Sync tokens are the partner's own.
     token = (await client.get(CONTACTS, headers=b.headers)).json()["sync_token"]
     stolen = await client.get(f"{CONTACTS}/changes", params={"sync_token": token}, headers=a.headers)
-    assert stolen.status_code == 422 and stolen.json()["errors"][0]["field"] == "sync_token"
+    assert stolen.status_code == 422
+    assert stolen.json()["errors"][0]["field"] == "sync_token"
     # No convention in force: nothing is shared.
     c = await make_partner(engine, "Partenaire C", in_force=False)
     assert (await client.get(f"{CONTACTS}/{shared}", headers=c.headers)).status_code == 404
@@ -183,7 +190,9 @@ async def test_each_item_stands_alone_forbidden_fields_and_suppressed_addresses(
 
 
 async def test_writes_are_idempotent_replay_other_body_and_in_flight(
-    client: AsyncTestClient[Litestar], engine: AsyncEngine, live_server: str
+    client: AsyncTestClient[Litestar],
+    engine: AsyncEngine,
+    live_server: str,  # noqa: F811  (the fixture imported above)
 ) -> None:
     a = await make_partner(engine, "Partenaire A")
     body = {"contacts": [contact("1", email="one@example.org")]}
@@ -191,10 +200,13 @@ async def test_writes_are_idempotent_replay_other_body_and_in_flight(
     assert missing.status_code == 400
     first = await client.post(f"{CONTACTS}/batch", json=body, headers=write_headers(a, "key-1"))
     replay = await client.post(f"{CONTACTS}/batch", json=body, headers=write_headers(a, "key-1"))
-    assert replay.status_code == 200 and replay.json() == first.json()
-    assert replay.headers["idempotent-replayed"] == "true" and first.json()["results"][0]["status"] == "created"
+    assert replay.status_code == 200
+    assert replay.json() == first.json()
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert first.json()["results"][0]["status"] == "created"
     other = await client.post(f"{CONTACTS}/batch", json={"contacts": [contact("2")]}, headers=write_headers(a, "key-1"))
-    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
 
     # A first request held mid-way (its person row locked by another transaction): the replay gets
     # a 409 while it runs, then the first one answers. A real server: the test client runs one
@@ -211,15 +223,18 @@ async def test_writes_are_idempotent_replay_other_body_and_in_flight(
         await blocker.execute(text("SELECT 1 FROM person WHERE id = :id FOR UPDATE"), {"id": person_id})
         running = asyncio.create_task(asyncio.to_thread(post))
         async with engine.connect() as watcher:
-            while not await watcher.scalar(
+            # The lock is in PostgreSQL: polling it is the only way to see the request get there.
+            while not await watcher.scalar(  # noqa: ASYNC110
                 text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
             ):
                 await asyncio.sleep(0.01)
         second = await asyncio.to_thread(post)
-        assert second.status_code == 409 and second.json()["code"] == "idempotency_key_in_use"
+        assert second.status_code == 409
+        assert second.json()["code"] == "idempotency_key_in_use"
         await blocker.rollback()
     done = await running
-    assert done.status_code == 200 and done.json()["results"][0]["status"] == "updated"
+    assert done.status_code == 200
+    assert done.json()["results"][0]["status"] == "updated"
 
 
 async def _pull(client: AsyncTestClient[Litestar], partner: Any, token: str) -> tuple[list[dict[str, Any]], str]:
@@ -296,7 +311,8 @@ async def test_an_expired_sync_token_answers_410(
         issued_at=0,
     )
     gone = await client.get(f"{CONTACTS}/changes", params={"sync_token": old}, headers=a.headers)
-    assert gone.status_code == 410 and gone.json()["code"] == "sync_token_expired"
+    assert gone.status_code == 410
+    assert gone.json()["code"] == "sync_token_expired"
 
 
 async def test_each_key_is_rate_limited_with_retry_after_and_ratelimit_headers(
@@ -312,9 +328,8 @@ async def test_each_key_is_rate_limited_with_retry_after_and_ratelimit_headers(
         assert [r.status_code for r in answers] == [200, 200, 200, 429]
         assert answers[0].headers["ratelimit-policy"] == '"partner";q=3;w=60'
         assert answers[0].headers["ratelimit"].startswith('"partner";r=2;t=')
-        assert int(answers[3].headers["retry-after"]) > 0 and answers[3].headers["ratelimit"].startswith(
-            '"partner";r=0;'
-        )
+        assert int(answers[3].headers["retry-after"]) > 0
+        assert answers[3].headers["ratelimit"].startswith('"partner";r=0;')
         assert (await client.get(CONTACTS, headers=b.headers)).status_code == 200  # per key
         async with engine.connect() as conn:
             audited = (
@@ -322,6 +337,5 @@ async def test_each_key_is_rate_limited_with_retry_after_and_ratelimit_headers(
                     text("SELECT actor_type, changes->>'client' FROM audit_log WHERE action = 'partner_call'")
                 )
             ).all()
-        assert (
-            set(audited) == {("partner", "Partenaire A sync"), ("partner", "Partenaire B sync")} and len(audited) == 4
-        )
+        assert set(audited) == {("partner", "Partenaire A sync"), ("partner", "Partenaire B sync")}
+        assert len(audited) == 4
