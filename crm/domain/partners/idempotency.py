@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.db.models.partner import PartnerIdempotentRequest
-from crm.lib.problems import ProblemError
+from crm.lib.problems import ProblemError, field_error
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -42,7 +42,7 @@ async def begin(session: AsyncSession, client_id: UUID, key: str | None, body: A
             400,
             f"Send an {HEADER} header (a fresh UUID per write) so that a retry cannot write twice",
             code="idempotency_key_missing",
-            errors=[{"field": HEADER, "detail": "required", "code": "missing"}],
+            errors=[field_error(HEADER, "required", "missing")],
         )
     key = key.strip()
     if len(key) > MAX_KEY_LENGTH:
@@ -65,7 +65,7 @@ async def begin(session: AsyncSession, client_id: UUID, key: str | None, body: A
             422,
             "This Idempotency-Key was used for another request body: use a new key for a new request",
             code="idempotency_key_reused",
-            errors=[{"field": HEADER, "detail": "used with another body", "code": "idempotency_key_reused"}],
+            errors=[field_error(HEADER, "used with another body", "idempotency_key_reused")],
         )
     return Idempotent(key=key, request_hash=request_hash, replay=stored)
 
