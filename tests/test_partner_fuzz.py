@@ -12,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.config import Settings
 from tests.partner_helpers import make_partner, make_shared_people
-from tests.test_api_fuzz import SEED, Tally, _config
-from tests.test_api_fuzz import live_server  # noqa: F401  (the fixture)
+from tests.test_api_fuzz import (
+    SEED,
+    Tally,
+    _config,
+    live_server,  # noqa: F401  (the fixture)
+)
 
 pytestmark = pytest.mark.slow
 
