@@ -59,6 +59,7 @@ from crm.db.models import (
     Tagging,
 )
 from crm.demo_mailing import Contact, MailingPlan, plan_mailing, write_mailing
+from crm.domain.partners.demo import seed_partner_demo
 
 DEFAULT_SEED = 2003  # the year the label was first awarded; any integer works
 MEMBERS = 450
@@ -804,6 +805,12 @@ async def seed_demo(
             await session.execute(insert(table), rows[i : i + BATCH])
     await write_mailing(session, plan.mailing, settings or Settings())
     counts = {table.name: plan.count(table) for table in INSERT_ORDER} | plan.mailing.counts()
+    # The partner API: the first partner (the convention in force) gets an API client.
+    partner = next(r for r in plan.rows["organisation"] if r["is_partner"])
+    counts["partner_sharing_consent"] = await seed_partner_demo(
+        session, partner["id"], f"{partner['name']} — synchronisation"
+    )
+    counts["api_client"] = 1
     record(session, "seed", MARKER_ENTITY, None, seed=seed, **counts)
     await session.flush()
     return SeedResult(True, counts, time.perf_counter() - started)

@@ -339,3 +339,53 @@ async def test_each_key_is_rate_limited_with_retry_after_and_ratelimit_headers(
             ).all()
         assert set(audited) == {("partner", "Partenaire A sync"), ("partner", "Partenaire B sync")}
         assert len(audited) == 4
+
+
+async def test_the_example_client_pushes_a_csv_and_keeps_a_copy_in_sync(
+    engine: AsyncEngine,
+    live_server: str,  # noqa: F811  (the fixture imported above)
+    tmp_path: Any,
+) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "partner_sync", Path(__file__).parents[1] / "examples" / "partner_sync.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    a = await make_partner(engine, "Partenaire A")
+    people = await make_shared_people(engine, 3)
+    csv_file = tmp_path / "contacts.csv"
+    csv_file.write_text(
+        "external_id,email,first_name,last_name,legal_basis,source\n"
+        "v-1,p0@example.org,Prénom0,Nom0,consent,congrès\n"
+        "v-2,nouvelle@example.org,Nouvelle,Personne,legitimate_interest,annuaire\n",
+        encoding="utf-8",
+    )
+    state = tmp_path / "state.json"
+
+    def run() -> tuple[Any, Any, Any]:
+        with example.client(live_server, a.key) as http:
+            pushed = example.push(http, example.read_csv(csv_file))
+            return pushed, example.pull(http, state), example.pull(http, state)
+
+    pushed, first, second = await asyncio.to_thread(run)
+    assert pushed == {"created": 1, "updated": 1, "unchanged": 0, "error": 0}
+    assert first["listed"] == 3
+    assert second == {"listed": 0, "changed": 0, "removed": 0}
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM person WHERE id = :id"), {"id": people[1]})
+
+    def again() -> Any:
+        with example.client(live_server, a.key) as http:
+            return example.pull(http, state)
+
+    assert await asyncio.to_thread(again) == {"listed": 0, "changed": 0, "removed": 1}
+    import json as json_module
+
+    copy = json_module.loads(state.read_text())["contacts"]
+    assert sorted(copy) == sorted(str(p) for p in (people[0], people[2]))
+    assert copy[str(people[0])]["external_id"] == "v-1"
