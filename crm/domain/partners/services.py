@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from crm.db.lookups import organisation_names
 from crm.db.models.convention import Convention
@@ -169,6 +170,7 @@ class PartnerContactService:
         self.org = client.organisation_id
         self.secret = secret
         self.token_seconds = token_days * 86400
+        self._new_links: list[PartnerContact] = []
 
     # ---- push
 
@@ -260,6 +262,9 @@ class PartnerContactService:
                     continue
             results[index] = await self._upsert(index, item, person, link, by_email, linked_to)
         await self.session.flush()
+        self.session.add_all(self._new_links)
+        self._new_links = []
+        await self.session.flush()
         final = [r for r in results if r is not None]
         counts = {status: 0 for status in ("created", "updated", "unchanged", "error")}
         for r in final:
@@ -285,7 +290,9 @@ class PartnerContactService:
                     item.external_id,
                     [field_error(f, "required for a new contact", "missing") for f in missing],
                 )
-            person = Person(**{k: v for k, v in values.items() if v is not None})
+            # The id given now: the partner link needs it, and one flush at the end of the batch
+            # writes everything (a flush per item would re-audit every pending row each time).
+            person = Person(id=uuid7(), **{k: v for k, v in values.items() if v is not None})
             self.session.add(person)
             status = "created"
         else:
@@ -296,13 +303,14 @@ class PartnerContactService:
             status = "updated" if changed else "unchanged"
         if person.email:
             by_email[person.email] = person
-        await self.session.flush([person]) if status == "created" else None
         proof = item.model_dump(include=set(PROOF_FIELDS))
         proof["proof_url"] = str(item.proof_url) if item.proof_url else None
         proof["legal_basis"] = LegalBasis(item.legal_basis)
         if link is None:
-            link = PartnerContact(organisation_id=self.org, person_id=person.id, external_id=item.external_id, **proof)
-            self.session.add(link)
+            # Added after the people are written (no ORM relationship orders the two inserts).
+            self._new_links.append(
+                PartnerContact(organisation_id=self.org, person_id=person.id, external_id=item.external_id, **proof)
+            )
             linked_to[person.id] = item.external_id
             if status == "unchanged":
                 status = "updated"
