@@ -162,5 +162,29 @@ def test_an_unguarded_controller_fails_the_matrix() -> None:
     assert matrix[("GET", "/api/v1/forgotten/other")] == UNGUARDED
 
 
+def test_a_partner_route_without_a_scope_fails_the_matrix() -> None:
+    """Deny by default holds for the partner API too: a key is not enough, a route names its scope."""
+    from litestar import Controller, get
+
+    from crm.domain.partners.auth import requires_partner_key
+
+    class NoScope(Controller):
+        path = "/api/v1/partner/forgotten"
+        guards = [requires_partner_key]
+
+        @get("/")
+        async def one(self) -> None: ...
+
+    from crm import app as app_module
+
+    app_module.ROUTE_HANDLERS.append(NoScope)
+    try:
+        matrix = app_matrix()
+    finally:
+        app_module.ROUTE_HANDLERS.remove(NoScope)
+    assert matrix[("GET", "/api/v1/partner/forgotten")] == UNGUARDED
+    assert matrix[("POST", "/api/v1/partner/contacts/batch")] == "partner contacts:write"
+
+
 if __name__ == "__main__":
     print(render(app_matrix()), end="")

@@ -84,6 +84,8 @@ def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 async def requires_partner_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """A valid, unrevoked, unexpired key within its rate limit; the client goes into the request's
     state and becomes the actor of what the request changes."""
+    if connection.scope.get("method") == "OPTIONS":
+        return  # Litestar's own answer naming the methods (a browser's preflight carries no key)
     key = _bearer(connection)
     app = connection.app
     # The size limit, told before the body is read (Litestar's own cap refuses bodies sent without
