@@ -104,10 +104,21 @@ class PushBatch(Schema):
 class PushResult(Schema):
     index: int = Field(description="The item's position in the batch")
     external_id: str | None
-    status: Literal["created", "updated", "unchanged", "error"]
+    status: Literal["created", "updated", "unchanged", "error"] = Field(examples=["error"])
     id: UUID | None = Field(description="The contact's id in the CRM (none on error)")
     errors: list[dict[str, Any]] = Field(
-        default_factory=list, description="On error: each field at fault with `field`, `detail`, `code`"
+        default_factory=list,
+        description="On error: each field at fault with `field`, `detail`, `code`",
+        examples=[
+            [
+                {
+                    "field": "email",
+                    "detail": "this address asked not to be contacted",
+                    "pointer": "/email",
+                    "code": "suppressed",
+                }
+            ]
+        ],
     )
 
 
@@ -117,14 +128,16 @@ class PushAnswer(Schema):
 
 
 class SharedContact(Schema):
-    id: UUID
-    external_id: str | None = Field(description="Your id for the contact, when you pushed it")
-    first_name: str
-    last_name: str
-    email: str | None
-    phone: str | None
-    language: str
-    updated_at: datetime
+    id: UUID = Field(examples=["01a23602-c81d-7184-a59a-1c9a64d71b9e"])
+    external_id: str | None = Field(
+        description="Your id for the contact, when you pushed it", examples=["villes-moyennes-4812"]
+    )
+    first_name: str = Field(examples=["Claire"])
+    last_name: str = Field(examples=["Martin"])
+    email: str | None = Field(examples=["c.martin@mairie-exemple.fr"])
+    phone: str | None = Field(examples=["+33 5 61 00 00 00"])
+    language: str = Field(examples=["fr"])
+    updated_at: datetime = Field(examples=["2026-11-30T09:12:00Z"])
 
 
 class ContactPage(Schema):
@@ -135,7 +148,9 @@ class ContactPage(Schema):
 
 class ContactChange(Schema):
     id: UUID
-    deleted: bool = Field(description="A tombstone: deleted, or no longer shared with you; forget the contact")
+    deleted: bool = Field(
+        examples=[False], description="A tombstone: deleted, or no longer shared with you; forget the contact"
+    )
     contact: SharedContact | None = Field(description="The contact as it is now (none for a tombstone)")
 
 
