@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.domain.auth.guards import requires_admin
@@ -173,8 +173,8 @@ class PartnerContactController(Controller):
         partner_contacts: NamedDependency[PartnerContactService],
         idempotency_key: Annotated[
             str,
-            Parameter(
-                header=idempotency.HEADER,
+            HeaderParameter(
+                name=idempotency.HEADER,
                 min_length=1,
                 max_length=idempotency.MAX_KEY_LENGTH,
                 description="A fresh unique value (a UUID) per write, the same on a retry",
