@@ -313,6 +313,22 @@ async def test_an_expired_sync_token_answers_410(
     gone = await client.get(f"{CONTACTS}/changes", params={"sync_token": old}, headers=a.headers)
     assert gone.status_code == 410
     assert gone.json()["code"] == "sync_token_expired"
+    # The worker drops the change log past a token's life (and only that).
+    from crm.lib.services import alchemy_config
+    from jobs.partners import forget_partner_history
+
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO contact_change (person_id, changed_at) VALUES "
+                "(gen_random_uuid(), now() - interval '31 days'), (gen_random_uuid(), now())"
+            )
+        )
+    config = alchemy_config(settings)
+    await forget_partner_history({"db_config": config, "settings": settings})
+    await config.get_engine().dispose()
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM contact_change")) == 1
 
 
 async def test_each_key_is_rate_limited_with_retry_after_and_ratelimit_headers(
