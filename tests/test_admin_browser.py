@@ -618,3 +618,20 @@ async def test_a_members_events_and_campaigns_and_the_board_on_a_chosen_day(
     await page.get_by_role("heading", name="Le conseil au 15 mars 2001").wait_for()
     await page.get_by_text("Personne ne siégeait au conseil ce jour-là.").wait_for()
     assert page.errors == []
+
+
+async def test_an_admin_gives_the_demo_partner_a_new_key_shown_once(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.get_by_role("menuitem", name="Clients d'API").click()
+    row = page.locator("table tbody tr", has_text="synchronisation")
+    await row.wait_for()
+    await row.get_by_role("button", name="Nouvelle clé").click()
+    key = page.get_by_test_id("api-key")
+    await key.wait_for()
+    assert (await key.inner_text()).startswith("crmp_")
+    await expect(page.get_by_role("button", name="Copier la clé")).to_be_visible()
+    await expect(row.locator("td.column-last_used_at")).to_be_visible()
+    await screenshot(page, "12-api-clients-new-key")
