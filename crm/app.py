@@ -12,6 +12,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import Message, Scope
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -36,6 +37,8 @@ from crm.domain.labels.controllers import LabelController, OrganisationLabelCont
 from crm.domain.lists.controllers import MailingListController, SubscriptionController, SuppressionController
 from crm.domain.memberships.controllers import DuesController, FeeBandController, MembershipController
 from crm.domain.organisations.controllers import OrganisationController
+from crm.domain.partners.auth import send_rate_limit_headers
+from crm.domain.partners.controllers import ApiClientController, PartnerContactController
 from crm.domain.people.controllers import PersonController, PositionController
 from crm.domain.privacy.controllers import PersonRightsController, RetentionController
 from crm.domain.public.controllers import PublicController
@@ -120,6 +123,9 @@ ROUTE_HANDLERS: list[type] = [
     RsvpController,
     QuestionnaireController,
     QuestionnairePages,
+    # partners: API clients (admins), the partner API (bearer keys and scopes, not roles)
+    ApiClientController,
+    PartnerContactController,
 ]
 
 
@@ -197,7 +203,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TrueAllowPlugin(),
         ],
         middleware=[request_id_middleware, prometheus.middleware, staff_session_middleware],
-        before_send=[add_security_headers],
+        before_send=[add_security_headers, send_rate_limit_headers],
         lifespan=[redis_lifespan, health_lifespan],
         exception_handlers=exception_handlers,
         request_class=JsonBodyRequest,
@@ -211,6 +217,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # The schema is public, on purpose: partners read it before they have an account.
             openapi_router=Router(path="/schema", route_handlers=[], guards=[open_to_anyone], include_in_schema=False),
             render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "partnerKey": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A partner API key (`crmp_...`), given by the association's admins",
+                    )
+                }
+            ),
         ),
         debug=False,
     )

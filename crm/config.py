@@ -122,6 +122,20 @@ class SecuritySettings(BaseSettings):
     invitation_ttl_hours: int = 72
 
 
+class PartnerSettings(BaseSettings):
+    """The partner API (`/api/v1/partner/`): limits per key and how long a sync token lasts."""
+
+    model_config = _group("CRM_PARTNER_")
+
+    # Requests one key may make per window (fixed window shared through Redis; 429 beyond).
+    rate_limit: int = 600
+    rate_window_seconds: int = 60
+    # Largest request body: a batch of 500 contacts with their proofs fits well under it.
+    max_body_bytes: int = 2_000_000
+    # A sync token (and the change log behind it) lasts this long; older tokens answer 410.
+    sync_token_days: int = 30
+
+
 class SendingSettings(BaseSettings):
     """The campaign engine: how fast, over how many connections, and when to give up."""
 
@@ -275,6 +289,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     deliverability: DeliverabilitySettings = Field(default_factory=DeliverabilitySettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    partner: PartnerSettings = Field(default_factory=PartnerSettings)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

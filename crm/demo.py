@@ -61,6 +61,7 @@ from crm.db.models import (
 from crm.demo_mailing import Contact, MailingPlan, plan_mailing, write_mailing
 from crm.domain.atlaas.demo import ACTIONS as ATLAAS_ACTIONS
 from crm.domain.atlaas.demo import seed_atlaas
+from crm.domain.partners.demo import seed_partner_demo
 
 DEFAULT_SEED = 2003  # the year the label was first awarded; any integer works
 MEMBERS = 450
@@ -819,6 +820,12 @@ async def seed_demo(
     counts["atlaas_action"] = await seed_atlaas(
         session, seed=seed, this_year=(today or date.today()).year, total=actions
     )
+    # The partner API: the first partner (the convention in force) gets an API client.
+    partner = next(r for r in plan.rows["organisation"] if r["is_partner"])
+    counts["partner_sharing_consent"] = await seed_partner_demo(
+        session, partner["id"], f"{partner['name']} — synchronisation"
+    )
+    counts["api_client"] = 1
     record(session, "seed", MARKER_ENTITY, None, seed=seed, **counts)
     await session.flush()
     return SeedResult(True, counts, time.perf_counter() - started)

@@ -14,6 +14,7 @@ from crm.lib.redis import QUEUE_NAME
 from crm.lib.services import WORKER_MAX_OVERFLOW, alchemy_config
 from jobs.events import events_tick, send_event_notifications, tick_minutes
 from jobs.imports import SWEEP_SECOND, run_import, sweep_imports
+from jobs.partners import forget_partner_history
 from jobs.questionnaires import questionnaire_reminders
 from jobs.sending import send_campaign, send_campaign_test, sweep, sweep_seconds
 from jobs.system_mail import send_system_mail, send_test_email
@@ -70,6 +71,8 @@ class WorkerSettings:
         cron(events_tick, minute=tick_minutes(get_settings()), second=0, run_at_startup=True, keep_result=0),
         # Questionnaire reminders: hourly, so a worker down at 9 o'clock still sends the day's.
         cron(questionnaire_reminders, minute=5, second=30, run_at_startup=True, keep_result=0),
+        # The partner change log past a sync token's life, and day-old idempotent answers.
+        cron(forget_partner_history, minute=47, second=0, keep_result=0),
     ]
     on_startup = startup
     on_shutdown = shutdown

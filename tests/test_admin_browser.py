@@ -664,7 +664,7 @@ async def test_an_admin_sees_why_a_webhook_endpoint_was_disabled_enables_it_and_
     await reason.wait_for()
     assert "410" in await reason.inner_text()
     await page.get_by_text("410 Gone").first.wait_for()
-    await screenshot(page, "19-webhook-disabled")
+    await screenshot(page, "21-webhook-disabled")
     await page.get_by_role("button", name="Réactiver").click()
     await page.get_by_role("button", name="Désactiver").wait_for()
     assert await page.get_by_test_id("webhook-disabled-reason").count() == 0
@@ -686,14 +686,14 @@ async def test_survey_results_as_charts_and_the_label_jury_side_by_side(
     await expect(page.get_by_text("Résultats (320 réponses envoyées)")).to_be_visible(timeout=UI_TIMEOUT_MS)
     await page.locator(".recharts-bar-rectangle").first.wait_for(timeout=UI_TIMEOUT_MS)
     await expect(page.get_by_text("Avez-vous activé une cellule de crise ?")).to_be_visible()
-    await screenshot(page, "20-survey-builder-and-results")
+    await screenshot(page, "22-survey-builder-and-results")
 
     await page.goto(f"{server}/admin/#/questionnaires")
     await page.get_by_role("cell", name=re.compile(r"^Label – candidature \d{4}$")).click()
     jury = page.get_by_text("Notes du jury")
     await expect(jury).to_be_visible(timeout=UI_TIMEOUT_MS)
     await expect(page.get_by_role("cell", name=re.compile(r" : \d+")).first).to_be_visible()
-    await screenshot(page, "21-label-jury-scores")
+    await screenshot(page, "23-label-jury-scores")
     assert page.errors == []
 
 
@@ -723,13 +723,13 @@ async def test_search_the_atlaas_and_accept_a_contacts_proposal(
     await page.get_by_role("menuitem", name="Atlaas", exact=True).click()
     await page.get_by_role("textbox", name="Rechercher").fill("médiathèques numériques")
     await page.get_by_role("cell", name=re.compile("Médiathèque numérique")).first.wait_for()
-    await screenshot(page, "19-atlaas-search")
+    await screenshot(page, "24-atlaas-search")
 
     await page.get_by_role("menuitem", name="Propositions (Atlaas)").click()
     await page.get_by_role("cell", name="Guichet numérique itinérant").click()
     await page.get_by_role("columnheader", name="Proposé", exact=True).wait_for()
     await page.get_by_role("cell", name="Titre", exact=True).wait_for()
-    await screenshot(page, "20-atlaas-moderation")
+    await screenshot(page, "25-atlaas-moderation")
     await page.get_by_role("button", name="Accepter et publier").click()
     await page.get_by_text("Proposition acceptée et publiée").wait_for()
     async with httpx.AsyncClient() as client:
@@ -767,7 +767,7 @@ async def test_staff_review_bounces_and_erase_a_person_from_their_page(
     await page.goto(f"{server}/admin/#/bounces")
     await page.get_by_text("Taux de retours par campagne").wait_for()
     await page.get_by_text("550 5.1.1 user unknown").wait_for()
-    await screenshot(page, "20-bounce-review")
+    await screenshot(page, "26-bounce-review")
     await page.get_by_role("button", name="Marquer comme vu").click()
     await page.get_by_text("550 5.1.1 user unknown").wait_for(state="detached")  # off the list to review
 
@@ -782,5 +782,23 @@ async def test_staff_review_bounces_and_erase_a_person_from_their_page(
     await page.get_by_role("button", name="Confirmer").click()
     await page.get_by_text("Personne effacée").first.wait_for()
     await page.get_by_text("effacée", exact=True).wait_for()
-    await screenshot(page, "21-person-erased")
+    await screenshot(page, "27-person-erased")
+    assert page.errors == []
+
+
+async def test_an_admin_gives_the_demo_partner_a_new_key_shown_once(
+    server: str, browser: Any, demo: dict[str, StaffAccount]
+) -> None:
+    page = await new_page(browser)
+    await log_in(page, server, demo["admin"])
+    await page.get_by_role("menuitem", name="Clients d'API").click()
+    row = page.locator("table tbody tr", has_text="synchronisation")
+    await row.wait_for()
+    await row.get_by_role("button", name="Nouvelle clé").click()
+    key = page.get_by_test_id("api-key")
+    await key.wait_for()
+    assert (await key.inner_text()).startswith("crmp_")
+    await expect(page.get_by_role("button", name="Copier la clé")).to_be_visible()
+    await expect(row.locator("td.column-last_used_at")).to_be_visible()
+    await screenshot(page, "20-api-clients-new-key")
     assert page.errors == []

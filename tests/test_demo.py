@@ -142,7 +142,16 @@ def test_crm_seed_demo_fills_a_network_once_and_the_same_seed_gives_the_same_dat
     # One audit entry says what was bulk-inserted, instead of one per row; the few records made
     # through the services (lists, publications, events, campaigns) have their own, as anywhere.
     assert seeded["audit"].count(("seed", "demo")) == 1
-    assert {entity for _, entity in seeded["audit"]} == {"demo", "mailing_list", "publication", "event", "campaign"}
+    assert {entity for _, entity in seeded["audit"]} == {
+        "demo",
+        "mailing_list",
+        "publication",
+        "event",
+        "campaign",
+        "api_client",  # the demo partner's API client and its key (never printed)
+        "api_key",
+    }
+    assert "crmp_" not in first.output
 
     again = runner.invoke(main, ["seed", "--demo"], env=env)
     assert again.exit_code == 0, again.output

@@ -20,6 +20,10 @@ ROLE_OF_GUARD = {
     "open_to_anyone": "anyone",
 }
 RANK = ["admin", "editor", "viewer", "anyone"]
+# Partner routes take a bearer key, not a session: their controller's class-level guard is
+# `requires_partner_key`, and each route must name the scope it needs (`requires_scope(...)`); the
+# matrix lists them as `partner <scope>`. A partner route without a scope counts as unguarded.
+PARTNER_GUARD = "requires_partner_key"
 UNGUARDED = "no guard"
 # The routes anyone may call, on purpose: logging in, the staff invitation, the public pages (signed
 # links or nothing), health and metrics probes, the admin app's shell and assets (its API calls need
@@ -62,12 +66,13 @@ PUBLIC = {
     "/subscribe",
     "/u/{token:str}",
 }
-ROW = re.compile(r"^\| `(?P<method>[A-Z]+)` \| `(?P<path>[^`]+)` \| (?P<role>[a-z ]+?) \|$")
+ROW = re.compile(r"^\| `(?P<method>[A-Z]+)` \| `(?P<path>[^`]+)` \| (?P<role>[a-z :]+?) \|$")
 HEADER = """# Who may call what
 
 Generated from the app's guards by `python -m tests.test_role_matrix > docs/roles.md`; a test fails
 when the app and this table differ. Roles: `viewer` reads, `editor` also writes, `admin` also deletes
-and runs staff accounts, the audit log and fee bands; `anyone` needs no session: login, invitations,
+and runs staff accounts, the audit log, API clients and fee bands; `partner <scope>` is the partner API,
+called with an API key holding that scope; `anyone` needs no session: login, invitations,
 health and metrics, the OpenAPI schema, the admin app's shell, the association's logo, and the public pages (`/u`, `/p`,
 `/rsvp`, `/subscribe`, `/archive`), which take signed links or nothing, not roles.
 
@@ -97,8 +102,13 @@ def app_matrix() -> dict[tuple[str, str], str]:
             # the controller's class-level guard. One only on the handler does not count.
             owner = handler.owner
             declared = {_guard_name(g) for g in (owner.guards if owner is not None else [])}
-            roles = [ROLE_OF_GUARD[n] for n in map(_guard_name, handler.resolve_guards()) if n in ROLE_OF_GUARD]
+            guards = handler.resolve_guards()
+            roles = [ROLE_OF_GUARD[n] for n in map(_guard_name, guards) if n in ROLE_OF_GUARD]
             role = min(roles, key=RANK.index) if roles and declared & set(ROLE_OF_GUARD) else UNGUARDED
+            scopes = sorted(getattr(getattr(g, "func", g), "scope", "") for g in guards)
+            scopes = [s for s in scopes if s]
+            if PARTNER_GUARD in declared and not roles:
+                role = f"partner {' '.join(scopes)}" if scopes else UNGUARDED
             for method in methods:
                 matrix[(method, route.path)] = role
     return matrix
@@ -162,6 +172,30 @@ def test_an_unguarded_controller_fails_the_matrix() -> None:
         app_module.ROUTE_HANDLERS.remove(Forgotten)
     assert matrix[("GET", "/api/v1/forgotten")] == UNGUARDED
     assert matrix[("GET", "/api/v1/forgotten/other")] == UNGUARDED
+
+
+def test_a_partner_route_without_a_scope_fails_the_matrix() -> None:
+    """Deny by default holds for the partner API too: a key is not enough, a route names its scope."""
+    from litestar import Controller, get
+
+    from crm.domain.partners.auth import requires_partner_key
+
+    class NoScope(Controller):
+        path = "/api/v1/partner/forgotten"
+        guards = [requires_partner_key]
+
+        @get("/")
+        async def one(self) -> None: ...
+
+    from crm import app as app_module
+
+    app_module.ROUTE_HANDLERS.append(NoScope)
+    try:
+        matrix = app_matrix()
+    finally:
+        app_module.ROUTE_HANDLERS.remove(NoScope)
+    assert matrix[("GET", "/api/v1/partner/forgotten")] == UNGUARDED
+    assert matrix[("POST", "/api/v1/partner/contacts/batch")] == "partner contacts:write"
 
 
 if __name__ == "__main__":

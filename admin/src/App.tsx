@@ -4,6 +4,7 @@ import BusinessIcon from "@mui/icons-material/Business";
 import PeopleIcon from "@mui/icons-material/People";
 import BadgeIcon from "@mui/icons-material/Badge";
 import HistoryIcon from "@mui/icons-material/History";
+import KeyIcon from "@mui/icons-material/Key";
 import EventIcon from "@mui/icons-material/Event";
 import MailIcon from "@mui/icons-material/Mail";
 import ListIcon from "@mui/icons-material/List";
@@ -34,6 +35,7 @@ import { OrganisationCreate, OrganisationEdit, OrganisationList, OrganisationSho
 const people = () => import("./resources/people");
 const staff = () => import("./resources/staff");
 const audit = () => import("./resources/audit");
+const apiClients = () => import("./resources/apiClients");
 const events = () => import("./resources/events");
 const campaigns = () => import("./resources/campaigns");
 const records = () => import("./resources/mailing");
@@ -55,6 +57,8 @@ const StaffList = lazyScreen(staff, "StaffList");
 const StaffInvite = lazyScreen(staff, "StaffInvite");
 const StaffEdit = lazyScreen(staff, "StaffEdit");
 const AuditList = lazyScreen(audit, "AuditList");
+const ApiClientList = lazyScreen(apiClients, "ApiClientList");
+const ApiClientCreate = lazyScreen(apiClients, "ApiClientCreate");
 const EventList = lazyScreen(events, "EventList");
 const EventShow = lazyScreen(events, "EventShow");
 const EventCreate = lazyScreen(events, "EventCreate");
@@ -156,6 +160,7 @@ export function App() {
       <Resource name="dues" />
       <Resource name="staff" list={StaffList} create={StaffInvite} edit={StaffEdit} icon={BadgeIcon} recordRepresentation="name" />
       <Resource name="audit-log" list={AuditList} icon={HistoryIcon} />
+      <Resource name="api-clients" list={ApiClientList} create={ApiClientCreate} icon={KeyIcon} recordRepresentation="name" />
       <CustomRoutes>
         <Route path="/label-results" element={<LabelResults />} />
         <Route path="/settings" element={<SettingsPage />} />

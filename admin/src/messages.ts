@@ -58,6 +58,14 @@ export const fr = {
       rejected: "Proposition refusée",
     },
     title: "CRM du réseau",
+    api_clients: {
+      create: "Nouveau client d'API",
+      key_once: "Voici la clé d'API : elle n'est affichée qu'une fois. Copiez-la et transmettez-la au partenaire par un canal sûr.",
+      copy: "Copier la clé",
+      copied: "Copiée",
+      rotate: "Nouvelle clé",
+      revoke: "Révoquer",
+    },
     role: { admin: "Administrateur·rice", editor: "Éditeur·rice", viewer: "Lecteur·rice" },
     kind: {
       commune: "Commune",
@@ -719,6 +727,18 @@ export const fr = {
         created_at: "Invité le",
       },
     },
+    "api-clients": {
+      name: "Client d'API |||| Clients d'API",
+      fields: {
+        name: "Nom",
+        organisation_id: "Partenaire",
+        organisation_name: "Partenaire",
+        scopes: "Droits",
+        last_used_at: "Dernier usage",
+        last_used_from: "Depuis",
+        revoked_at: "Révoqué le",
+      },
+    },
     "audit-log": {
       name: "Journal |||| Journal",
       fields: {
@@ -811,6 +831,14 @@ export const en = {
       reject: "Reject",
       accepted: "Proposal accepted and published",
       rejected: "Proposal rejected",
+    },
+    api_clients: {
+      create: "New API client",
+      key_once: "This is the API key: it is shown this once. Copy it and hand it to the partner over a safe channel.",
+      copy: "Copy the key",
+      copied: "Copied",
+      rotate: "New key",
+      revoke: "Revoke",
     },
     settings: {
       title: "Association settings",
@@ -989,6 +1017,7 @@ export const en = {
     dues: { name: "Dues |||| Dues" },
     labels: { name: "Label |||| Labels" },
     staff: { name: "Staff |||| Staff" },
+    "api-clients": { name: "API client |||| API clients" },
     "audit-log": { name: "Audit log |||| Audit log" },
     events: { name: "Event |||| Events" },
     campaigns: { name: "Campaign |||| Campaigns" },

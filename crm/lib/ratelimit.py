@@ -100,14 +100,22 @@ async def backoff_forget(redis: Redis, backoffs: list[Backoff]) -> None:
     await redis.delete(*(k for b in backoffs for k in (b.key, b.wait_key)))
 
 
-async def take(redis: Redis, window: Window) -> bool:
-    """Counts one use and says whether it was within the limit; concurrent requests cannot both
-    take the last slot."""
+async def use(redis: Redis, window: Window) -> tuple[int, int]:
+    """Counts one use; returns the uses so far in the window (this one included) and the seconds
+    until it ends, for callers that tell the client (the RateLimit headers)."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(window.key, 0, ex=window.seconds, nx=True)
         pipe.incr(window.key)
-        _, count = await pipe.execute()
-    return int(count) <= window.limit
+        pipe.ttl(window.key)
+        _, count, ttl = await pipe.execute()
+    return int(count), int(ttl) if ttl and ttl > 0 else window.seconds
+
+
+async def take(redis: Redis, window: Window) -> bool:
+    """Counts one use and says whether it was within the limit; concurrent requests cannot both
+    take the last slot."""
+    count, _ = await use(redis, window)
+    return count <= window.limit
 
 
 def per_second_window(prefix: str, per_second: float, now: float) -> Window:

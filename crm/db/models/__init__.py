@@ -32,6 +32,15 @@ from crm.db.models.label import LabelAward
 from crm.db.models.lists import LegalBasis, ListKind, MailingList, Subscription, SubscriptionStatus
 from crm.db.models.membership import Dues, DuesStatus, FeeBand, Membership, MembershipStatus, MembershipStatusChange
 from crm.db.models.organisation import Organisation, OrganisationKind
+from crm.db.models.partner import (
+    ApiClient,
+    ApiKey,
+    PartnerContact,
+    PartnerIdempotentRequest,
+    PartnerSharingConsent,
+    contact_change,
+    partner_share,
+)
 from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.privacy import Erasure
 from crm.db.models.publication import Publication, PublicationKind
@@ -65,6 +74,8 @@ __all__ = [
     "ActionStatus",
     "ActionTheme",
     "AnsweredBy",
+    "ApiClient",
+    "ApiKey",
     "AssociationSettings",
     "AuditEntry",
     "BoardRole",
@@ -107,6 +118,9 @@ __all__ = [
     "NotificationStatus",
     "Organisation",
     "OrganisationKind",
+    "PartnerContact",
+    "PartnerIdempotentRequest",
+    "PartnerSharingConsent",
     "Person",
     "Position",
     "PositionKind",
@@ -143,4 +157,6 @@ __all__ = [
     "WebhookDeliveryStatus",
     "WebhookEndpoint",
     "WebhookEvent",
+    "contact_change",
+    "partner_share",
 ]

@@ -6,10 +6,11 @@ import enum
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ColumnElement, Date, ForeignKey, Index, Integer, String, Text, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.db.base import Audited, Base
+from crm.db.conditions import condition
 from crm.db.models.organisation import pg_enum
 
 
@@ -24,6 +25,32 @@ class ConventionStatus(enum.StrEnum):
 class Renewal(enum.StrEnum):
     TACIT = "tacit"  # reconduction tacite: renewed unless notice is given
     EXPLICIT = "explicit"  # renewed only by a new signature
+
+
+# Statuses under which a convention binds both sides (a draft does not; an expired or terminated
+# one no longer does).
+BINDING = (ConventionStatus.SIGNED, ConventionStatus.ACTIVE)
+
+
+# A convention *in force* on a day (today when not given), the one rule (the partner API shares
+# contacts only under one): signed or active, started on or before that day (or no start known),
+# and not ended before it (the end day is still covered). Python and SQL say it once each.
+def _in_force_on(convention: Convention, day: date | None = None) -> bool:
+    day = day or date.today()
+    return (
+        convention.status in BINDING
+        and (convention.starts_on is None or convention.starts_on <= day)
+        and (convention.ends_on is None or convention.ends_on >= day)
+    )
+
+
+def _in_force_on_sql(cls: type[Convention], day: date | ColumnElement[date] | None = None) -> ColumnElement[bool]:
+    day = date.today() if day is None else day
+    return and_(
+        cls.status.in_(BINDING),
+        or_(cls.starts_on.is_(None), cls.starts_on <= day),
+        or_(cls.ends_on.is_(None), cls.ends_on >= day),
+    )
 
 
 class Convention(Audited, Base):
@@ -48,3 +75,5 @@ class Convention(Audited, Base):
     renewal_term_months: Mapped[int | None] = mapped_column(Integer)
     document_url: Mapped[str | None] = mapped_column(String(1000))
     commitments: Mapped[str | None] = mapped_column(Text)
+
+    in_force_on = condition(_in_force_on, _in_force_on_sql)

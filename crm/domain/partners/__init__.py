@@ -1,0 +1,1 @@
+"""The partner API: API clients and keys, pushing and pulling contacts, the change feed."""
