@@ -39,6 +39,7 @@ from crm.domain.memberships.controllers import DuesController, FeeBandController
 from crm.domain.organisations.controllers import OrganisationController
 from crm.domain.partners.auth import send_rate_limit_headers
 from crm.domain.partners.controllers import ApiClientController, PartnerContactController
+from crm.domain.partners.webhook_controllers import PartnerWebhookController
 from crm.domain.people.controllers import PersonController, PositionController
 from crm.domain.privacy.controllers import PersonRightsController, RetentionController
 from crm.domain.public.controllers import PublicController
@@ -126,6 +127,7 @@ ROUTE_HANDLERS: list[type] = [
     # partners: API clients (admins), the partner API (bearer keys and scopes, not roles)
     ApiClientController,
     PartnerContactController,
+    PartnerWebhookController,
 ]
 
 

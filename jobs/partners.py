@@ -20,3 +20,17 @@ async def forget_partner_history(ctx: dict[str, Any]) -> str:
         await idempotency.forget_old(session)
     log.info("partner_history_forgotten", changes=changes)
     return f"forgot {changes} changes"
+
+
+async def tell_partners(ctx: dict[str, Any]) -> str:
+    """Partner webhooks: the contact changes since each listening partner's last round become
+    webhook deliveries, then the sender is woken."""
+    from crm.domain.partners.webhook_feed import tell_partners as write_rounds
+    from crm.domain.webhooks.events import wake
+    from crm.lib.services import open_session
+
+    async with open_session(ctx["db_config"]) as session:
+        told = await write_rounds(session)
+    if told:
+        await wake(ctx["redis"])
+    return f"told {told} changes"

@@ -14,7 +14,7 @@ from crm.lib.redis import QUEUE_NAME
 from crm.lib.services import WORKER_MAX_OVERFLOW, alchemy_config
 from jobs.events import events_tick, send_event_notifications, tick_minutes
 from jobs.imports import SWEEP_SECOND, run_import, sweep_imports
-from jobs.partners import forget_partner_history
+from jobs.partners import forget_partner_history, tell_partners
 from jobs.questionnaires import questionnaire_reminders
 from jobs.sending import send_campaign, send_campaign_test, sweep, sweep_seconds
 from jobs.system_mail import send_system_mail, send_test_email
@@ -55,6 +55,7 @@ class WorkerSettings:
         func(send_system_mail, keep_result=0),
         func(send_campaign, keep_result=0),
         func(send_webhooks, keep_result=0),
+        func(tell_partners, keep_result=0),
         send_campaign_test,
         # An import of 50,000 rows may take minutes; its progress is on the batch.
         func(run_import, keep_result=0, timeout=3600),
@@ -73,6 +74,8 @@ class WorkerSettings:
         cron(questionnaire_reminders, minute=5, second=30, run_at_startup=True, keep_result=0),
         # The partner change log past a sync token's life, and day-old idempotent answers.
         cron(forget_partner_history, minute=47, second=0, keep_result=0),
+        # Partner webhooks from the contact change log, at the sweep's pace.
+        cron(tell_partners, second=sweep_seconds(get_settings()), keep_result=0),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -40,6 +40,7 @@ from crm.db.models.partner import (
     PartnerSharingConsent,
     contact_change,
     partner_share,
+    partner_webhook_cursor,
 )
 from crm.db.models.person import Person, Position, PositionKind
 from crm.db.models.privacy import Erasure
@@ -159,4 +160,5 @@ __all__ = [
     "WebhookEvent",
     "contact_change",
     "partner_share",
+    "partner_webhook_cursor",
 ]

@@ -144,3 +144,14 @@ partner_share = Table(
     Column("person_id", GUID(length=16), primary_key=True),
     Column("shared_at", DateTimeUTC(timezone=True), nullable=False, server_default=text("now()")),
 )
+
+
+# How far each partner's webhooks have read the change log (crm/domain/partners/webhook_feed.py):
+# the horizon of the last round, as a sync token holds it for a pull.
+partner_webhook_cursor = Table(
+    "partner_webhook_cursor",
+    metadata,
+    Column("organisation_id", GUID(length=16), ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True),
+    Column("horizon", BigInteger, nullable=False),
+    Column("updated_at", DateTimeUTC(timezone=True), nullable=False, server_default=text("now()")),
+)

@@ -149,6 +149,55 @@ REMEMBER_SHARED = text(
 )
 
 
+async def convention_in_force(session: AsyncSession, org: UUID) -> bool:
+    """Sharing with a partner needs a convention with it in force today."""
+    return bool(
+        await session.scalar(
+            select(exists().where(Convention.organisation_id == org, Convention.in_force_on(func.current_date())))
+        )
+    )
+
+
+async def shared_contacts(session: AsyncSession, org: UUID, where: str, params: dict[str, Any]) -> list[SharedContact]:
+    rows = await session.execute(text(SHARED_CONTACTS + where), {"org": org, **params})
+    return [SharedContact.model_validate(dict(r._mapping)) for r in rows]
+
+
+async def remember_shared(session: AsyncSession, org: UUID, ids: list[UUID]) -> None:
+    """The partner has now been told of these people (through a pull or a webhook)."""
+    if ids:
+        await session.execute(REMEMBER_SHARED, {"org": org, "ids": ids})
+
+
+async def what_changed(session: AsyncSession, org: UUID, ids: list[UUID]) -> list[tuple[ContactChange, bool]]:
+    """What partner `org` should hear of these changed people, in their order, each with whether the
+    partner had been told of the person before: the contact as it is now while shared with it, a
+    tombstone once it was told of a person no longer shared (consent withdrawn, convention ended,
+    person erased), nothing for a person it never heard of. One rule for the pull's sync and the
+    webhooks; what it tells is remembered."""
+    if not ids:
+        return []
+    current = (
+        {c.id: c for c in await shared_contacts(session, org, "WHERE p.id = ANY(:ids)", {"ids": ids})}
+        if await convention_in_force(session, org)
+        else {}
+    )
+    known = set(
+        await session.scalars(
+            text("SELECT person_id FROM partner_share WHERE organisation_id = :org AND person_id = ANY(:ids)"),
+            {"org": org, "ids": ids},
+        )
+    )
+    changes: list[tuple[ContactChange, bool]] = []
+    for person_id in ids:
+        if person_id in current:
+            changes.append((ContactChange(id=person_id, deleted=False, contact=current[person_id]), person_id in known))
+        elif person_id in known:
+            changes.append((ContactChange(id=person_id, deleted=True, contact=None), True))
+    await remember_shared(session, org, list(current))
+    return changes
+
+
 def _item_errors(error: ValidationError) -> list[dict[str, Any]]:
     errors = []
     for e in error.errors():
@@ -344,21 +393,13 @@ class PartnerContactService:
     # ---- pull
 
     async def _convention_in_force(self) -> bool:
-        return bool(
-            await self.session.scalar(
-                select(
-                    exists().where(Convention.organisation_id == self.org, Convention.in_force_on(func.current_date()))
-                )
-            )
-        )
+        return await convention_in_force(self.session, self.org)
 
     async def _shared(self, where: str, params: dict[str, Any]) -> list[SharedContact]:
-        rows = await self.session.execute(text(SHARED_CONTACTS + where), {"org": self.org, **params})
-        return [SharedContact.model_validate(dict(r._mapping)) for r in rows]
+        return await shared_contacts(self.session, self.org, where, params)
 
     async def _remember(self, ids: list[UUID]) -> None:
-        if ids:
-            await self.session.execute(REMEMBER_SHARED, {"org": self.org, "ids": ids})
+        await remember_shared(self.session, self.org, ids)
 
     async def one(self, person_id: UUID) -> SharedContact:
         found = await self._shared("WHERE p.id = :id", {"id": person_id}) if await self._convention_in_force() else []
@@ -413,25 +454,7 @@ class PartnerContactService:
         if hi is None:
             hi = await feed.horizon(self.session)
         page = await feed.changes_page(self.session, lo, int(hi), after, limit)
-        ids = [person_id for _, person_id in page]
-        current = (
-            {c.id: c for c in await self._shared("WHERE p.id = ANY(:ids)", {"ids": ids})}
-            if ids and await self._convention_in_force()
-            else {}
-        )
-        known = set(
-            await self.session.scalars(
-                text("SELECT person_id FROM partner_share WHERE organisation_id = :org AND person_id = ANY(:ids)"),
-                {"org": self.org, "ids": ids},
-            )
-        )
-        items: list[ContactChange] = []
-        for _, person_id in page:
-            if person_id in current:
-                items.append(ContactChange(id=person_id, deleted=False, contact=current[person_id]))
-            elif person_id in known:  # was shared with this partner, is no more (or was deleted)
-                items.append(ContactChange(id=person_id, deleted=True, contact=None))
-        await self._remember(list(current))
+        items = [change for change, _ in await what_changed(self.session, self.org, [p for _, p in page])]
         if len(page) == limit:
             token = self._token(SYNC_PURPOSE, {"lo": lo, "hi": int(hi), "s": page[-1][0]})
             return ChangePage(items=items, sync_token=token, has_more=True)

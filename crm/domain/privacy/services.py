@@ -28,6 +28,12 @@ from crm.db.models.lists import MailingList, Subscription
 from crm.db.models.organisation import Organisation
 from crm.db.models.person import Person, Position
 from crm.db.models.privacy import Erasure
+from crm.db.models.questionnaire import (
+    Questionnaire,
+    QuestionnaireAnswer,
+    QuestionnaireRecipient,
+    QuestionnaireResponse,
+)
 from crm.db.models.suppression import Suppression
 from crm.db.models.tag import Tag, Tagging
 from crm.domain.outbox.suppression import suppress_erased, suppression_hash
@@ -177,9 +183,38 @@ async def _audit_entries(session: AsyncSession, person: Person) -> Any:
     return [_row(a, "occurred_at", "actor_type", "action", "entity_type", "entity_id", "changes") for a in rows]
 
 
+async def _questionnaire_answers(session: AsyncSession, person: Person) -> Any:
+    """The questionnaires the person was asked to answer and the answers that name them. An
+    anonymous answer names nobody (only a keyed hash of the link): it cannot be found, so it is not
+    here, which is the anonymous mode's promise."""
+    asked = await session.execute(
+        select(QuestionnaireRecipient, Questionnaire.title)
+        .join(Questionnaire, Questionnaire.id == QuestionnaireRecipient.questionnaire_id)
+        .where(QuestionnaireRecipient.person_id == person.id)
+        .order_by(Questionnaire.title)
+    )
+    responses = (
+        await session.execute(
+            select(QuestionnaireResponse, Questionnaire.title)
+            .join(Questionnaire, Questionnaire.id == QuestionnaireResponse.questionnaire_id)
+            .where(QuestionnaireResponse.person_id == person.id)
+        )
+    ).all()
+    answers: dict[UUID, dict[str, Any]] = {r.id: {} for r, _ in responses}
+    if answers:
+        for a in await session.scalars(
+            select(QuestionnaireAnswer).where(QuestionnaireAnswer.response_id.in_(list(answers)))
+        ):
+            answers[a.response_id][a.question_key] = a.value
+    return [
+        {"questionnaire": title, "asked_to_answer": True, "answered_on": _plain(r.answered_on)} for r, title in asked
+    ] + [
+        {"questionnaire": title, **_row(r, "status", "submitted_at"), "answers": answers[r.id]}
+        for r, title in responses
+    ]
+
+
 # Each part of the export, in order: (key, French title of the summary, how it is read).
-# >>> QUESTIONNAIRES: the lead adds ("questionnaire_answers", "Réponses aux questionnaires", ...)
-# here when the questionnaires (enquêtes, candidatures) are merged; nothing else needs changing.
 SECTIONS: list[tuple[str, str, Section]] = [
     ("profile", "Identité et coordonnées", _profile),
     ("positions", "Fonctions", _positions),
@@ -188,6 +223,7 @@ SECTIONS: list[tuple[str, str, Section]] = [
     ("deliveries", "Messages envoyés", _deliveries),
     ("bounces", "Retours en erreur et plaintes", _bounces),
     ("event_answers", "Réponses aux invitations", _event_answers),
+    ("questionnaire_answers", "Questionnaires et réponses", _questionnaire_answers),
     ("tags", "Étiquettes", _tags),
     ("suppression", "Liste d’exclusion", _suppression),
     ("audit_entries", "Journal d’audit", _audit_entries),
