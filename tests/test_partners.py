@@ -144,6 +144,8 @@ async def test_each_item_stands_alone_forbidden_fields_and_suppressed_addresses(
         session.add(
             Suppression(email_hash=suppression_hash("gone@example.org"), reason=SuppressionReason.UNSUBSCRIBED_ALL)
         )
+        # A person erased at their request (right to erasure): a partner never brings them back.
+        session.add(Suppression(email_hash=suppression_hash("effacee@example.org"), reason=SuppressionReason.ERASED))
         await session.commit()
     batch = [
         contact("1", email="Claire.Martin@Example.org"),
@@ -152,17 +154,19 @@ async def test_each_item_stands_alone_forbidden_fields_and_suppressed_addresses(
         contact("4", legal_basis="because"),
         {"external_id": "5", "email": "new@example.org", "legal_basis": "consent", "source": "form"},
         contact("6", email="six@example.org", consent_text="Oui", proof_url="https://partner.example/proofs/6"),
+        contact("8", email="Effacee@example.org"),
     ]
     answer = await client.post(f"{CONTACTS}/batch", json={"contacts": batch}, headers=write_headers(a))
     assert answer.status_code == 200, answer.text
     results = answer.json()["results"]
-    assert [r["status"] for r in results] == ["created", "error", "error", "error", "error", "created"]
+    assert [r["status"] for r in results] == ["created", "error", "error", "error", "error", "created", "error"]
     assert [e["code"] for e in results[1]["errors"]] == ["suppressed"]
+    assert [e["code"] for e in results[6]["errors"]] == ["erased"]
     assert {e["field"] for e in results[2]["errors"]} == {"notes", "subscribed"}
     assert {e["code"] for e in results[2]["errors"]} == {"field_forbidden"}
     assert results[3]["errors"][0]["field"] == "legal_basis"
     assert {e["field"] for e in results[4]["errors"]} == {"first_name", "last_name"}
-    assert answer.json()["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "error": 4}
+    assert answer.json()["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "error": 5}
     async with engine.connect() as conn:
         emails = set((await conn.execute(text("SELECT email FROM person"))).scalars())
         proof = (

@@ -22,7 +22,7 @@ from crm.db.models.lists import LegalBasis
 from crm.db.models.organisation import Organisation
 from crm.db.models.partner import ApiClient, ApiKey, PartnerContact
 from crm.db.models.person import Person
-from crm.domain.outbox.suppression import suppression_hash
+from crm.domain.outbox.suppression import erased_addresses, suppression_hash
 from crm.domain.partners import feed
 from crm.domain.partners.auth import PartnerClient
 from crm.domain.partners.keys import new_key
@@ -248,6 +248,7 @@ class PartnerContactService:
 
         emails = {i.email for _, i in valid if i.email}
         suppressed = await self._suppressed(emails)
+        erased = await erased_addresses(self.session, emails)
         links = {
             link.external_id: link
             for link in await self.session.scalars(
@@ -276,6 +277,13 @@ class PartnerContactService:
             )
         }
         for index, item in valid:
+            if item.email and item.email in erased:
+                results[index] = self._error(
+                    index,
+                    item.external_id,
+                    [field_error("email", "this person's data was erased at their request: not taken again", "erased")],
+                )
+                continue
             if item.email and item.email in suppressed:
                 results[index] = self._error(
                     index,
