@@ -55,6 +55,7 @@ class Organisation(Audited, Base):
             postgresql_with={"fastupdate": "off"},
         ),
         Index("ix_organisation_kind_region", "kind", "region_code"),
+        Index("ix_organisation_sort_name", "sort_name", "name"),
         CheckConstraint("kind <> 'commune' OR insee_code IS NOT NULL", name="commune_has_insee_code"),
         CheckConstraint("kind <> 'epci' OR siren IS NOT NULL", name="epci_has_siren"),
     )
@@ -80,5 +81,8 @@ class Organisation(Audited, Base):
             f"{SEARCH_FUNCTION}(name || ' ' || coalesce(insee_code, '') || ' ' || coalesce(siren, ''))", persisted=True
         ),
     )
+    # The name as a reader sorts it, whatever the collation (Élancourt among the E, not after Z):
+    # stored, so that a sorted page does not compute it for every organisation at each request.
+    sort_name: Mapped[str] = mapped_column(Text, Computed(f"{SEARCH_FUNCTION}(name)", persisted=True))
 
     membership: Mapped[Membership | None] = relationship(back_populates="organisation", uselist=False, lazy="raise")

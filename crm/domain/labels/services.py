@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.exceptions import NotFoundError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crm.db.audit_listener import record
 from crm.db.models.label import LabelAward
@@ -148,7 +148,7 @@ class LabelService(Service[LabelAward]):
                 select(LabelAward, Organisation)
                 .join(Organisation, Organisation.id == LabelAward.organisation_id)
                 .where(LabelAward.year == year)
-                .order_by(LabelAward.level.desc(), func.crm_search_text(Organisation.name), Organisation.name)
+                .order_by(LabelAward.level.desc(), Organisation.sort_name, Organisation.name)
             )
         ).all()
         items = [

@@ -374,8 +374,7 @@ class OrganisationService(Service[Organisation]):
 
         def build() -> Select[Any]:
             if field == "name":
-                # As a reader expects, whatever the collation: Élancourt among the E, not after Z.
-                order = [(func.crm_search_text(Organisation.name), descending), (Organisation.name, descending)]
+                order = [(Organisation.sort_name, descending), (Organisation.name, descending)]
             else:
                 # The id settles ties (many records share a creation time): pages do not shift.
                 order = [(getattr(Organisation, field), descending), (Organisation.id, descending)]
