@@ -275,6 +275,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     log_json: bool = False
     log_level: str = "INFO"
+    # How many Atlaas actions the demo seeds (its facets mean something from a few thousand).
+    demo_atlaas_actions: int = Field(default=30_000, ge=0, le=1_000_000)
     # Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed; none by
     # default, so that a client cannot choose the address its rate limits count against.
     trusted_proxies: Annotated[list[Network], NoDecode] = []

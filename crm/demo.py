@@ -843,6 +843,6 @@ async def seed_demo_database(
         async with open_session(config) as session:
             if only_if_empty and await session.scalar(select(Organisation.id).limit(1)) is not None:
                 return SeedResult(False, {}, 0.0)
-            return await seed_demo(session, seed=seed, settings=settings)
+            return await seed_demo(session, seed=seed, settings=settings, actions=settings.demo_atlaas_actions)
     finally:
         await config.get_engine().dispose()

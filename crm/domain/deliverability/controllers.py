@@ -98,7 +98,12 @@ class BounceController(Controller):
         items, total = await bounce_service.rates(listing.limit, listing.offset)
         return Page[CampaignBounceRate](**page([CampaignBounceRate(**i) for i in items], total, listing))
 
-    @get("/{bounce_id:uuid}", operation_id="getBounce", summary="Read one bounce or complaint")
+    @get(
+        "/{bounce_id:uuid}",
+        operation_id="getBounce",
+        summary="Read one bounce or complaint",
+        description="The report as parsed: its kind (hard, soft, complaint), status, diagnostic, the delivery and campaign it names, whether it suppressed the address, whether staff reviewed it.",
+    )
     async def get_bounce(self, bounce_id: FromPath[UUID], bounce_service: NamedDependency[BounceService]) -> BounceRead:
         return BounceRead.model_validate(await bounce_service.get(bounce_id))
 

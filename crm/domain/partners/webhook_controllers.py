@@ -36,7 +36,13 @@ class PartnerWebhookController(Controller):
     dependencies = {**PARTNER_DEPENDENCIES, **WEBHOOK_DEPENDENCIES, "listing": list_query(ENDPOINT_SORTABLE)}
     security = [{"partnerKey": []}]
 
-    @get("/", guards=[READ], operation_id="partnerListWebhooks", summary="Your webhook endpoints")
+    @get(
+        "/",
+        guards=[READ],
+        operation_id="partnerListWebhooks",
+        summary="Your webhook endpoints",
+        description="The endpoints registered for your organisation, with whether each is enabled and, if not, why.",
+    )
     async def list_endpoints(
         self,
         partner_client: NamedDependency[PartnerClient],
@@ -65,7 +71,11 @@ class PartnerWebhookController(Controller):
         return await webhook_service.register(partner_client.organisation_id, data, webhook_settings)
 
     @delete(
-        "/{endpoint_id:uuid}", guards=[READ], operation_id="partnerDeleteWebhook", summary="Delete a webhook endpoint"
+        "/{endpoint_id:uuid}",
+        guards=[READ],
+        operation_id="partnerDeleteWebhook",
+        summary="Delete a webhook endpoint",
+        description="Stops the messages to this endpoint; another partner's endpoint answers 404.",
     )
     async def delete_endpoint(
         self,

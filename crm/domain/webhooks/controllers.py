@@ -70,7 +70,12 @@ class WebhookEndpointController(Controller):
         items, total = await webhook_service.list_endpoints(listing, organisation_id=organisation_id, enabled=enabled)
         return Page[EndpointRead](**page(items, total, listing))
 
-    @get("/{endpoint_id:uuid}", operation_id="getWebhookEndpoint", summary="One webhook endpoint")
+    @get(
+        "/{endpoint_id:uuid}",
+        operation_id="getWebhookEndpoint",
+        summary="One webhook endpoint",
+        description="Its URL, events, whether it is enabled (and why not, since when), when its secret was rotated; never the secret.",
+    )
     async def get_endpoint(
         self, endpoint_id: FromPath[UUID], webhook_service: NamedDependency[WebhookEndpointService]
     ) -> EndpointRead:
