@@ -203,7 +203,7 @@ def serve(host: str, port: int, workers: int | None, server_name: str) -> None:
         from granian.constants import Interfaces, Loops
 
         Granian(
-            "crm.app:create_app",
+            "crm.app:create_served_app",
             factory=True,
             address=host,
             port=port,
@@ -219,7 +219,7 @@ def serve(host: str, port: int, workers: int | None, server_name: str) -> None:
     import uvicorn
 
     uvicorn.run(
-        "crm.app:create_app",
+        "crm.app:create_served_app",
         factory=True,
         host=host,
         port=port,
