@@ -285,20 +285,23 @@ def plan_questionnaires(
         )
         big = (org.get("population") or 0) > 20_000
         cell = "oui" if rng.random() < (0.85 if big else 0.55) else "non"
-        answers: dict[str, Any] = {
+        survey_answers: dict[str, Any] = {
             "cell": cell,
             "channels": sorted(rng.sample(SURVEY_CONTENT["sections"][0]["questions"][2]["choices"], rng.randint(1, 4))),
             "telework": rng.choice(SURVEY_CONTENT["sections"][0]["questions"][3]["choices"]),
             "readiness": rng.randint(2 if big else 1, 5),
         }
         if cell == "oui":
-            answers["cell_tools"] = sorted(rng.sample(SURVEY_CONTENT["sections"][0]["questions"][1]["choices"], 2))
+            survey_answers["cell_tools"] = sorted(
+                rng.sample(SURVEY_CONTENT["sections"][0]["questions"][1]["choices"], 2)
+            )
         if rng.random() < 0.5:
-            answers["kept"] = rng.choice(KEPT)
+            survey_answers["kept"] = rng.choice(KEPT)
         if rng.random() < 0.6:
-            answers["budget"] = rng.randint(0, 400 if big else 60)
+            survey_answers["budget"] = rng.randint(0, 400 if big else 60)
         out[QuestionnaireAnswer].extend(
-            {"id": uuid7(), "response_id": response_id, "question_key": k, "value": v} for k, v in answers.items()
+            {"id": uuid7(), "response_id": response_id, "question_key": k, "value": v}
+            for k, v in survey_answers.items()
         )
     return out
 

@@ -310,3 +310,30 @@ async def test_results_count_by_question_region_and_band(
     assert public.status_code == 200
     assert "66.7 %" in public.text
     assert "Résultats : Enquête gestion de crise" in (await admin_client.get("/archive")).text
+
+
+async def test_a_questionnaire_sent_to_a_list_asks_its_subscribers_only(
+    admin_client: AsyncTestClient[Any], engine: AsyncEngine, smtp: SmtpSink, run_worker: Any
+) -> None:
+    from crm.db.models.lists import LegalBasis, ListKind, MailingList, Subscription, SubscriptionStatus
+
+    questionnaire = await make_questionnaire(admin_client)
+    (list_id,) = await add(engine, MailingList(name="La lettre", slug="la-lettre", kind=ListKind.NEWSLETTER))
+    reader, gone = await add(
+        engine,
+        Person(first_name="Inès", last_name="Lecture", email="ines@example.org"),
+        Person(first_name="Paul", last_name="Parti", email="paul@example.org"),
+    )
+    await add(
+        engine,
+        *[
+            Subscription(person_id=p, list_id=list_id, status=s, legal_basis=LegalBasis.CONSENT, source="staff")
+            for p, s in ((reader, SubscriptionStatus.SUBSCRIBED), (gone, SubscriptionStatus.UNSUBSCRIBED))
+        ],
+    )
+    sent = await admin_client.post(f"/api/v1/questionnaires/{questionnaire['id']}/send", json={"list_id": str(list_id)})
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["invited"] == 1
+    await run_worker()
+    assert link_of(smtp, "ines@example.org").startswith("/q/")
+    assert smtp.to("paul@example.org") == []

@@ -86,7 +86,7 @@ async def lookups(session: AsyncSession, codes: Iterable[str], organisation_ids:
     themes = await session.execute(select(Theme.id, Theme.parent_id, Theme.name))
     return Lookups(
         communes=communes,
-        label_levels={code: level for code, level in await session.execute(latest)},
+        label_levels={code: level for code, level in await session.execute(latest) if code is not None},
         organisation_kinds={i: k.value for i, k in kinds},
         themes={i: (parent, name) for i, parent, name in themes},
     )

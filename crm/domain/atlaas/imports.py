@@ -272,6 +272,7 @@ async def _copy(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -
     names = list(rows[0])
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None  # an open asyncpg connection
     records = [tuple(getattr(row[n], "value", row[n]) for n in names) for row in rows]
     await raw.copy_records_to_table(table.name, records=records, columns=names)
 
@@ -298,8 +299,8 @@ async def insert_many(session: AsyncSession, actions: Sequence[dict[str, Any]]) 
             [p["insee_code"] for p in values.get("places") or []],
             list(values.get("organisation_ids") or []),
             list(values.get("theme_ids") or []),
-            row["tools"],
-            row["providers"],
+            list(row["tools"] or []),
+            list(row["providers"] or []),
             found,
         )
         action_rows.append(

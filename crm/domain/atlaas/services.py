@@ -291,7 +291,7 @@ async def facet_labels(
             text, level = label(facet, value)
             entries.append({"value": value, "label": text, "count": n, "level": level})
         if facet == "year":
-            entries.sort(key=lambda e: e["value"], reverse=True)
+            entries.sort(key=lambda e: str(e["value"]), reverse=True)  # four-digit years
         shaped[facet] = entries
     return shaped
 

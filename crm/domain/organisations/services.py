@@ -71,7 +71,7 @@ def board_mandate_running(on: date) -> ColumnElement[bool]:
 
 
 # What the read shape shows of the organisation row itself.
-_READ_COLUMNS = (
+_READ_COLUMNS: tuple[Any, ...] = (
     Organisation.id,
     Organisation.kind,
     Organisation.name,
@@ -129,11 +129,12 @@ def _page_statement(conditions: Sequence[Any], order: Sequence[tuple[Any, bool]]
 
 
 def _one_statement() -> Select[Any]:
-    return (
+    statement: Select[Any] = (
         select(*_READ_COLUMNS, *_details(Organisation.id))
         .outerjoin(Membership, Membership.organisation_id == Organisation.id)
         .where(Organisation.id == bindparam("id"))
     )
+    return statement
 
 
 def _shape(row: Any, names: ReferenceNames) -> dict[str, Any]:
@@ -374,7 +375,7 @@ class OrganisationService(Service[Organisation]):
 
         def build() -> Select[Any]:
             if field == "name":
-                order = [(Organisation.sort_name, descending), (Organisation.name, descending)]
+                order: list[tuple[Any, bool]] = [(Organisation.sort_name, descending), (Organisation.name, descending)]
             else:
                 # The id settles ties (many records share a creation time): pages do not shift.
                 order = [(getattr(Organisation, field), descending), (Organisation.id, descending)]

@@ -101,10 +101,13 @@ class PushBatch(Schema):
     contacts: list[PushItem] = Field(min_length=1, max_length=MAX_BATCH, examples=[[PUSH_ITEM_EXAMPLE]])
 
 
+PushStatus = Literal["created", "updated", "unchanged", "error"]
+
+
 class PushResult(Schema):
     index: int = Field(description="The item's position in the batch")
     external_id: str | None
-    status: Literal["created", "updated", "unchanged", "error"] = Field(examples=["error"])
+    status: PushStatus = Field(examples=["error"])
     id: UUID | None = Field(description="The contact's id in the CRM (none on error)")
     errors: list[dict[str, Any]] = Field(
         default_factory=list,

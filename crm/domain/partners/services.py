@@ -38,6 +38,7 @@ from crm.domain.partners.schemas import (
     PartnerContactIn,
     PushAnswer,
     PushResult,
+    PushStatus,
     SharedContact,
 )
 from crm.lib.listing import ListQuery
@@ -153,7 +154,7 @@ async def convention_in_force(session: AsyncSession, org: UUID) -> bool:
     """Sharing with a partner needs a convention with it in force today."""
     return bool(
         await session.scalar(
-            select(exists().where(Convention.organisation_id == org, Convention.in_force_on(func.current_date())))
+            exists().where(Convention.organisation_id == org, Convention.in_force_on(func.current_date())).select()
         )
     )
 
@@ -263,7 +264,7 @@ class PartnerContactService:
             p.id: p for p in await self.session.scalars(select(Person).where(Person.id.in_(linked_people)))
         }
         by_email: dict[str, Person] = {
-            p.email: p for p in await self.session.scalars(select(Person).where(Person.email.in_(emails)))
+            p.email: p for p in await self.session.scalars(select(Person).where(Person.email.in_(emails))) if p.email
         }
         by_email.update({p.email: p for p in people.values() if p.email})
         # The people this partner has already linked (a person links to one external id per partner).
@@ -351,7 +352,7 @@ class PartnerContactService:
             # writes everything (a flush per item would re-audit every pending row each time).
             person = Person(id=uuid7(), **{k: v for k, v in values.items() if v is not None})
             self.session.add(person)
-            status = "created"
+            status: PushStatus = "created"
         else:
             required = {"first_name", "last_name", "language"}
             changed = {k: v for k, v in values.items() if getattr(person, k) != v and not (k in required and v is None)}

@@ -308,7 +308,8 @@ class PersonService(Service[Person]):
         values = {**page_params(query), "today": today, **(params or {})}
         rows = await read_rows(self.session, statement, values)
         # Each row: `_READ_COLUMNS`, the sort keys, the total, then positions and tags.
-        return [_shape(row, *row[-2:]) for row in rows], rows[0].total if rows else 0
+        plain: list[Any] = list(rows)
+        return [_shape(r, r[-2], r[-1]) for r in plain], rows[0].total if rows else 0
 
     async def _searched(
         self, query: ListQuery, today: date, conditions: list[ColumnElement[bool]]

@@ -7,10 +7,10 @@ for the year (crm.domain.labels: the palmarès), and the result is e-mailed."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -200,7 +200,7 @@ async def assign(session: AsyncSession, questionnaire_id: UUID, juror_id: UUID, 
         )
         .on_conflict_do_nothing(constraint="uq_jury_assignment")
     )
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 def _check_scores(questionnaire: Questionnaire, data: ScoreWrite) -> dict[str, int]:
@@ -329,7 +329,7 @@ async def scoreboard(session: AsyncSession, questionnaire_id: UUID) -> dict[str,
                         "comment": a.comment,
                     }
                 )
-        totals = [s["total"] for s in scores if s["scores"]]
+        totals: list[float] = [float(cast(float, s["total"])) for s in scores if s["scores"]]
         items.append(
             {
                 "response_id": response.id,

@@ -342,7 +342,7 @@ class QuestionnairePages(PublicPages):
         assert questionnaire is not None
         try:
             marks = [
-                {"criterion": c["key"], "points": int(form.get(c["key"]))}
+                {"criterion": c["key"], "points": int(str(form.get(c["key"])))}
                 for c in questionnaire.criteria
                 if form.get(c["key"])
             ]

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy import any_, func, literal, select, update
+from sqlalchemy import any_, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -148,7 +148,7 @@ class QuestionnaireService(Service[Questionnaire]):
             wanted.update(
                 await self.session.scalars(
                     select(Subscription.person_id).where(
-                        Subscription.list_id == data.list_id, Subscription.status == SubscriptionStatus.ACTIVE
+                        Subscription.list_id == data.list_id, Subscription.status == SubscriptionStatus.SUBSCRIBED
                     )
                 )
             )
@@ -325,7 +325,7 @@ async def save_answer(session: AsyncSession, response: QuestionnaireResponse, qu
 async def upsert_answer(session: AsyncSession, response_id: UUID, key: str, stored: Any) -> None:
     if stored is None:
         await session.execute(
-            QuestionnaireAnswer.__table__.delete().where(
+            delete(QuestionnaireAnswer).where(
                 QuestionnaireAnswer.response_id == response_id, QuestionnaireAnswer.question_key == key
             )
         )
