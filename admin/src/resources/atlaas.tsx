@@ -135,9 +135,17 @@ function Changes() {
   const record = useRecordContext();
   const translate = useTranslate();
   if (!record) return null;
-  const show = (value: unknown) => (value === null || value === undefined ? "—" : typeof value === "string" ? value : JSON.stringify(value));
+  // What an office reader expects: lists as "a, b", nothing as a dash, never raw JSON.
+  const show = (value: unknown): string =>
+    value === null || value === undefined || value === "" || (Array.isArray(value) && value.length === 0)
+      ? "—"
+      : Array.isArray(value)
+        ? value.map(show).join(", ")
+        : typeof value === "object"
+          ? Object.values(value as Record<string, unknown>).map(show).join(" · ")
+          : String(value);
   return (
-    <table>
+    <table style={{ borderSpacing: "12px 4px" }}>
       <thead>
         <tr>
           <th>{translate("crm.atlaas.field")}</th>
