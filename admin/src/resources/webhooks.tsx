@@ -40,6 +40,12 @@ const eventChoices = [
   { id: "contact.deleted", name: "crm.webhooks.event.contact.deleted" },
 ];
 
+// The events in the staff's words (the partner codes against the identifiers, shown in the API).
+function EventNames({ names }: { names: string[] }) {
+  const translate = useTranslate();
+  return <>{names.map((n) => translate(`crm.webhooks.event.${n}`, { _: n })).join(", ")}</>;
+}
+
 const statusChoices = ["queued", "leased", "sent", "failed", "skipped"].map((id) => ({
   id,
   name: `crm.webhooks.status.${id}`,
@@ -55,7 +61,7 @@ export function WebhookList() {
       <Datagrid rowClick="show" bulkActionButtons={false}>
         <ReferenceField source="organisation_id" reference="organisations" link={false} sortable={false} />
         <TextField source="url" />
-        <FunctionField source="event_types" sortable={false} render={(r) => r.event_types.join(", ")} />
+        <FunctionField source="event_types" sortable={false} render={(r) => <EventNames names={r.event_types} />} />
         <BooleanField source="enabled" />
         <TextField source="disabled_reason" sortable={false} />
         <DateField source="disabled_at" showTime {...when} />
@@ -224,7 +230,7 @@ export function WebhookShow() {
       <SimpleShowLayout>
         <ReferenceField source="organisation_id" reference="organisations" link="show" />
         <TextField source="url" />
-        <FunctionField source="event_types" render={(r) => r.event_types.join(", ")} />
+        <FunctionField source="event_types" render={(r) => <EventNames names={r.event_types} />} />
         <TextField source="description" emptyText="—" />
         <BooleanField source="enabled" />
         <DateField source="failing_since" showTime emptyText="—" {...when} />
@@ -240,7 +246,7 @@ export function WebhookShow() {
         >
           <Datagrid bulkActionButtons={false} rowClick={false} data-testid="webhook-deliveries">
             <DateField source="created_at" showTime {...when} />
-            <TextField source="event_type" />
+            <FunctionField source="event_type" render={(r) => <EventNames names={[r.event_type]} />} />
             <TextField source="message_id" />
             <SelectField source="status" choices={statusChoices} />
             <TextField source="attempts" />
